@@ -1,0 +1,66 @@
+"""`llmos run "..." [--json]`, `llmos status`, `llmos providers`: the engine from a terminal."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import LLMOSError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="llmos", description="Ask LLMOS for quantum programs; run them on Aer.")
+    p.add_argument("--home", default=".llmos", help="folder for the ledger and memory (default .llmos)")
+    p.add_argument("--provider", default="auto", help="auto, anthropic, openai or local")
+    p.add_argument("--model")
+    p.add_argument("--base-url")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="answer one request")
+    run.add_argument("request", nargs="+")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--no-exec", action="store_true", help="show the code without running it")
+    sub.add_parser("status", help="provider, home and token totals")
+    sub.add_parser("providers", help="known providers and whether their keys are set")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "providers":
+            from .providers import available, key_status
+
+            for name in available():
+                print(f"{name:<10} {key_status(name)}")
+            return 0
+        from .engine import LLMOS
+
+        engine = LLMOS(home=args.home, provider=args.provider, model=args.model, base_url=args.base_url,
+                       stream=False)
+        if args.command == "status":
+            print(json.dumps(engine.status(), indent=2))
+            return 0
+        result = engine.run(" ".join(args.request), execute=not args.no_exec)
+    except LLMOSError as exc:
+        print(f"llmos: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        from .render import metadata_line, text_histogram
+
+        print(result.response.strip())
+        if result.output:
+            print("\n--- output ---\n" + result.output.rstrip())
+        if result.error:
+            print("\n--- error ---\n" + result.error.rstrip(), file=sys.stderr)
+        if result.notice:
+            print("\n" + result.notice)
+        if result.counts:
+            print("\n" + text_histogram(result.counts))
+        print("\n" + metadata_line(result))
+    return 1 if result.error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

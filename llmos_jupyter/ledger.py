@@ -1,0 +1,117 @@
+"""The token ledger: the one place that owns token counts.
+
+Counts come from the providers' own usage figures. `input` is the whole prompt the
+provider processed, cached parts included; `cache_read`/`cache_write` say how much of
+it was a cache hit or a cache write so costs can price them apart.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Usage:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    reported: bool = True  # False when the provider sent no usage figures
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_read + other.cache_read,
+            self.cache_write + other.cache_write,
+            self.reported and other.reported,
+        )
+
+    @property
+    def total(self) -> int:
+        return self.input + self.output
+
+
+@dataclass(frozen=True)
+class Totals:
+    requests: int
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    saved: int
+
+    @property
+    def billed(self) -> int:
+        return self.input + self.output
+
+
+class Ledger:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def record_call(self, request_id: str, provider: str, model: str, usage: Usage) -> None:
+        """Write one billed call at once, so a later failure in the same request cannot lose it."""
+        with self.store.transaction() as cur:
+            cur.execute(
+                "INSERT INTO llm_calls (request_id, ts, provider, model, input_tokens, output_tokens,"
+                " cache_read_tokens, cache_write_tokens, usage_reported) VALUES (?,?,?,?,?,?,?,?,?)",
+                (request_id, time.time(), provider, model, usage.input, usage.output,
+                 usage.cache_read, usage.cache_write, int(usage.reported)),
+            )
+
+    def record_request(
+        self,
+        request_id: str,
+        request: str,
+        mode: str,
+        provider: str | None,
+        model: str | None,
+        saved: int,
+        ok: bool,
+        execution_time_ms: float,
+    ) -> Usage:
+        """Close a request: its usage is the sum of the calls recorded under its id."""
+        with self.store.transaction() as cur:
+            row = cur.execute(
+                "SELECT COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),"
+                " COALESCE(SUM(cache_read_tokens),0), COALESCE(SUM(cache_write_tokens),0),"
+                " COALESCE(MIN(usage_reported),1) FROM llm_calls WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
+            usage = Usage(row[0], row[1], row[2], row[3], bool(row[4]))
+            cur.execute(
+                "INSERT INTO requests (id, ts, request, mode, provider, model, input_tokens, output_tokens,"
+                " cache_read_tokens, cache_write_tokens, saved_tokens, ok, execution_time_ms)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (request_id, time.time(), request, mode, provider, model, usage.input, usage.output,
+                 usage.cache_read, usage.cache_write, saved, int(ok), execution_time_ms),
+            )
+        return usage
+
+    def cumulative_saved(self) -> int:
+        return int(self.store.query("SELECT COALESCE(SUM(saved_tokens),0) FROM requests")[0][0])
+
+    def totals(self) -> Totals:
+        """Billed tokens are summed from the calls themselves, so a request that failed after a
+        billed call still counts what it cost."""
+        calls = self.store.query(
+            "SELECT COALESCE(SUM(input_tokens),0), COALESCE(SUM(output_tokens),0),"
+            " COALESCE(SUM(cache_read_tokens),0), COALESCE(SUM(cache_write_tokens),0) FROM llm_calls"
+        )[0]
+        reqs = self.store.query("SELECT COUNT(*), COALESCE(SUM(saved_tokens),0) FROM requests")[0]
+        return Totals(reqs[0], calls[0], calls[1], calls[2], calls[3], reqs[1])
+
+    def by_mode(self) -> list[dict]:
+        rows = self.store.query(
+            "SELECT mode, COUNT(*) AS n, SUM(input_tokens) AS input, SUM(output_tokens) AS output,"
+            " SUM(saved_tokens) AS saved FROM requests GROUP BY mode ORDER BY n DESC"
+        )
+        return [dict(r) for r in rows]
+
+    def clear(self) -> None:
+        with self.store.transaction() as cur:
+            cur.execute("DELETE FROM llm_calls")
+            cur.execute("DELETE FROM requests")

@@ -1,0 +1,213 @@
+"""%%llmos and %llmos: a thin layer over the engine."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import time
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+
+from .errors import LLMOSError
+from .jupyter_config import LLMOS as LLMOSConfig
+
+USAGE = """\
+%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream]
+<your request, e.g. Create a Bell state circuit>
+
+  {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
+  The last result is kept in `_llmos`.
+
+%llmos status | providers | config | reset [--ledger] | help
+%llmos <request on one line>
+Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
+
+SUBCOMMANDS = ("status", "providers", "config", "reset", "help")
+_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would call sys.exit
+        raise UsageError(f"{message}\n\n{USAGE}")
+
+
+def _cell_parser() -> _Parser:
+    p = _Parser(prog="%%llmos", add_help=False)
+    p.add_argument("--provider", "-p")
+    p.add_argument("--model", "-m")
+    p.add_argument("--no-exec", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-stream", action="store_true")
+    p.add_argument("--help", "-h", action="store_true")
+    return p
+
+
+def interpolate(text: str, namespace: dict) -> str:
+    """Replace {name} with the value of `name`; unknown names stay as written."""
+
+    def sub(m: re.Match) -> str:
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        name = m.group(1)
+        return str(namespace[name]) if name in namespace else token
+
+    return _NAME.sub(sub, text)
+
+
+@magics_class
+class LLMOSMagics(Magics):
+    def __init__(self, shell):
+        super().__init__(shell)
+        self.settings = LLMOSConfig(parent=shell)
+        self.settings.observe(lambda _change: self._drop_engine())
+        self._engine = None
+
+    # The engine is made on first use so %load_ext stays fast and settings made before it apply.
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .engine import LLMOS
+
+            self._engine = LLMOS(namespace=self.shell.user_ns, **self.settings.engine_options())
+        return self._engine
+
+    def _drop_engine(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        self._engine = None
+
+    @line_cell_magic
+    def llmos(self, line: str, cell: str | None = None):
+        try:
+            if cell is None:
+                return self._line(line)
+            return self._cell(line, cell)
+        except LLMOSError as exc:
+            from .render import notice_bundle
+
+            display(notice_bundle(str(exc), error=True), raw=True)
+
+    # -- line magic ------------------------------------------------------------------------------
+    def _line(self, line: str):
+        words = shlex.split(line)
+        if not words or words[0] == "help":
+            print(USAGE)
+            return None
+        command = words[0]
+        if command not in SUBCOMMANDS:
+            return self._cell("", line)
+        if command == "status":
+            self._print_status()
+        elif command == "providers":
+            self._print_providers()
+        elif command == "config":
+            print(self.settings.__class__.class_config_section() if "--help" in words else self._config_text())
+        elif command == "reset":
+            ledger = "--ledger" in words
+            self.engine.reset(ledger=ledger)
+            print("LLMOS reset: providers will be made afresh" + (" and the token ledger is cleared." if ledger else "."))
+        return None
+
+    def _config_text(self) -> str:
+        rows = [f"LLMOS.{k} = {v!r}" for k, v in self.settings.engine_options().items()]
+        return "\n".join(rows) + "\n\nChange with %config LLMOS.<name> = <value>."
+
+    def _print_status(self) -> None:
+        s = self.engine.status()
+        led = s["ledger"]
+        lines = [
+            f"provider : {s['provider']} (setting: {s['provider_setting']})",
+            f"model    : {s.get('model', '-')}",
+        ]
+        if s.get("note"):
+            lines.append(f"note     : {s['note']}")
+        if s.get("provider_error"):
+            lines.append(f"problem  : {s['provider_error']}")
+        lines += [
+            f"home     : {s['home']}",
+            f"ledger   : {led['requests']} requests, {led['input']:,} input + {led['output']:,} output tokens billed, "
+            f"{led['saved']:,} saved",
+            f"sentience: {s['sentience']['latent_mode']} {s['sentience']['valence']}",
+        ]
+        print("\n".join(lines))
+
+    def _print_providers(self) -> None:
+        from .providers import available, key_status, resolve_auto
+
+        auto = resolve_auto("auto")
+        for name in available():
+            try:
+                state = key_status(name)
+            except LLMOSError as exc:
+                state = str(exc)
+            print(f"{name:<10} {state}{'   <- auto picks this' if name == auto else ''}")
+
+    # -- cell magic ------------------------------------------------------------------------------
+    def _cell(self, line: str, cell: str):
+        args = _cell_parser().parse_args(shlex.split(line))
+        request = interpolate(cell, self.shell.user_ns).strip()
+        if args.help or not request:
+            print(USAGE)
+            return None
+        from .render import result_bundles
+
+        stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
+        result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
+                                 on_text=stream.write if stream else None)
+        self.shell.user_ns["_llmos"] = result
+        if args.json:
+            print(json.dumps(result.to_dict(), indent=2, default=str))
+            return None
+        if stream:
+            stream.finish(result.response)
+        elif result.response:
+            display({"text/markdown": result.response, "text/plain": result.response}, raw=True)
+        for bundle in result_bundles(result):
+            display(bundle, raw=True)
+        return None
+
+
+class _StreamView:
+    """The model's reply, shown as it arrives; updates are throttled so a fast stream stays cheap."""
+
+    INTERVAL = 0.1
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.handle = None
+        self.last = 0.0
+
+    def write(self, piece: str) -> None:
+        self.parts.append(piece)
+        now = time.monotonic()
+        if now - self.last >= self.INTERVAL:
+            self.last = now
+            self._show("".join(self.parts) + " ▌")
+
+    def _show(self, text: str) -> None:
+        bundle = {"text/markdown": text, "text/plain": text}
+        if self.handle is None:
+            self.handle = display(bundle, raw=True, display_id=True)
+        else:
+            self.handle.update(bundle, raw=True)
+
+    def finish(self, text: str) -> None:
+        if text or self.handle is not None:
+            self._show(text)
+
+
+def register(shell) -> None:
+    magics = LLMOSMagics(shell)
+    shell.register_magics(magics)
+    if magics.settings not in shell.configurables:
+        shell.configurables.append(magics.settings)
+
+
+def unregister(shell) -> None:
+    if "llmos" in shell.magics_manager.magics["cell"]:
+        del shell.magics_manager.magics["cell"]["llmos"]
+        del shell.magics_manager.magics["line"]["llmos"]

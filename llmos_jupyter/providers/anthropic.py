@@ -1,0 +1,66 @@
+"""Anthropic Messages API through the official `anthropic` SDK."""
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigError
+from ..ledger import Usage
+from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
+from .sdk_errors import translate
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    default_model = "claude-sonnet-5-5"
+    key_env = "ANTHROPIC_API_KEY"
+
+    def __init__(self, model: str | None = None, *, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float = 60.0, max_retries: int = 2):
+        super().__init__(model)
+        import anthropic  # first use only: keeps %load_ext fast
+
+        self._sdk = anthropic
+        key = api_key or os.environ.get(self.key_env) or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+        if not key:
+            raise ConfigError(
+                "No Anthropic API key. Set ANTHROPIC_API_KEY in the environment (or pass api_key=...), "
+                "or choose another provider: --provider openai, or --provider local for the offline model."
+            )
+        self.max_retries = max_retries
+        # base_url=None lets the SDK read ANTHROPIC_BASE_URL itself.
+        self._client = anthropic.Anthropic(api_key=key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        self.endpoint = str(self._client.base_url)
+
+    def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
+                 max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
+        kwargs: dict = {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "system": system,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        if tools:
+            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema}
+                               for t in tools]
+        try:
+            if on_text is None:
+                message = self._client.messages.create(**kwargs)
+            else:
+                with self._client.messages.stream(**kwargs) as stream:
+                    for piece in stream.text_stream:
+                        on_text(piece)
+                    message = stream.get_final_message()
+        except self._sdk.APIError as exc:
+            raise translate(exc, self._sdk, provider=self.name, model=self.model, endpoint=self.endpoint,
+                            key_env=self.key_env, retries=self.max_retries) from exc
+        return self._completion(message)
+
+    def _completion(self, message) -> Completion:
+        text = "".join(b.text for b in message.content if b.type == "text")
+        calls = [ToolCall(b.name, dict(b.input or {}), b.id) for b in message.content if b.type == "tool_use"]
+        u = message.usage
+        cache_read = u.cache_read_input_tokens or 0
+        cache_write = u.cache_creation_input_tokens or 0
+        # Anthropic reports the uncached part apart from the cached parts: the whole prompt is their sum.
+        usage = Usage(u.input_tokens + cache_read + cache_write, u.output_tokens, cache_read, cache_write)
+        return Completion(text, usage, self.name, message.model or self.model, calls, message.stop_reason)

@@ -1,0 +1,107 @@
+"""Turn a Result into what a notebook cell shows: mime bundles, no frontend needed to build them."""
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from .engine import Result
+
+MAX_BARS = 64
+MODE_COLOURS = {"CRYSTALLIZED": "#6a3d9a", "FOLLOWER": "#1f78b4", "MIXED": "#33a02c",
+                "LEARNER": "#e6550d", "ORCHESTRATOR": "#b15928"}
+
+
+def metadata_line(r: Result) -> str:
+    t = r.tokens
+    parts = [str(r.mode)]
+    if r.provider:
+        parts.append(f"{r.provider}/{r.model}")
+    tokens = f"tokens in {t.input:,} / out {t.output:,} / saved {t.saved:,} (cumulative {t.cumulative_saved:,})"
+    if t.cache_read or t.cache_write:
+        tokens += f", cache read {t.cache_read:,} / write {t.cache_write:,}"
+    if not t.reported:
+        tokens += " [provider sent no usage]"
+    parts.append(tokens)
+    if r.shots:
+        parts.append(f"{r.shots:,} shots")
+    parts.append(f"{r.execution_time_ms / 1000:.2f} s")
+    return " · ".join(parts)
+
+
+def metadata_bundle(r: Result) -> dict[str, Any]:
+    line = metadata_line(r)
+    colour = MODE_COLOURS.get(str(r.mode), "#555")
+    mode, _, rest = line.partition(" · ")
+    markup = (f'<div class="llmos-meta" style="font-family:var(--jp-code-font-family,monospace);font-size:12px;'
+              f'color:var(--jp-ui-font-color1,inherit)"><span style="background:{colour};color:#fff;'
+              f'padding:1px 6px;border-radius:3px;font-weight:600">{html.escape(mode)}</span> '
+              f'{html.escape(rest)}</div>')
+    return {"text/plain": line, "text/html": markup}
+
+
+def notice_bundle(text: str, *, error: bool = False) -> dict[str, Any]:
+    colour = "var(--jp-error-color1,#c62828)" if error else "var(--jp-warn-color1,#e65100)"
+    markup = (f'<div class="llmos-{"error" if error else "notice"}" style="border-left:3px solid {colour};'
+              f'padding:4px 8px;white-space:pre-wrap">{html.escape(text)}</div>')
+    return {"text/plain": text, "text/html": markup}
+
+
+def code_bundle(code: str) -> dict[str, Any]:
+    return {"text/plain": code, "text/markdown": f"```python\n{code}\n```"}
+
+
+def text_histogram(counts: dict[str, int], width: int = 40) -> str:
+    top = max(counts.values())
+    rows = sorted(counts.items())[:MAX_BARS]
+    pad = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:>{pad}} │{'█' * max(1, round(width * v / top))} {v}" for k, v in rows)
+
+
+def histogram_bundle(counts: dict[str, int], title: str = "Aer counts") -> dict[str, Any]:
+    """A plotly bar chart as a mime bundle (rendered by JupyterLab's bundled plotly extension, offline),
+    with a text histogram for terminals."""
+    items = sorted(counts.items())
+    if len(items) > MAX_BARS:
+        items = sorted(sorted(counts.items(), key=lambda kv: -kv[1])[:MAX_BARS])
+        title += f" (top {MAX_BARS} of {len(counts)} outcomes)"
+    total = sum(counts.values())
+    figure = {
+        "data": [{
+            "type": "bar",
+            "x": [k for k, _ in items],
+            "y": [v for _, v in items],
+            "text": [f"{v / total:.1%}" for _, v in items],
+            "textposition": "auto",
+            "marker": {"color": "#6929c4"},
+            "hovertemplate": "|%{x}⟩: %{y} shots<extra></extra>",
+        }],
+        "layout": {
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "outcome"}, "type": "category"},
+            "yaxis": {"title": {"text": "counts"}},
+            "height": 320,
+            "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
+            "template": "plotly_white",
+        },
+        "config": {"displaylogo": False, "responsive": True},
+    }
+    return {"application/vnd.plotly.v1+json": json.loads(json.dumps(figure)),
+            "text/plain": text_histogram(counts)}
+
+
+def result_bundles(r: Result) -> list[dict[str, Any]]:
+    """Everything a finished request shows, in order (the streamed reply is shown separately)."""
+    out: list[dict[str, Any]] = []
+    if r.code and r.code not in r.response:
+        out.append(code_bundle(r.code))
+    if r.output:
+        out.append({"text/plain": r.output.rstrip("\n")})
+    if r.error:
+        out.append(notice_bundle(r.error, error=True))
+    if r.notice:
+        out.append(notice_bundle(r.notice))
+    if r.counts:
+        out.append(histogram_bundle(r.counts, title=f"Aer counts · {r.shots or sum(r.counts.values()):,} shots"))
+    out.append(metadata_bundle(r))
+    return out

@@ -1,0 +1,120 @@
+"""The SQLite database under `home` that everything persistent lives in.
+
+One file, WAL mode, so several kernels can share a home. Each part of the engine
+(ledger now, memory later) adds its tables through `MIGRATIONS`; `user_version`
+records how far a file has been migrated.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import StoreError
+
+DB_NAME = "llmos.db"
+
+MIGRATIONS: list[str] = [
+    # 1: token ledger. One row per provider call (what was billed) and one per request.
+    """
+    CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        request TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        provider TEXT,
+        model TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        saved_tokens INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL,
+        execution_time_ms REAL
+    );
+    CREATE TABLE llm_calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL,
+        ts REAL NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        usage_reported INTEGER NOT NULL
+    );
+    CREATE INDEX llm_calls_request ON llm_calls(request_id);
+    """,
+]
+
+
+class Store:
+    """A thread-safe handle on `home`/llmos.db."""
+
+    def __init__(self, home: str | Path):
+        self.home = Path(home).expanduser()
+        self.path = self.home / DB_NAME
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the LLMOS home folder {self.home}: {exc.strerror}. "
+                "Pass another folder with LLMOS(home=...) or %config LLMOS.home = '...'."
+            ) from exc
+        if self.home.exists() and not self.home.is_dir():
+            raise StoreError(f"{self.home} is a file, not a folder. Pass a folder as home.")
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, check_same_thread=False, isolation_level=None
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path} is not a usable LLMOS store ({exc}). Nothing was changed or deleted. "
+                "Move the file aside to start afresh, or pass another home."
+            ) from exc
+
+    def _migrate(self) -> None:
+        with self.transaction() as cur:
+            version = cur.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path} was written by a newer llmos-jupyter (schema {version}); "
+                    "upgrade the package or pass another home."
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    cur.execute(statement)
+                cur.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Cursor]:
+        """All-or-nothing: BEGIN IMMEDIATE takes the write lock up front, so no half-written rows."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,1 @@
+"""Tools the engine (and the model) can use."""

@@ -1,0 +1,44 @@
+"""Find the code to run in a model's reply."""
+from __future__ import annotations
+
+import re
+
+from ..providers.base import Completion, ToolSpec
+
+EXECUTE_TOOL = ToolSpec(
+    name="execute_qiskit_code",
+    description=(
+        "Run a complete Python program with qiskit and qiskit-aer on the Aer simulator inside the "
+        "user's Jupyter kernel. Returns printed output and measurement counts."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {"code": {"type": "string", "description": "A complete, runnable Python program."}},
+        "required": ["code"],
+    },
+)
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def code_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block, in order; an unclosed last fence counts too."""
+    return [(lang.lower(), body.strip("\n")) for lang, body in _FENCE.findall(text)]
+
+
+def code_from_text(text: str) -> str | None:
+    """The program in a reply: the longest ```python block, else the longest untagged block."""
+    blocks = code_blocks(text)
+    python = [code for lang, code in blocks if lang in ("python", "py", "python3")]
+    untagged = [code for lang, code in blocks if lang == ""]
+    candidates = python or untagged
+    candidates = [c for c in candidates if c.strip()]
+    return max(candidates, key=len) if candidates else None
+
+
+def code_from_completion(completion: Completion) -> tuple[str | None, bool]:
+    """(code, came_from_tool_call). A tool call wins over text: it is the model's explicit choice."""
+    for call in reversed(completion.tool_calls):
+        if call.name == EXECUTE_TOOL.name and isinstance(call.arguments.get("code"), str):
+            return call.arguments["code"], True
+    return code_from_text(completion.text), False

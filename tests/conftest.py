@@ -1,0 +1,94 @@
+import pytest
+
+from llmos_jupyter.testing import Reply, ScriptedLLMServer
+
+BELL = """\
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+
+qc = QuantumCircuit(2)
+qc.h(0)
+qc.cx(0, 1)
+qc.measure_all()
+sim = AerSimulator()
+counts = sim.run(transpile(qc, sim), shots=1024).result().get_counts()
+print(counts)
+"""
+
+
+def ghz(n: int, shots: int) -> str:
+    return f"""\
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+
+qc = QuantumCircuit({n})
+qc.h(0)
+for q in range({n} - 1):
+    qc.cx(q, q + 1)
+qc.measure_all()
+sim = AerSimulator()
+print(sim.run(transpile(qc, sim), shots={shots}).result().get_counts())
+"""
+
+
+def fenced(code: str, before: str = "Here is the circuit:", after: str = "") -> str:
+    return f"{before}\n\n```python\n{code}```\n{after}"
+
+
+KEY_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_keys(monkeypatch):
+    """Tests decide which keys exist; a developer's own keys must never leak into them."""
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def _server():
+    with ScriptedLLMServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_server):
+    _server.reset()
+    yield _server
+    _server.reset()
+
+
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+@pytest.fixture(params=["openai", "anthropic"])
+def api(request):
+    return request.param
+
+
+def base_url_for(server, api: str) -> str:
+    return server.openai_base_url if api == "openai" else server.base_url
+
+
+@pytest.fixture
+def make_engine(server, home):
+    from llmos_jupyter import LLMOS
+
+    made = []
+
+    def make(api: str = "openai", **kw):
+        kw.setdefault("home", home)
+        kw.setdefault("api_key", "test-key")
+        kw.setdefault("max_retries", 0)
+        engine = LLMOS(provider=api, base_url=base_url_for(server, api), **kw)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+__all__ = ["BELL", "ghz", "fenced", "Reply"]
