@@ -223,3 +223,18 @@ def test_api_key_never_reaches_the_store(make_engine, server, home):
     blobs = b"".join(p.read_bytes() for p in home.iterdir() if p.is_file())
     assert secret.encode() not in blobs
     assert secret not in repr(engine) and secret not in str(r.to_dict())
+
+
+def test_truncated_stream_and_malformed_reply_are_clear_errors_and_nothing_runs(make_engine, server, api):
+    engine = make_engine(api, stream=True)
+    server.enqueue(Reply(text=fenced(BELL), truncate_stream=True))
+    with pytest.raises(ProviderError) as info:
+        engine.run("Create a Bell state circuit")
+    assert info.value.kind == "connection" and "Run the cell again" in str(info.value)
+    engine.stream = False
+    server.enqueue(Reply(raw_body=b"{not json"))
+    with pytest.raises(ProviderError) as info:
+        engine.run("Create a Bell state circuit")
+    assert info.value.kind == "malformed"
+    assert engine.ledger.totals().billed == 0
+    assert "qc" not in engine.namespace

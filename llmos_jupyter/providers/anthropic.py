@@ -6,7 +6,7 @@ import os
 from ..errors import ConfigError
 from ..ledger import Usage
 from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
-from .sdk_errors import translate
+from .sdk_errors import translated_errors
 
 
 class AnthropicProvider(Provider):
@@ -42,7 +42,7 @@ class AnthropicProvider(Provider):
         if tools:
             kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema}
                                for t in tools]
-        try:
+        with translated_errors(self):
             if on_text is None:
                 message = self._client.messages.create(**kwargs)
             else:
@@ -50,9 +50,6 @@ class AnthropicProvider(Provider):
                     for piece in stream.text_stream:
                         on_text(piece)
                     message = stream.get_final_message()
-        except self._sdk.APIError as exc:
-            raise translate(exc, self._sdk, provider=self.name, model=self.model, endpoint=self.endpoint,
-                            key_env=self.key_env, retries=self.max_retries) from exc
         return self._completion(message)
 
     def _completion(self, message) -> Completion:

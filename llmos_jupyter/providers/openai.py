@@ -11,7 +11,7 @@ import os
 from ..errors import ConfigError
 from ..ledger import Usage
 from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
-from .sdk_errors import translate
+from .sdk_errors import translated_errors
 
 
 class OpenAIProvider(Provider):
@@ -53,13 +53,10 @@ class OpenAIProvider(Provider):
         if tools:
             kwargs["tools"] = [{"type": "function", "function": {
                 "name": t.name, "description": t.description, "parameters": t.input_schema}} for t in tools]
-        try:
+        with translated_errors(self):
             if on_text is None:
                 return self._completion(self._client.chat.completions.create(**kwargs))
             return self._stream(kwargs, on_text)
-        except self._sdk.APIError as exc:
-            raise translate(exc, self._sdk, provider=self.name, model=self.model, endpoint=self.endpoint,
-                            key_env=self.key_env, retries=self.max_retries) from exc
 
     def _completion(self, response) -> Completion:
         choice = response.choices[0]

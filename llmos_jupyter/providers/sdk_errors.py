@@ -5,9 +5,26 @@ Stainless), so one translation serves both; the SDK module is passed in.
 """
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from types import ModuleType
+from typing import Iterator
 
 from ..errors import ProviderError
+
+
+@contextmanager
+def translated_errors(provider) -> Iterator[None]:
+    """Around an SDK call: SDK, transport and malformed-reply errors become ProviderError."""
+    sdk = provider._sdk
+    try:
+        yield
+    except Exception as exc:
+        transport = type(exc).__module__.split(".")[0].startswith("httpx")
+        if not (isinstance(exc, (sdk.APIError, json.JSONDecodeError)) or transport):
+            raise
+        raise translate(exc, sdk, provider=provider.name, model=provider.model, endpoint=provider.endpoint,
+                        key_env=provider.key_env, retries=provider.max_retries) from exc
 
 
 def translate(exc: Exception, sdk: ModuleType, *, provider: str, model: str, endpoint: str,
@@ -19,6 +36,12 @@ def translate(exc: Exception, sdk: ModuleType, *, provider: str, model: str, end
             f"{where} did not answer in time{after}. The request was not billed as far as we know. "
             "Try again, raise the limit with %config LLMOS.timeout = 120, or pick another provider with --provider.",
             provider=provider, kind="timeout")
+    if _broke_off(exc) or (isinstance(exc, sdk.APIConnectionError) and _broke_off(exc.__cause__)):
+        # A stream cut off mid-reply: the server was reached, so "could not reach" would mislead.
+        return ProviderError(
+            f"The connection to {where} broke off mid-reply ({exc.__cause__ or exc}). "
+            "Nothing was run. Run the cell again.",
+            provider=provider, kind="connection")
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderError(
             f"Could not reach {where}{after}: {exc.__cause__ or exc}. Check the network and the base URL "
@@ -56,6 +79,11 @@ def translate(exc: Exception, sdk: ModuleType, *, provider: str, model: str, end
             f"{where} sent a reply that could not be read ({type(exc).__name__}: {exc}). "
             "Nothing was run. Try again, or use another provider.",
             provider=provider, kind="malformed")
+    if isinstance(exc, json.JSONDecodeError):  # the SDKs let a malformed body through raw
+        return ProviderError(
+            f"{where} sent a reply that is not valid JSON ({exc}). Nothing was run. "
+            "If this is a local server, check its logs; otherwise try again.",
+            provider=provider, kind="malformed")
     return ProviderError(f"{where} failed: {type(exc).__name__}: {exc}", provider=provider, kind="unknown")
 
 
@@ -66,3 +94,7 @@ def _detail(exc: Exception) -> str:
         if isinstance(err, dict) and err.get("message"):
             return str(err["message"])
     return str(getattr(exc, "message", exc))
+
+
+def _broke_off(exc: BaseException | None) -> bool:
+    return exc is not None and type(exc).__name__ in ("RemoteProtocolError", "ReadError")

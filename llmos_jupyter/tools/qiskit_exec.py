@@ -74,6 +74,8 @@ def _summaries(results: list) -> list[dict[str, Any]]:
                 counts = {str(k): int(v) for k, v in res.get_counts(index).items()}
             except Exception:  # noqa: BLE001 - an experiment without measurements has no counts
                 counts = None
+            if counts is not None and not any(counts.values()):
+                counts = None  # Aer reports all-zero counts for a circuit that measured nothing
             jobs.append({"shots": getattr(exp, "shots", None), "counts": counts})
     return jobs
 
