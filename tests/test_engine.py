@@ -238,3 +238,17 @@ def test_truncated_stream_and_malformed_reply_are_clear_errors_and_nothing_runs(
     assert info.value.kind == "malformed"
     assert engine.ledger.totals().billed == 0
     assert "qc" not in engine.namespace
+
+
+def test_scripted_qiskit_model_answers_correctly_and_bills_real_counts(make_engine, server):
+    from llmos_jupyter.testing.qiskit_model import count_tokens, respond
+
+    server.responder = respond
+    engine = make_engine("anthropic")
+    r = engine.run("Prepare the basis state |110> with 300 shots")
+    assert r.counts == {"110": 300}
+    assert r.tokens.output == count_tokens(r.response) and r.tokens.input > 100
+    r = engine.run("Create a GHZ state with five qubits and two thousand shots")
+    assert set(r.counts) == {"00000", "11111"} and r.shots == 1024  # 'two thousand' is not a number word
+    r = engine.run("Explain decoherence")
+    assert r.code is None and r.notice
