@@ -17,6 +17,7 @@ NUMBER_WORDS = {w: i for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}
 _NUM = r"(\d+|" + "|".join(NUMBER_WORDS) + r")"
 
+MODEL_NAME = "scripted-qiskit"  # reported as the model, so nobody mistakes it for a real one
 _encoding = None
 
 
@@ -77,4 +78,4 @@ def respond(req: Request) -> Reply:
         text = "I can only write Bell, GHZ, uniform-superposition and basis-state circuits."
     else:
         text = f"```python\n{code}```\nThis prepares the requested state and samples it on Aer."
-    return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text))
+    return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=MODEL_NAME)
