@@ -14,6 +14,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", default="auto", help="auto, anthropic, openai or local")
     p.add_argument("--model")
     p.add_argument("--base-url")
+    p.add_argument("--no-starter-skills", action="store_true", help="start with an empty memory")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="answer one request")
     run.add_argument("request", nargs="+")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         from .engine import LLMOS
 
         engine = LLMOS(home=args.home, provider=args.provider, model=args.model, base_url=args.base_url,
-                       stream=False)
+                       stream=False, starter_skills=not args.no_starter_skills)
         if args.command == "status":
             print(json.dumps(engine.status(), indent=2))
             return 0

@@ -7,18 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .dispatch.dispatcher import Dispatcher
+from .dispatch.dispatcher import Decision, Dispatcher, Thresholds, check_values
 from .dispatch.modes import Mode
+from .dispatch.normalize import normalize
 from .errors import ConfigError, LLMOSError
 from .events import EventBus
 from .ledger import Ledger, Usage
-from .prompts import LEARNER_SYSTEM
+from .memory import Memory
+from .memory.checks import failures
+from .prompts import learner_system, mixed_system
 from .providers import Message, Provider, make_provider, resolve_auto
 from .sentience import Sentience
 from .store import Store
-from .tools.extract import EXECUTE_TOOL, code_from_completion
-
-DEFAULT_SHOTS = 1024
+from .tools.search import ToolBox
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Result:
     executed: bool = False
     notice: str | None = None
     why: dict[str, Any] = field(default_factory=dict)
+    trace_id: str | None = None
+    verified: bool | None = None  # None: nothing to verify (no run, or no counts)
     sentience: dict[str, Any] = field(default_factory=dict)
     execution_time_ms: float = 0.0
     request_id: str = ""
@@ -83,19 +86,22 @@ class Result:
                 "error": self.error,
                 "notice": self.notice,
                 "why": self.why,
+                "trace_id": self.trace_id,
+                "verified": self.verified,
                 "request_id": self.request_id,
             },
         }
 
 
 class LLMOS:
-    """Answer quantum-programming requests: choose a mode, ask a model if needed, run the code on Aer,
-    and count every token."""
+    """Answer quantum-programming requests: choose a mode, replay verified memory or ask a model, run the
+    code on Aer, verify, learn, and count every token."""
 
     def __init__(self, home: str | Path = ".llmos", provider: str = "auto", model: str | None = None,
                  base_url: str | None = None, api_key: str | None = None, starter_skills: bool = True, *,
                  namespace: dict[str, Any] | None = None, max_tokens: int = 2048, timeout: float = 60.0,
-                 max_retries: int = 2, stream: bool = True):
+                 max_retries: int = 2, stream: bool = True, follower_threshold: float = 0.92,
+                 mixed_threshold: float = 0.75, crystallize_uses: int = 5):
         self.home = Path(home).expanduser()
         self.provider_name = provider
         self.model = model
@@ -110,7 +116,10 @@ class LLMOS:
         self.events = EventBus()
         self.store = Store(self.home)
         self.ledger = Ledger(self.store)
-        self.dispatcher = Dispatcher()
+        self.memory = Memory(self.store, self.home, starter_skills=starter_skills)
+        self.thresholds = Thresholds(follower_threshold, mixed_threshold, crystallize_uses)
+        self.dispatcher = Dispatcher(self.memory.traces, self.memory.embedder, self.thresholds, self.memory.limits)
+        self.toolbox = ToolBox(self.memory)
         self.sentience = Sentience()
         self._providers: dict[tuple, Provider] = {}
 
@@ -143,18 +152,30 @@ class LLMOS:
         request = text.strip()
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
+        namespace = namespace if namespace is not None else self.namespace
         self.events.publish("request.start", request_id=request_id, request=request)
+        if not self.memory._seeded:
+            self.events.publish("status", request_id=request_id, text="Loading the memory (embedding model)…")
+        self.memory.ready()
 
-        decision = self.dispatcher.choose(request)
-        self.events.publish("mode", request_id=request_id, mode=str(decision.mode), why=decision.why)
+        normalized = normalize(request)
+        decision = self.dispatcher.choose(normalized)
         result = Result(request=request, mode=decision.mode, tokens=Tokens(), why=dict(decision.why),
-                        request_id=request_id, sentience=self.sentience.snapshot())
+                        request_id=request_id, sentience=self.sentience.snapshot(),
+                        trace_id=decision.trace.id if decision.trace else None)
+        self.events.publish("mode", request_id=request_id, mode=str(decision.mode), why=decision.why)
         try:
-            self._learner(result, provider, model, on_text)
-            if result.code and execute:
-                self._execute(result, namespace if namespace is not None else self.namespace)
-            elif result.code:
-                result.notice = "Not run (--no-exec)."
+            if decision.mode in (Mode.CRYSTALLIZED, Mode.FOLLOWER):
+                if not self._replay(result, decision, namespace, execute):
+                    result.mode = decision.mode = Mode.MIXED
+                    self.events.publish("mode", request_id=request_id, mode=str(Mode.MIXED), why=result.why)
+            if result.mode in (Mode.MIXED, Mode.LEARNER):
+                self._ask(result, decision, normalized, provider, model, on_text)
+                if result.code and execute:
+                    self._execute(result, namespace)
+                    self._learn(result, decision, normalized)
+                elif result.code:
+                    result.notice = "Not run (--no-exec)."
         except LLMOSError as exc:
             result.error = str(exc)
             self._close(result, started)
@@ -166,33 +187,124 @@ class LLMOS:
         self._close(result, started)
         return result
 
-    def _learner(self, result: Result, provider: str | None, model: str | None,
-                 on_text: Callable[[str], None] | None) -> None:
+    def _replay(self, result: Result, decision: Decision, namespace: dict[str, Any], execute: bool) -> bool:
+        """FOLLOWER / CRYSTALLIZED: run the stored program with rebound slots, then verify. False: fall back."""
+        from .memory.crystallize import call_snippet
+        from .memory.learn import record_replay
+        from .memory.templates import instantiate
+
+        trace = decision.trace
+        crystallized = decision.mode == Mode.CRYSTALLIZED
+        result.code = call_snippet(trace, decision.values) if crystallized else instantiate(trace.code, decision.values)
+        result.ptc_used = True
+        result.agent = "memory"
+        result.response = f"Replayed verified trace {trace.id}" + (f" as tool {trace.tool_name}()" if crystallized else "")
+        result.tokens.saved = trace.baseline_tokens
+        if not execute:
+            result.notice = "Not run (--no-exec)."
+            return True
+        self._execute(result, namespace)
+        values = {**decision.request_values, **decision.values}
+        problems = [f"raised {result.error.strip().splitlines()[-1]}"] if result.error else \
+            failures(result.counts, check_values(values), trace.checks)
+        record_replay(self.memory.traces, trace, values, ok=not problems)
+        if problems:
+            result.why["fallback"] = {"from": str(decision.mode), "failed_checks": problems}
+            result.why["reason"] = f"replay of {trace.id} failed verification ({', '.join(problems)}): asked the LLM"
+            result.code = result.error = result.counts = result.shots = None
+            result.output, result.response, result.ptc_used, result.agent = "", "", False, "quantum-architect"
+            result.tokens.saved = 0
+            return False
+        result.verified = True
+        self._maybe_crystallize(trace.id)
+        return True
+
+    def _ask(self, result: Result, decision: Decision, normalized, provider: str | None, model: str | None,
+             on_text: Callable[[str], None] | None) -> None:
+        """MIXED / LEARNER: ask the model, with a worked example (MIXED) or found tools and facts (LEARNER)."""
+        from .memory.templates import instantiate
+
         llm = self.provider(provider, model)
         result.provider, result.model = llm.name, llm.model
+        use_tools = llm.name != "local"
+        if result.mode == Mode.MIXED and decision.trace is not None:
+            example = decision.trace
+            system = mixed_system(example.request, instantiate(example.code, example.examples[0]))
+            tools = None
+        else:
+            system = learner_system(self.memory.facts.relevant(result.request))
+            tools = self.toolbox.for_request(result.request) if use_tools else None
+        messages = [Message("user", result.request)]  # the request reaches the model verbatim, last
 
         def stream(piece: str) -> None:
             self.events.publish("llm.text", request_id=result.request_id, text=piece)
             if on_text is not None:
                 on_text(piece)
 
-        completion = llm.complete(
-            LEARNER_SYSTEM,
-            [Message("user", result.request)],  # the request reaches the model verbatim, last
-            tools=[EXECUTE_TOOL] if llm.name != "local" else None,
-            max_tokens=self.max_tokens,
-            on_text=stream if (self.stream or on_text is not None) else None,
-        )
-        self.ledger.record_call(result.request_id, completion.provider, completion.model, completion.usage)
-        self._add_usage(result, completion.usage)
-        result.model = completion.model
-        self.events.publish("llm.call", request_id=result.request_id, provider=completion.provider,
-                            model=completion.model, input=completion.usage.input, output=completion.usage.output)
-        result.response = completion.text
-        result.code, _from_tool = code_from_completion(completion)
+        for _round in range(3):
+            completion = llm.complete(system, messages, tools=tools, max_tokens=self.max_tokens,
+                                      on_text=stream if (self.stream or on_text is not None) else None)
+            self.ledger.record_call(result.request_id, completion.provider, completion.model, completion.usage)
+            self._add_usage(result, completion.usage)
+            result.model = completion.model
+            self.events.publish("llm.call", request_id=result.request_id, provider=completion.provider,
+                                model=completion.model, input=completion.usage.input,
+                                output=completion.usage.output)
+            result.response = completion.text
+            code, how = self.toolbox.code_for(completion)
+            searches = [c for c in completion.tool_calls if c.name == "search_tools"]
+            if code or not searches or tools is None:
+                break
+            # search_tools: answer it and let the model go on with what it found.
+            messages.append(Message("assistant", completion.text, tool_calls=tuple(completion.tool_calls)))
+            for call in completion.tool_calls:
+                found_text, found = self.toolbox.answer_search(str(call.arguments.get("query", result.request)))
+                messages.append(Message("tool", found_text if call.name == "search_tools" else "not run",
+                                        tool_call_id=call.id))
+                tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
+        result.code = code
+        result.why["answer"] = how
+        if decision.trace is not None and result.mode == Mode.MIXED:
+            billed = result.tokens.input + result.tokens.output
+            result.tokens.saved = max(0, decision.trace.baseline_tokens - billed)
         if result.code is None:
             result.notice = ("The reply holds no Python code, so nothing ran. "
                              "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
+
+    def _learn(self, result: Result, decision: Decision, normalized) -> None:
+        """Store a verified answer; an answer that does not match the request is shown but not remembered."""
+        from .memory.learn import learn
+
+        if result.error or not result.counts:
+            return
+        values = decision.request_values
+        problems = failures(result.counts, check_values(values))
+        if problems:
+            result.verified = False
+            result.notice = (f"The program ran but does not match the request ({', '.join(problems)}), "
+                             "so it was not stored in memory.")
+            return
+        result.verified = True
+        learned = learn(self.memory.traces, normalized, values, result.code, result.counts,
+                        origin=str(result.mode).lower(), billed_tokens=result.tokens.input + result.tokens.output)
+        self.memory.facts.learn_from(result.code, normalized.template)
+        result.trace_id = learned.trace.id
+        result.why["learned"] = {"trace_id": learned.trace.id, "new": learned.new,
+                                 "generalized_now": list(learned.generalized_now)}
+        self._maybe_crystallize(learned.trace.id)
+
+    def _maybe_crystallize(self, trace_id: str) -> None:
+        from .memory.crystallize import crystallize
+
+        trace = self.memory.traces.get(trace_id)
+        if trace is None or trace.tool_name or trace.uses < self.thresholds.crystallize_uses:
+            return
+        taken = {t.tool_name for t in self.memory.traces.all() if t.tool_name}
+        function = crystallize(trace, self.memory.tools_dir, taken)
+        if function:
+            trace.tool_name = function
+            self.memory.traces.update(trace)
+            self.events.publish("crystallized", trace_id=trace.id, tool=function)
 
     @staticmethod
     def _add_usage(result: Result, usage: Usage) -> None:
@@ -221,9 +333,38 @@ class LLMOS:
         self.ledger.record_request(result.request_id, result.request, str(result.mode), result.provider,
                                    result.model, result.tokens.saved, result.error is None,
                                    result.execution_time_ms)
+        self.memory.remember(result.request, str(result.mode), result.trace_id, result.error is None)
         result.tokens.cumulative_saved = self.ledger.cumulative_saved()
         self.events.publish("tokens", request_id=result.request_id, **result.tokens.to_dict())
         self.events.publish("request.end", request_id=result.request_id, result=result.to_dict())
+
+    # -- memory ----------------------------------------------------------------------------------
+    def tool(self, name: str):
+        """A crystallized tool as a Python function."""
+        import importlib
+
+        from .memory.crystallize import ensure_on_path, module_name
+
+        ensure_on_path(self.memory.tools_dir)
+        return getattr(importlib.import_module(module_name(name)), name)
+
+    def export_memory(self, path: str | Path, text: str | None = None) -> int:
+        from .memory.exchange import export
+
+        self.memory.ready()
+        return export(self.memory.traces, path, text)
+
+    def import_memory(self, path: str | Path) -> tuple[int, int]:
+        from .memory.exchange import import_
+
+        self.memory.ready()
+        return import_(self.memory.traces, path)
+
+    def forget(self, what: str) -> int:
+        """Forget traces by id or by text they match; returns how many."""
+        self.memory.ready()
+        ids = [t.id for t in self.memory.traces.all(what)]
+        return self.memory.traces.forget(ids) if ids else 0
 
     # -- introspection ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -239,6 +380,7 @@ class LLMOS:
         info["ledger"] = {"requests": totals.requests, "input": totals.input, "output": totals.output,
                           "cache_read": totals.cache_read, "cache_write": totals.cache_write,
                           "saved": totals.saved}
+        info["memory"] = {"traces": self.memory.traces.count(), "starter_skills": self.starter_skills}
         info["sentience"] = self.sentience.snapshot()
         return info
 

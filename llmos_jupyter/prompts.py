@@ -10,3 +10,19 @@ Rules for Qiskit 2.x:
 - measure the qubits the request is about; print the counts
 - use the shot count the request names, else shots=1024
 Keep any explanation to a sentence or two after the code. If the request needs no code, answer in plain text."""
+
+MIXED_SYSTEM = """\
+You are a quantum programming assistant inside a Jupyter notebook. Adapt the verified worked example to the \
+new request: answer with one complete, runnable Python program in a single ```python block that prints the \
+counts. Use the shot count the request names, else shots=1024."""
+
+
+def mixed_system(example_request: str, example_code: str) -> str:
+    return (f"{MIXED_SYSTEM}\n\nWorked example (verified on Aer)\nRequest: {example_request}\n"
+            f"```python\n{example_code.rstrip()}\n```")
+
+
+def learner_system(facts: list[str]) -> str:
+    if not facts:
+        return LEARNER_SYSTEM
+    return LEARNER_SYSTEM + "\nNotes:\n" + "\n".join(f"- {f}" for f in facts)

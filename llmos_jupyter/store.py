@@ -48,6 +48,58 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX llm_calls_request ON llm_calls(request_id);
     """,
+    # 2: learning memory. L3 traces with their request aliases (embedded), L4 learned facts,
+    # L2 session history. `memory_version` changes whenever aliases change, so other
+    # processes sharing this home know to reload their index.
+    """
+    CREATE TABLE traces (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        origin TEXT NOT NULL,
+        title TEXT NOT NULL,
+        request TEXT NOT NULL,
+        template TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        code TEXT NOT NULL,
+        bound TEXT NOT NULL,
+        shape TEXT NOT NULL,
+        generalized TEXT NOT NULL,
+        defaults TEXT NOT NULL,
+        examples TEXT NOT NULL,
+        checks TEXT NOT NULL,
+        baseline_tokens INTEGER NOT NULL DEFAULT 0,
+        uses INTEGER NOT NULL DEFAULT 0,
+        misses INTEGER NOT NULL DEFAULT 0,
+        tool_name TEXT
+    );
+    CREATE TABLE aliases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        trace_id TEXT NOT NULL REFERENCES traces(id) ON DELETE CASCADE,
+        template TEXT NOT NULL,
+        terms TEXT NOT NULL,
+        embedding BLOB NOT NULL,
+        UNIQUE (trace_id, template)
+    );
+    CREATE TABLE facts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        topic TEXT NOT NULL,
+        text TEXT NOT NULL UNIQUE,
+        embedding BLOB NOT NULL
+    );
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session TEXT NOT NULL,
+        ts REAL NOT NULL,
+        request TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        trace_id TEXT,
+        ok INTEGER NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('memory_version', 0);
+    """,
 ]
 
 
@@ -75,6 +127,7 @@ class Store:
             self._conn.execute("PRAGMA busy_timeout = 30000")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(

@@ -82,6 +82,7 @@ def make_engine(server, home):
         kw.setdefault("home", home)
         kw.setdefault("api_key", "test-key")
         kw.setdefault("max_retries", 0)
+        kw.setdefault("starter_skills", False)  # these tests are about asking the model
         engine = LLMOS(provider=api, base_url=base_url_for(server, api), **kw)
         made.append(engine)
         return engine

@@ -14,7 +14,7 @@ def llmos(*args, env=None):
 def test_run_json(server, home):
     server.enqueue(Reply(text=fenced(BELL), input_tokens=90, output_tokens=30))
     p = llmos("--home", str(home), "--provider", "openai", "--base-url", server.openai_base_url,
-              "run", "Create a Bell state circuit", "--json")
+              "--no-starter-skills", "run", "Create a Bell state circuit", "--json")
     assert p.returncode == 0, p.stderr
     d = json.loads(p.stdout)
     assert d["metadata"]["mode"] == "LEARNER"
@@ -25,7 +25,7 @@ def test_run_json(server, home):
 def test_run_text_shows_histogram_and_metadata(server, home):
     server.enqueue(Reply(text=fenced(BELL), input_tokens=9, output_tokens=1))
     p = llmos("--home", str(home), "--provider", "openai", "--base-url", server.openai_base_url,
-              "run", "Create", "a", "Bell", "state")
+              "--no-starter-skills", "run", "Create", "a", "Bell", "state")
     assert p.returncode == 0, p.stderr
     assert "│" in p.stdout and "LEARNER" in p.stdout and "tokens in 9 / out 1" in p.stdout
     assert server.requests[-1].last_user_text() == "Create a Bell state"

@@ -149,7 +149,7 @@ def test_unreachable_server_is_a_clear_error(home):
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    engine = LLMOS(home=home, provider="openai", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    engine = LLMOS(home=home, starter_skills=False, provider="openai", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     with pytest.raises(ProviderError) as info:
         engine.run("Create a Bell state circuit")
     assert info.value.kind == "connection" and "--provider local" in str(info.value)
@@ -157,16 +157,16 @@ def test_unreachable_server_is_a_clear_error(home):
 
 def test_missing_key_says_which_variable_to_set(home):
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
-        LLMOS(home=home, provider="anthropic").run("Create a Bell state circuit")
+        LLMOS(home=home, starter_skills=False, provider="anthropic").run("Create a Bell state circuit")
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        LLMOS(home=home, provider="openai").run("Create a Bell state circuit")
+        LLMOS(home=home, starter_skills=False, provider="openai").run("Create a Bell state circuit")
 
 
 def test_unknown_provider_and_empty_request(home):
     with pytest.raises(ConfigError, match="Unknown provider 'gemini'"):
-        LLMOS(home=home, provider="gemini").run("Create a Bell state circuit")
+        LLMOS(home=home, starter_skills=False, provider="gemini").run("Create a Bell state circuit")
     with pytest.raises(ConfigError, match="empty"):
-        LLMOS(home=home).run("   \n")
+        LLMOS(home=home, starter_skills=False).run("   \n")
 
 
 # -- providers from the SDKs' own environment variables ------------------------------------------
@@ -175,7 +175,7 @@ def test_sdk_environment_variables_are_honoured(server, home, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "env-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
     server.enqueue(Reply(text=fenced(BELL)))
-    r = LLMOS(home=home).run("Create a Bell state circuit")  # auto -> anthropic
+    r = LLMOS(home=home, starter_skills=False).run("Create a Bell state circuit")  # auto -> anthropic
     assert r.provider == "anthropic" and r.counts
     assert server.requests[-1].api == "anthropic"
     headers = server.requests[-1].headers
@@ -185,7 +185,7 @@ def test_sdk_environment_variables_are_honoured(server, home, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "env-key-2")
     monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
     server.enqueue(Reply(text=fenced(BELL)))
-    r = LLMOS(home=home).run("Create a Bell state circuit")  # auto -> openai
+    r = LLMOS(home=home / "2", starter_skills=False).run("Create a Bell state circuit")  # auto -> openai
     assert r.provider == "openai" and server.requests[-1].headers["authorization"] == "Bearer env-key-2"
 
 
@@ -208,8 +208,8 @@ def test_ledger_and_cumulative_saved_survive_a_restart(make_engine, server, home
     second = make_engine()
     assert second.ledger.cumulative_saved() == 42
     assert second.ledger.totals().billed == 42
-    server.enqueue(Reply(text=fenced(BELL)))
-    assert second.run("Create a Bell state circuit").tokens.cumulative_saved == 42
+    server.enqueue(Reply(text=fenced(ghz(3, 100))))
+    assert second.run("GHZ on 3 qubits, 100 shots").tokens.cumulative_saved == 42
     mode = sqlite3.connect(home / "llmos.db").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 

@@ -20,11 +20,13 @@ def shell(server, home):
     ip.run_line_magic("config", "LLMOS.provider = 'openai'")
     ip.run_line_magic("config", f"LLMOS.base_url = {server.openai_base_url!r}")
     ip.run_line_magic("config", "LLMOS.max_retries = 0")
+    ip.run_line_magic("config", "LLMOS.starter_skills = False")
     yield ip
     ip.run_line_magic("config", "LLMOS.provider = 'auto'")
     ip.run_line_magic("config", "LLMOS.base_url = None")
     ip.run_line_magic("config", "LLMOS.max_retries = 2")
     ip.run_line_magic("config", "LLMOS.stream = True")
+    ip.run_line_magic("config", "LLMOS.starter_skills = True")
     ip.user_ns.pop("_llmos", None)
 
 

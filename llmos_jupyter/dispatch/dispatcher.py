@@ -1,23 +1,138 @@
 """Choose a mode for a request and say why.
 
-Steps, each small: normalize → retrieve from memory → choose. Until learned memory
-exists there is nothing to retrieve, so every request goes to LEARNER and the
-decision says so.
+normalize → embed the template → look up the nearest verified traces → bind slots → choose.
+Correctness first: a zero-token replay needs a high score, the same domain terms, and every
+slot bound to a value the trace has been shown to handle; anything less goes to the LLM,
+with the nearest trace as a worked example when it is close enough.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..memory.templates import bindings_of
+from ..memory.traces import Hit, Trace, TraceStore
+from ..memory.embed import Embedder
 from .modes import Mode
+from .normalize import Normalized
+
+DEFAULT_SHOTS = 1024
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    follower: float = 0.92  # replay at or above this similarity
+    mixed: float = 0.75  # worked example at or above this
+    crystallize_uses: int = 5  # verified uses before a trace becomes a Python tool
+
+
+@dataclass
 class Decision:
     mode: Mode
+    trace: Trace | None = None
+    values: dict[str, object] = field(default_factory=dict)  # placeholder -> value, for a replay
+    request_values: dict[str, object] = field(default_factory=dict)  # the request's own slot values
     why: dict[str, Any] = field(default_factory=dict)
 
 
+def request_values(n: Normalized) -> dict[str, object]:
+    """placeholder -> value for the request, with the implicit shot count when none is named."""
+    values = bindings_of(n.slots)
+    values.setdefault("SLOT_shots_0", DEFAULT_SHOTS)
+    return values
+
+
+def check_values(values: dict[str, object]) -> dict[str, object]:
+    """{kind: value} of the first slot of each kind, which is what the checks read."""
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        _, kind, index = name.split("_")
+        if index == "0":
+            out[kind] = value
+    return out
+
+
+def bind(trace: Trace, wanted: dict[str, object], limits=None) -> tuple[dict[str, object] | None, str]:
+    """Values for every placeholder of `trace` from the request, or (None, why not)."""
+    values: dict[str, object] = {}
+    for name in trace.bound:
+        if name in wanted:
+            value = wanted[name]
+            if name in trace.generalized or any(ex.get(name) == value for ex in trace.examples):
+                values[name] = value
+            else:
+                return None, (f"{_label(name)}={value!r} differs from the verified "
+                              f"{sorted({str(ex.get(name)) for ex in trace.examples})} and this trace has not "
+                              "been shown to rebind it")
+        elif name in trace.defaults:
+            values[name] = trace.defaults[name]
+        else:
+            return None, f"the request gives no {_label(name)}"
+    for name, value in wanted.items():
+        if name in trace.bound:
+            continue
+        if any(ex.get(name) == value for ex in trace.examples):
+            continue  # the same value the trace was verified with
+        if name.startswith("SLOT_qubits_") and not any(name in ex for ex in trace.examples):
+            continue  # checked after the run: the register must have this width
+        return None, f"this trace cannot take {_label(name)}={value!r}"
+    if limits is not None:
+        problem = limits(values)
+        if problem:
+            return None, problem
+    return values, "all slots bound"
+
+
+def _label(placeholder: str) -> str:
+    _, kind, index = placeholder.split("_")
+    return kind if index == "0" else f"{kind}[{index}]"
+
+
 class Dispatcher:
-    def choose(self, request: str) -> Decision:
-        return Decision(Mode.LEARNER, {"reason": "no learned trace or tool matches this request"})
+    def __init__(self, traces: TraceStore, embedder: Embedder, thresholds: Thresholds | None = None,
+                 limits=None):
+        self.traces = traces
+        self.embedder = embedder
+        self.thresholds = thresholds or Thresholds()
+        self.limits = limits  # trace -> (values -> problem | None), for skills with valid ranges
+
+    def choose(self, n: Normalized) -> Decision:
+        wanted = request_values(n)
+        slots = {s.kind: s.value for s in reversed(n.slots)}
+        hits = self.traces.search(self.embedder.one(n.template), k=8) if self.traces.count() else []
+        why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms)}
+        if not hits:
+            return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})
+        t = self.thresholds
+        rejected: list[str] = []
+        for hit in hits:
+            if hit.score < t.follower:
+                break
+            trace = self.traces.get(hit.trace_id)
+            if trace is None:
+                continue
+            if hit.terms != n.terms:
+                rejected.append(f"{trace.id}: terms {sorted(hit.terms)} differ from the request's")
+                continue
+            limits = self.limits(trace) if self.limits else None
+            values, reason = bind(trace, wanted, limits)
+            if values is None:
+                rejected.append(f"{trace.id}: {reason}")
+                continue
+            mode = Mode.CRYSTALLIZED if trace.tool_name else Mode.FOLLOWER
+            return Decision(mode, trace, values, wanted, {
+                **why, "score": round(hit.score, 4), "trace_id": trace.id, "alias": hit.alias,
+                "bound": {_label(k): v for k, v in values.items()}, "tool": trace.tool_name,
+                "reason": f"similarity {hit.score:.3f} ≥ {t.follower} and every slot bound"})
+        best = hits[0]
+        if best.score >= t.mixed:
+            trace = self.traces.get(best.trace_id)
+            reason = f"similarity {best.score:.3f} ≥ {t.mixed}: the nearest verified trace is the worked example"
+            if rejected:
+                reason += "; no replay because " + "; ".join(rejected[:3])
+            return Decision(Mode.MIXED, trace, {}, wanted, {
+                **why, "score": round(best.score, 4), "trace_id": best.trace_id, "alias": best.alias,
+                "reason": reason})
+        return Decision(Mode.LEARNER, request_values=wanted, why={
+            **why, "score": round(best.score, 4), "nearest": best.trace_id,
+            "reason": f"nearest similarity {best.score:.3f} < {t.mixed}"})

@@ -37,10 +37,11 @@ class AnthropicProvider(Provider):
             "model": self.model,
             "max_tokens": max_tokens,
             "system": system,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": _messages(messages),
         }
         if tools:
-            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema}
+            kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
+                                **({"input_examples": list(t.input_examples)} if t.input_examples else {})}
                                for t in tools]
         with translated_errors(self):
             if on_text is None:
@@ -61,3 +62,22 @@ class AnthropicProvider(Provider):
         # Anthropic reports the uncached part apart from the cached parts: the whole prompt is their sum.
         usage = Usage(u.input_tokens + cache_read + cache_write, u.output_tokens, cache_read, cache_write)
         return Completion(text, usage, self.name, message.model or self.model, calls, message.stop_reason)
+
+
+def _messages(messages: list[Message]) -> list[dict]:
+    """Tool turns in Anthropic's shape: tool_use blocks in the assistant turn, tool_result blocks in a user turn."""
+    out: list[dict] = []
+    for m in messages:
+        if m.role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.content}
+            if out and out[-1]["role"] == "user" and isinstance(out[-1]["content"], list):
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif m.tool_calls:
+            blocks = [{"type": "text", "text": m.content}] if m.content else []
+            blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in m.tool_calls]
+            out.append({"role": "assistant", "content": blocks})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out

@@ -17,6 +17,15 @@ class ToolSpec:
     name: str
     description: str
     input_schema: dict[str, Any]
+    input_examples: tuple[dict[str, Any], ...] = ()  # filled from verified runs
+
+    def description_with_examples(self) -> str:
+        """For APIs without an examples field, the examples go into the description."""
+        if not self.input_examples:
+            return self.description
+        import json
+
+        return self.description + " Examples: " + "; ".join(json.dumps(e) for e in self.input_examples)
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,10 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # "user" | "assistant"
+    role: str  # "user" | "assistant" | "tool"
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant turn that called tools
+    tool_call_id: str = ""  # a "tool" turn: the result for this call
 
 
 @dataclass

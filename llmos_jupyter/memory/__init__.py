@@ -1,0 +1,64 @@
+"""The memory hierarchy under `home`.
+
+L1 is the request in hand (the engine's Result); L2 the session history (table
+`history`); L3 verified procedural traces (traces.py); L4 semantic facts (facts.py).
+`Memory` puts them together for the engine and the dispatcher.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from ..store import Store
+from .embed import Embedder
+from .facts import Facts
+from .traces import Trace, TraceStore
+
+__all__ = ["Memory", "Trace"]
+
+
+class Memory:
+    def __init__(self, store: Store, home: Path, *, starter_skills: bool = True):
+        self.store = store
+        self.home = Path(home)
+        self.tools_dir = self.home / "tools"
+        self.embedder = Embedder()
+        self.traces = TraceStore(store, self.embedder)
+        self.facts = Facts(store, self.embedder)
+        self.starter_skills = starter_skills
+        self.session = uuid.uuid4().hex[:12]
+        self._seeded = False
+
+    def ready(self) -> None:
+        """Seed the starter skills once (they need the embedding model, so not at construction)."""
+        if self._seeded:
+            return
+        if self.starter_skills:
+            from .seed import seed_starter_skills
+
+            seed_starter_skills(self.traces)
+        if self.tools_dir.is_dir():
+            from .crystallize import ensure_on_path
+
+            ensure_on_path(self.tools_dir)
+        self._seeded = True
+
+    def limits(self, trace: Trace):
+        """A range check for starter skills (their parameters have valid ranges); None for learned traces."""
+        if trace.origin != "starter":
+            return None
+        from .seed import skill_limits
+
+        return skill_limits(trace)
+
+    def remember(self, request: str, mode: str, trace_id: str | None, ok: bool) -> None:
+        """L2: the session's history."""
+        with self.store.transaction() as cur:
+            cur.execute("INSERT INTO history (session, ts, request, mode, trace_id, ok) VALUES (?,?,?,?,?,?)",
+                        (self.session, time.time(), request, mode, trace_id, int(ok)))
+
+    def history(self, limit: int = 20) -> list[dict]:
+        rows = self.store.query("SELECT ts, request, mode, trace_id, ok FROM history WHERE session = ?"
+                                " ORDER BY id DESC LIMIT ?", (self.session, limit))
+        return [dict(r) for r in rows]

@@ -1,0 +1,112 @@
+"""Verification of a run against its request: the checks a replay must pass.
+
+Every check takes the Aer counts and the request's slot values and says whether the run
+is consistent with the request. When a trace is learned, the candidate checks that hold
+for its verified runs are recorded with it; a replay must pass all of them, plus the
+basic ones (it ran, the shots and the register size match the request).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+Counts = dict[str, int]
+Values = dict[str, object]  # "qubits", "shots", "bits", ... (first slot of each kind)
+
+
+def bits_of(counts: Counts) -> Counter:
+    """Counts keyed by the bitstring without register separators ('0 1' -> '01')."""
+    merged: Counter = Counter()
+    for key, n in counts.items():
+        merged[key.replace(" ", "")] += n
+    return merged
+
+
+def width(counts: Counts) -> int | None:
+    sizes = {len(k.replace(" ", "")) for k in counts}
+    return sizes.pop() if len(sizes) == 1 else None
+
+
+def _total_shots(c: Counts, v: Values) -> bool:
+    return sum(c.values()) == v.get("shots")
+
+
+def _width_is_qubits(c: Counts, v: Values) -> bool:
+    return width(c) == v.get("qubits")
+
+
+def _width_is_bits(c: Counts, v: Values) -> bool:
+    return width(c) == len(str(v.get("bits")))
+
+
+def _exact_bits(c: Counts, v: Values) -> bool:
+    return dict(bits_of(c)) == {str(v.get("bits")): sum(c.values())}
+
+
+def _top_is_bits(c: Counts, v: Values) -> bool:
+    return bits_of(c).most_common(1)[0][0] == str(v.get("bits"))
+
+
+def _ghz_support(c: Counts, v: Values) -> bool:
+    w = width(c)
+    return w is not None and w >= 2 and set(bits_of(c)) <= {"0" * w, "1" * w}
+
+
+def _single_outcome(c: Counts, v: Values) -> bool:
+    return len(bits_of(c)) == 1
+
+
+def _one_hot(c: Counts, v: Values) -> bool:
+    return all(k.count("1") == 1 for k in bits_of(c))
+
+
+def _all_zero(c: Counts, v: Values) -> bool:
+    return set(bits_of(c)) == {"0" * (width(c) or 0)}
+
+
+def _never_all_zero(c: Counts, v: Values) -> bool:
+    return "0" * (width(c) or 0) not in bits_of(c)
+
+
+def _all_outcomes(c: Counts, v: Values) -> bool:
+    w = width(c)
+    return w is not None and len(bits_of(c)) == 2 ** w
+
+
+# name -> (check, applies(values, counts)). `applies` keeps a check from being recorded where it
+# cannot mean anything, e.g. 'every outcome seen' with too few shots to see them all.
+CHECKS: dict[str, tuple[Callable[[Counts, Values], bool], Callable[[Values, Counts], bool]]] = {
+    "total_shots": (_total_shots, lambda v, c: "shots" in v),
+    "width_is_qubits": (_width_is_qubits, lambda v, c: "qubits" in v),
+    "width_is_bits": (_width_is_bits, lambda v, c: "bits" in v),
+    "exact_bits": (_exact_bits, lambda v, c: "bits" in v),
+    "top_is_bits": (_top_is_bits, lambda v, c: "bits" in v),
+    "ghz_support": (_ghz_support, lambda v, c: True),
+    "single_outcome": (_single_outcome, lambda v, c: True),
+    "one_hot": (_one_hot, lambda v, c: True),
+    "all_zero": (_all_zero, lambda v, c: True),
+    "never_all_zero": (_never_all_zero, lambda v, c: True),
+    # 16 shots per outcome leave a chance below 2**w * e**-16 of missing one by bad luck.
+    "all_outcomes": (_all_outcomes, lambda v, c: (width(c) or 99) <= 10
+                     and sum(c.values()) >= 16 * 2 ** (width(c) or 99)),
+}
+BASIC = ("total_shots", "width_is_qubits")
+
+
+def holding(counts: Counts, values: Values) -> list[str]:
+    """The candidate checks that apply to this run and hold for it (recorded when a trace is learned)."""
+    return [name for name, (check, applies) in CHECKS.items() if applies(values, counts) and check(counts, values)]
+
+
+def failures(counts: Counts | None, values: Values, names: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Which of the basic checks and `names` fail for a run; [] means verified."""
+    if not counts:
+        return ["no_counts"]
+    failed = []
+    for name in dict.fromkeys([*BASIC, *names]):
+        check, applies = CHECKS[name]
+        if name in BASIC and not applies(values, counts):
+            continue
+        if not check(counts, values):
+            failed.append(name)
+    return failed

@@ -1,0 +1,210 @@
+"""L3 procedural memory: verified traces, their request aliases, and a vectorized index over them."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..store import Store
+from .embed import DIM, Embedder
+
+
+@dataclass
+class Trace:
+    id: str
+    origin: str  # learner | mixed | starter | import
+    title: str
+    request: str  # the request it was first learned from
+    template: str  # that request, normalized
+    signature: tuple[str, ...]  # its slot kinds
+    code: str  # the program, with SLOT_ placeholders
+    bound: tuple[str, ...]  # placeholders the code uses
+    shape: str  # ast dump of `code`: equal shapes are the same program
+    generalized: tuple[str, ...] = ()  # placeholders proven to rebind (two verified values, or by meaning)
+    defaults: dict[str, object] = field(default_factory=dict)  # used when a request leaves a placeholder out
+    examples: list[dict[str, object]] = field(default_factory=list)  # verified bindings
+    checks: tuple[str, ...] = ()  # recorded checks a replay must pass
+    baseline_tokens: int = 0  # what asking the LLM cost (or would cost) for this pattern
+    uses: int = 0  # verified uses
+    misses: int = 0  # replays that failed verification
+    tool_name: str | None = None  # set once crystallized
+    created: float = 0.0
+    updated: float = 0.0
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["signature"], d["bound"], d["generalized"], d["checks"] = (
+            list(self.signature), list(self.bound), list(self.generalized), list(self.checks))
+        return d
+
+
+_COLUMNS = ("id", "created", "updated", "origin", "title", "request", "template", "signature", "code", "bound",
+            "shape", "generalized", "defaults", "examples", "checks", "baseline_tokens", "uses", "misses",
+            "tool_name")
+_JSON = {"signature", "bound", "generalized", "defaults", "examples", "checks"}
+_TUPLES = {"signature", "bound", "generalized", "checks"}
+
+
+def _row_to_trace(row) -> Trace:
+    values = {}
+    for key in _COLUMNS:
+        value = row[key]
+        if key in _JSON:
+            value = json.loads(value)
+            if key in _TUPLES:
+                value = tuple(value)
+        values[key] = value
+    return Trace(**values)
+
+
+def _trace_to_row(t: Trace) -> tuple:
+    out = []
+    for key in _COLUMNS:
+        value = getattr(t, key)
+        out.append(json.dumps(list(value) if key in _TUPLES else value) if key in _JSON else value)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    trace_id: str
+    alias: str  # the alias template that matched
+    terms: frozenset[str]
+
+
+class TraceStore:
+    def __init__(self, store: Store, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._version = -1
+        self._matrix = np.zeros((0, DIM), np.float32)
+        self._rows: list[tuple[str, str, frozenset[str]]] = []
+
+    # -- writing ---------------------------------------------------------------------------------
+    def add(self, trace: Trace, aliases: list[tuple[str, frozenset[str]]]) -> Trace:
+        """Store a trace with its aliases in one transaction."""
+        now = time.time()
+        trace.id = trace.id or uuid.uuid4().hex[:12]
+        trace.created = trace.created or now
+        trace.updated = now
+        vectors = self.embedder.encode([a for a, _ in aliases])
+        with self.store.transaction() as cur:
+            cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                        _trace_to_row(trace))
+            added = self._insert_aliases(cur, trace.id, aliases, vectors)
+        self._extend_index(*added)
+        return trace
+
+    def add_many(self, items: list[tuple[Trace, list[tuple[str, frozenset[str]]]]]) -> None:
+        """Store several traces in one transaction: all of them or none."""
+        now = time.time()
+        encoded = [self.embedder.encode([a for a, _ in aliases]) for _, aliases in items]
+        before, rows, vectors = None, [], []
+        with self.store.transaction() as cur:
+            for (trace, aliases), vecs in zip(items, encoded):
+                trace.created, trace.updated = trace.created or now, now
+                cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                            _trace_to_row(trace))
+                b, r, v = self._insert_aliases(cur, trace.id, aliases, vecs)
+                before = b if before is None else before
+                rows += r
+                vectors += v
+        if before is not None:
+            with self._lock:  # several version bumps happened: reload on next search
+                self._version = -1
+
+    def add_alias(self, trace_id: str, template: str, terms: frozenset[str]) -> None:
+        vectors = self.embedder.encode([template])
+        with self.store.transaction() as cur:
+            added = self._insert_aliases(cur, trace_id, [(template, terms)], vectors)
+        self._extend_index(*added)
+
+    @staticmethod
+    def _insert_aliases(cur, trace_id: str, aliases, vectors):
+        before = cur.execute("SELECT value FROM meta WHERE key = 'memory_version'").fetchone()[0]
+        rows, kept = [], []
+        for (template, terms), vector in zip(aliases, vectors):
+            n = cur.execute("INSERT OR IGNORE INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)",
+                            (trace_id, template, json.dumps(sorted(terms)),
+                             vector.astype(np.float32).tobytes())).rowcount
+            if n:
+                rows.append((trace_id, template, frozenset(terms)))
+                kept.append(vector)
+        cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+        return before, rows, kept
+
+    def _extend_index(self, before: int, rows: list, vectors: list) -> None:
+        """Append our own new aliases to the in-memory index instead of reloading it all; if another
+        process changed the memory meanwhile, the next search reloads."""
+        with self._lock:
+            if self._version != before:
+                return
+            if vectors:
+                self._matrix = np.concatenate([self._matrix, np.stack(vectors).astype(np.float32)])
+                self._rows.extend(rows)
+            self._version = before + 1
+
+    def update(self, trace: Trace) -> None:
+        trace.updated = time.time()
+        sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
+        with self.store.transaction() as cur:
+            cur.execute(f"UPDATE traces SET {sets} WHERE id = ?", (*_trace_to_row(trace)[1:], trace.id))
+
+    def forget(self, trace_ids: list[str]) -> int:
+        with self.store.transaction() as cur:
+            n = 0
+            for tid in trace_ids:
+                n += cur.execute("DELETE FROM traces WHERE id = ?", (tid,)).rowcount
+            cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+        return n
+
+    # -- reading ---------------------------------------------------------------------------------
+    def get(self, trace_id: str) -> Trace | None:
+        rows = self.store.query(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE id = ?", (trace_id,))
+        return _row_to_trace(rows[0]) if rows else None
+
+    def all(self, text: str | None = None) -> list[Trace]:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM traces"
+        params: tuple = ()
+        if text:
+            sql += (" WHERE id LIKE ? OR title LIKE ? OR request LIKE ? OR tool_name LIKE ?"
+                    " OR id IN (SELECT trace_id FROM aliases WHERE template LIKE ?)")
+            like = f"%{text}%"
+            params = (like,) * 5
+        return [_row_to_trace(r) for r in self.store.query(sql + " ORDER BY uses DESC, created", params)]
+
+    def aliases(self, trace_id: str) -> list[str]:
+        return [r[0] for r in self.store.query("SELECT template FROM aliases WHERE trace_id = ? ORDER BY id",
+                                               (trace_id,))]
+
+    def count(self) -> int:
+        return int(self.store.query("SELECT COUNT(*) FROM traces")[0][0])
+
+    def search(self, vector: np.ndarray, k: int = 5) -> list[Hit]:
+        """The k best aliases by cosine similarity (one matrix product over all of them)."""
+        self._refresh()
+        with self._lock:
+            if not self._rows:
+                return []
+            scores = self._matrix @ vector.astype(np.float32)
+            k = min(k, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top])]
+            return [Hit(float(scores[i]), *self._rows[i]) for i in top]
+
+    def _refresh(self) -> None:
+        version = int(self.store.query("SELECT value FROM meta WHERE key = 'memory_version'")[0][0])
+        if version == self._version:
+            return
+        rows = self.store.query("SELECT trace_id, template, terms, embedding FROM aliases ORDER BY id")
+        matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype=np.float32).reshape(-1, DIM)
+        with self._lock:
+            self._matrix = matrix
+            self._rows = [(r["trace_id"], r["template"], frozenset(json.loads(r["terms"]))) for r in rows]
+            self._version = version

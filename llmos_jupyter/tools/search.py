@@ -1,0 +1,105 @@
+"""Tool search: the LLM sees only the tools that fit the request, plus `search_tools` to find more.
+
+The tools are `execute_qiskit_code` and every verified skill in memory (starter skills,
+crystallized tools): a skill's parameters are its generalized slots, and its input
+examples come from its verified runs. A call to a skill becomes its program, so what
+runs is always code the memory has verified.
+"""
+from __future__ import annotations
+
+import json
+
+from ..dispatch.dispatcher import bind
+from ..memory import Memory
+from ..memory.crystallize import param_name
+from ..memory.templates import instantiate
+from ..memory.traces import Trace
+from ..providers.base import Completion, ToolSpec
+from .extract import EXECUTE_TOOL, code_from_text
+
+SEARCH_TOOL = ToolSpec(
+    name="search_tools",
+    description="Find verified Qiskit skills (parameterized circuits) in memory by a short description.",
+    input_schema={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+)
+_TYPES = {int: "integer", float: "number", str: "string"}
+
+
+class ToolBox:
+    def __init__(self, memory: Memory, min_score: float = 0.5, limit: int = 3):
+        self.memory = memory
+        self.min_score = min_score
+        self.limit = limit
+        self.offered: dict[str, Trace] = {}
+
+    def tool_name(self, trace: Trace) -> str:
+        if trace.tool_name:
+            return trace.tool_name
+        if trace.origin == "starter":
+            return trace.id.removeprefix("starter-")
+        return f"skill_{trace.id}"
+
+    def spec(self, trace: Trace) -> ToolSpec:
+        params = [p for p in trace.bound if p in trace.generalized]
+        properties, required = {}, []
+        for p in params:
+            sample = trace.defaults.get(p, trace.examples[0].get(p) if trace.examples else None)
+            properties[param_name(p)] = {"type": _TYPES.get(type(sample), "string"),
+                                         "description": f"{p.split('_')[1]} slot"}
+            if p not in trace.defaults:
+                required.append(param_name(p))
+        examples = tuple({param_name(p): ex[p] for p in params if p in ex} for ex in trace.examples[:3])
+        aliases = self.memory.traces.aliases(trace.id)[:2]
+        return ToolSpec(
+            name=self.tool_name(trace),
+            description=f"{trace.title} (verified on Aer {max(trace.uses, 1)}x). Matches: {'; '.join(aliases)}.",
+            input_schema={"type": "object", "properties": properties, "required": required},
+            input_examples=tuple(e for e in examples if e),
+        )
+
+    def find(self, text: str) -> list[ToolSpec]:
+        """Skills whose aliases are close to `text`."""
+        from ..dispatch.normalize import normalize
+
+        hits = self.memory.traces.search(self.memory.embedder.one(normalize(text).template), k=12)
+        specs, seen = [], set()
+        for hit in hits:
+            if hit.score < self.min_score or hit.trace_id in seen:
+                continue
+            seen.add(hit.trace_id)
+            trace = self.memory.traces.get(hit.trace_id)
+            if trace is None:
+                continue
+            spec = self.spec(trace)
+            self.offered[spec.name] = trace
+            specs.append(spec)
+            if len(specs) == self.limit:
+                break
+        return specs
+
+    def for_request(self, text: str) -> list[ToolSpec]:
+        self.offered = {}
+        return [EXECUTE_TOOL, SEARCH_TOOL, *self.find(text)]
+
+    def answer_search(self, query: str) -> tuple[str, list[ToolSpec]]:
+        found = self.find(query)
+        listing = [{"name": s.name, "description": s.description, "parameters": s.input_schema} for s in found]
+        return json.dumps(listing or "no matching skills; write the program with execute_qiskit_code"), found
+
+    def code_for(self, completion: Completion) -> tuple[str | None, str | None]:
+        """(program, how it was given): a tool call to run, a skill call made concrete, or a fenced block."""
+        for call in reversed(completion.tool_calls):
+            if call.name == EXECUTE_TOOL.name and isinstance(call.arguments.get("code"), str):
+                return call.arguments["code"], "tool:execute_qiskit_code"
+            trace = self.offered.get(call.name)
+            if trace is not None:
+                wanted = {p: call.arguments[param_name(p)] for p in trace.bound
+                          if p in trace.generalized and param_name(p) in call.arguments}
+                for p in trace.bound:  # the fixed parts of a skill keep their verified values
+                    if p not in trace.generalized and trace.examples:
+                        wanted.setdefault(p, trace.examples[0].get(p))
+                values, reason = bind(trace, wanted, self.memory.limits(trace))
+                if values is not None:
+                    return instantiate(trace.code, values), f"tool:{call.name}"
+        code = code_from_text(completion.text)
+        return code, ("text" if code else None)
