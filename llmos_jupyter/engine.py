@@ -195,7 +195,8 @@ class LLMOS:
 
         trace = decision.trace
         crystallized = decision.mode == Mode.CRYSTALLIZED
-        result.code = call_snippet(trace, decision.values) if crystallized else instantiate(trace.code, decision.values)
+        result.code = (call_snippet(trace, decision.values, self.memory.param_names(trace)) if crystallized
+                       else instantiate(trace.code, decision.values))
         result.ptc_used = True
         result.agent = "memory"
         result.response = f"Replayed verified trace {trace.id}" + (f" as tool {trace.tool_name}()" if crystallized else "")
@@ -300,7 +301,7 @@ class LLMOS:
         if trace is None or trace.tool_name or trace.uses < self.thresholds.crystallize_uses:
             return
         taken = {t.tool_name for t in self.memory.traces.all() if t.tool_name}
-        function = crystallize(trace, self.memory.tools_dir, taken)
+        function = crystallize(trace, self.memory.tools_dir, taken, self.memory.param_names(trace))
         if function:
             trace.tool_name = function
             self.memory.traces.update(trace)

@@ -17,6 +17,11 @@ class LLMOS(Configurable):
     timeout = Float(60.0, help="Seconds to wait for a provider before giving up.").tag(config=True)
     max_retries = Int(2, help="SDK retries (with backoff) on 429, 5xx and connection errors.").tag(config=True)
     stream = Bool(True, help="Show the model's reply as it arrives.").tag(config=True)
+    follower_threshold = Float(0.92, help="Similarity at or above which a verified trace is replayed.").tag(
+        config=True)
+    mixed_threshold = Float(0.75, help="Similarity at or above which the nearest trace guides the LLM.").tag(
+        config=True)
+    crystallize_uses = Int(5, help="Verified uses before a trace becomes a Python tool.").tag(config=True)
 
     def engine_options(self) -> dict:
         return {name: getattr(self, name) for name in self.trait_names(config=True)}

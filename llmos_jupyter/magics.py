@@ -22,10 +22,13 @@ USAGE = """\
   The last result is kept in `_llmos`.
 
 %llmos status | providers | config | reset [--ledger] | help
+%llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
+%llmos forget ID|TEXT         forget traces
+%llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
 %llmos <request on one line>
 Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
 
-SUBCOMMANDS = ("status", "providers", "config", "reset", "help")
+SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import")
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -106,6 +109,23 @@ class LLMOSMagics(Magics):
             self._print_providers()
         elif command == "config":
             print(self.settings.__class__.class_config_section() if "--help" in words else self._config_text())
+        elif command == "memory":
+            self._print_memory(" ".join(words[1:]) or None)
+        elif command == "forget":
+            if len(words) < 2:
+                raise UsageError("%llmos forget needs a trace id or text, e.g. %llmos forget ghz")
+            n = self.engine.forget(" ".join(words[1:]))
+            print(f"Forgot {n} trace{'s' * (n != 1)}.")
+        elif command == "export":
+            if len(words) < 2:
+                raise UsageError("%llmos export needs a file name, e.g. %llmos export skills.jsonl")
+            n = self.engine.export_memory(words[1], " ".join(words[2:]) or None)
+            print(f"Wrote {n} traces to {words[1]}.")
+        elif command == "import":
+            if len(words) != 2:
+                raise UsageError("%llmos import needs one file name, e.g. %llmos import skills.jsonl")
+            added, skipped = self.engine.import_memory(words[1])
+            print(f"Imported {added} traces from {words[1]}" + (f" ({skipped} already here)." if skipped else "."))
         elif command == "reset":
             ledger = "--ledger" in words
             self.engine.reset(ledger=ledger)
@@ -131,9 +151,24 @@ class LLMOSMagics(Magics):
             f"home     : {s['home']}",
             f"ledger   : {led['requests']} requests, {led['input']:,} input + {led['output']:,} output tokens billed, "
             f"{led['saved']:,} saved",
+            f"memory   : {s['memory']['traces']} traces (starter skills {'on' if s['memory']['starter_skills'] else 'off'})",
             f"sentience: {s['sentience']['latent_mode']} {s['sentience']['valence']}",
         ]
         print("\n".join(lines))
+
+    def _print_memory(self, text: str | None) -> None:
+        engine = self.engine
+        engine.memory.ready()
+        traces = engine.memory.traces.all(text)
+        if not traces:
+            print("No traces" + (f" match {text!r}." if text else " yet."))
+            return
+        print(f"{'id':<24} {'kind':<8} {'uses':>4} {'miss':>4}  {'rebinds':<18} title / tool")
+        for t in traces:
+            kind = "tool" if t.tool_name else t.origin
+            rebinds = ",".join(p.split("_")[1] for p in t.generalized) or "-"
+            label = f"{t.title}" + (f"  -> {t.tool_name}()" if t.tool_name else "")
+            print(f"{t.id:<24} {kind:<8} {t.uses:>4} {t.misses:>4}  {rebinds:<18} {label}")
 
     def _print_providers(self) -> None:
         from .providers import available, key_status, resolve_auto

@@ -106,7 +106,7 @@ MIGRATIONS: list[str] = [
 class Store:
     """A thread-safe handle on `home`/llmos.db."""
 
-    def __init__(self, home: str | Path):
+    def __init__(self, home: str | Path, *, timeout: float = 30.0):
         self.home = Path(home).expanduser()
         self.path = self.home / DB_NAME
         try:
@@ -121,10 +121,10 @@ class Store:
         self._lock = threading.RLock()
         try:
             self._conn = sqlite3.connect(
-                self.path, timeout=30.0, check_same_thread=False, isolation_level=None
+                self.path, timeout=timeout, check_same_thread=False, isolation_level=None
             )
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA busy_timeout = 30000")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -153,7 +153,14 @@ class Store:
         """All-or-nothing: BEGIN IMMEDIATE takes the write lock up front, so no half-written rows."""
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                cur.close()
+                raise StoreError(
+                    f"{self.path} is busy ({exc}): another kernel or process has held it for too long. "
+                    "Nothing was written; what was stored before is intact. Run the cell again."
+                ) from exc
             try:
                 yield cur
             except BaseException:

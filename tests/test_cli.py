@@ -35,7 +35,8 @@ def test_errors_go_to_stderr_with_nonzero_exit(home):
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    p = llmos("--home", str(home), "--provider", "anthropic", "run", "Create a Bell state", env=env)
+    p = llmos("--home", str(home), "--provider", "anthropic", "--no-starter-skills", "run", "Create a Bell state",
+              env=env)
     assert p.returncode == 2 and "ANTHROPIC_API_KEY" in p.stderr
 
 

@@ -99,7 +99,7 @@ class Dispatcher:
     def choose(self, n: Normalized) -> Decision:
         wanted = request_values(n)
         slots = {s.kind: s.value for s in reversed(n.slots)}
-        hits = self.traces.search(self.embedder.one(n.template), k=8) if self.traces.count() else []
+        hits = self.traces.search(self.embedder.one(n.key), k=8) if self.traces.count() else []
         why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms)}
         if not hits:
             return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})

@@ -50,6 +50,12 @@ DOMAIN_TERMS = {
     "histogram", "draw", "depth", "balanced", "constant", "marked", "oracle", "ising", "h2", "lih", "qpe",
     "estimation", "shor", "simon", "half", "adder", "comparator", "walk", "swap-test", "magic",
 }
+_SHOTS_PHRASE = re.compile(
+    r"[,;]?\s*(?:\b(?:and|with|using|for|over|in|at)\s+)?(?:\b(?:run|measure|sample)\s+(?:it\s+)?)?"
+    r"<shots>(?:-|\s+)(?:shots?|times|samples)\b|[,;]?\s*\bshots\s*[=:]\s*<shots>")
+# Words that say nothing about which circuit is meant.
+_FILLER = re.compile(r"\b(?:please|circuits?|qiskit|programs?|code|for me|(?:and )?measure (?:it|them|all)"
+                     r"|(?:and )?measure(?= *$)|in a notebook)\b")
 _ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
@@ -82,6 +88,13 @@ class Normalized:
     template: str  # slots replaced by markers, lower case, synonyms canonical
     slots: tuple[Slot, ...] = field(default_factory=tuple)
     terms: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> str:
+        """What is embedded and matched: the template without its shot-count phrase, which says
+        nothing about the circuit ('... and run <shots> shots')."""
+        key = _FILLER.sub(" ", _SHOTS_PHRASE.sub("", self.template))
+        return re.sub(r"\s+", " ", key).strip(" ,.;") or self.template
 
     def values(self, kind: str) -> list[object]:
         return [s.value for s in self.slots if s.kind == kind]
@@ -170,6 +183,9 @@ def normalize(text: str) -> Normalized:
         elif raw[0].isdigit():
             kind = _kind_after(lowered, i + 1)
             previous = lowered[i - 1] if i else ""
+            if kind is None and (previous == "shots" or previous in ("=", ":") and i > 1
+                                 and lowered[i - 2] == "shots"):
+                kind = "shots"
             before = set(lowered[max(0, i - 2):i])
             binary = re.fullmatch(r"[01]{2,}", low) is not None
             if binary and kind is None and (before & BIT_CUES or low.startswith("0")
@@ -177,9 +193,6 @@ def normalize(text: str) -> Normalized:
                 slots.append(Slot("bits", low, raw))
                 out.append("<bits>")
             else:
-                if kind is None and (previous == "shots" or previous in ("=", ":") and i > 1
-                                     and lowered[i - 2] == "shots"):
-                    kind = "shots"
                 value = _number(raw)
                 slots.append(Slot(kind or "number", value, raw))
                 out.append(f"<{kind or 'number'}>")

@@ -52,6 +52,16 @@ class Memory:
 
         return skill_limits(trace)
 
+    def param_names(self, trace: Trace) -> dict[str, str]:
+        """placeholder -> parameter name, as tools and crystallized functions call them."""
+        if trace.origin == "starter":
+            from .seed import skill_param_names
+
+            return skill_param_names(trace)
+        from .crystallize import param_name
+
+        return {p: param_name(p) for p in trace.bound}
+
     def remember(self, request: str, mode: str, trace_id: str | None, ok: bool) -> None:
         """L2: the session's history."""
         with self.store.transaction() as cur:

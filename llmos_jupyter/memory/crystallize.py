@@ -112,9 +112,10 @@ def ensure_on_path(tools_dir: Path) -> None:
         sys.path.insert(0, path)
 
 
-def crystallize(trace: Trace, tools_dir: Path, taken: set[str]) -> str | None:
-    """Write and verify the tool for `trace`; its function name, or None if it did not verify."""
-    params = {p: param_name(p) for p in trace.bound if p in trace.generalized}
+def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str, str]) -> str | None:
+    """Write and verify the tool for `trace`; its function name, or None if it did not verify.
+    `names` maps placeholders to parameter names."""
+    params = {p: names[p] for p in trace.bound if p in trace.generalized}
     function = function_name(trace, taken)
     tools_dir.mkdir(parents=True, exist_ok=True)
     ensure_on_path(tools_dir)
@@ -135,8 +136,8 @@ def crystallize(trace: Trace, tools_dir: Path, taken: set[str]) -> str | None:
     return function
 
 
-def call_snippet(trace: Trace, values: dict[str, object]) -> str:
-    params = {p: param_name(p) for p in trace.bound if p in trace.generalized}
+def call_snippet(trace: Trace, values: dict[str, object], names: dict[str, str]) -> str:
+    params = {p: names[p] for p in trace.bound if p in trace.generalized}
     kwargs = ", ".join(f"{params[p]}={values[p]!r}" for p in sorted(params, key=params.get))
     return f"from {module_name(trace.tool_name)} import {trace.tool_name}\ncounts = {trace.tool_name}({kwargs})\n"
 

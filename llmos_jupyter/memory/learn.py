@@ -42,14 +42,14 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
         trace.uses += 1
         trace.baseline_tokens = max(trace.baseline_tokens, billed_tokens)
         traces.update(trace)
-        traces.add_alias(trace.id, n.template, n.terms)
+        traces.add_alias(trace.id, n.key, n.terms)
         return Learned(trace, False, newly)
     trace = Trace(
         id="", origin=origin, title=n.text[:120], request=n.text, template=n.template, signature=n.signature,
         code=template.code, bound=template.bound, shape=template.shape,
         generalized=("SLOT_shots_0",) if "SLOT_shots_0" in template.bound else (),
         defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1)
-    traces.add(trace, [(n.template, n.terms)])
+    traces.add(trace, [(n.key, n.terms)])
     return Learned(trace, True)
 
 

@@ -23,7 +23,7 @@ def _trace(skill) -> tuple[Trace, list]:
     aliases = []
     for phrase in skill.phrases:
         n = normalize(phrase)
-        aliases.append((n.template, n.terms))
+        aliases.append((n.key, n.terms))
     return trace, list(dict.fromkeys(aliases))
 
 
@@ -52,3 +52,9 @@ def skill_limits(trace: Trace):
         return None
 
     return check
+
+
+def skill_param_names(trace: Trace) -> dict[str, str]:
+    from .starter_skills import skill
+
+    return {p.placeholder: p.name for p in skill(trace.id[len(PREFIX):]).params}

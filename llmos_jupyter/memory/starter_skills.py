@@ -125,6 +125,7 @@ BELL_STATE = Skill(
         "Prepare an EPR pair and measure it",
         "Make a Bell pair and sample it with 2,048 shots",
         "Entangle a pair of qubits into a Bell state",
+        "Prepare an EPR pair on two qubits",
         "Build the Phi+ Bell state with a Hadamard and a CNOT",
         "Simulate a Bell state with 500 shots",
     ),

@@ -40,10 +40,10 @@ def program(request: str) -> str | None:
         body = "qc = QuantumCircuit(2)\nqc.h(0)\nqc.cx(0, 1)\n"
     elif "ghz" in text:
         n = qubits or 3
-        body = f"qc = QuantumCircuit({n})\nqc.h(0)\nfor q in range({n - 1}):\n    qc.cx(q, q + 1)\n"
+        body = f"n = {n}\nqc = QuantumCircuit(n)\nqc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\n"
     elif "superposition" in text:
         n = qubits or 1
-        body = f"qc = QuantumCircuit({n})\nqc.h(range({n}))\n"
+        body = f"n = {n}\nqc = QuantumCircuit(n)\nqc.h(range(n))\n"
     elif ket:
         bits = next(g for g in ket.groups() if g)
         flips = [i for i, b in enumerate(reversed(bits)) if b == "1"]  # Qiskit orders bits little-endian

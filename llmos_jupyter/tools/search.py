@@ -11,7 +11,6 @@ import json
 
 from ..dispatch.dispatcher import bind
 from ..memory import Memory
-from ..memory.crystallize import param_name
 from ..memory.templates import instantiate
 from ..memory.traces import Trace
 from ..providers.base import Completion, ToolSpec
@@ -41,14 +40,15 @@ class ToolBox:
 
     def spec(self, trace: Trace) -> ToolSpec:
         params = [p for p in trace.bound if p in trace.generalized]
+        names = self.memory.param_names(trace)
         properties, required = {}, []
         for p in params:
             sample = trace.defaults.get(p, trace.examples[0].get(p) if trace.examples else None)
-            properties[param_name(p)] = {"type": _TYPES.get(type(sample), "string"),
-                                         "description": f"{p.split('_')[1]} slot"}
+            properties[names[p]] = {"type": _TYPES.get(type(sample), "string"),
+                                    "description": f"{p.split('_')[1]} slot"}
             if p not in trace.defaults:
-                required.append(param_name(p))
-        examples = tuple({param_name(p): ex[p] for p in params if p in ex} for ex in trace.examples[:3])
+                required.append(names[p])
+        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:3])
         aliases = self.memory.traces.aliases(trace.id)[:2]
         return ToolSpec(
             name=self.tool_name(trace),
@@ -61,7 +61,7 @@ class ToolBox:
         """Skills whose aliases are close to `text`."""
         from ..dispatch.normalize import normalize
 
-        hits = self.memory.traces.search(self.memory.embedder.one(normalize(text).template), k=12)
+        hits = self.memory.traces.search(self.memory.embedder.one(normalize(text).key), k=12)
         specs, seen = [], set()
         for hit in hits:
             if hit.score < self.min_score or hit.trace_id in seen:
@@ -93,8 +93,9 @@ class ToolBox:
                 return call.arguments["code"], "tool:execute_qiskit_code"
             trace = self.offered.get(call.name)
             if trace is not None:
-                wanted = {p: call.arguments[param_name(p)] for p in trace.bound
-                          if p in trace.generalized and param_name(p) in call.arguments}
+                names = self.memory.param_names(trace)
+                wanted = {p: call.arguments[names[p]] for p in trace.bound
+                          if p in trace.generalized and names[p] in call.arguments}
                 for p in trace.bound:  # the fixed parts of a skill keep their verified values
                     if p not in trace.generalized and trace.examples:
                         wanted.setdefault(p, trace.examples[0].get(p))

@@ -1,0 +1,280 @@
+"""The learning memory: zero-token repeats and variations, and never a wrong replay.
+
+The model is the scripted Qiskit "LLM" (llmos_jupyter.testing.qiskit_model) behind the scripted
+server: it writes correct programs and bills real token counts, so every billed token and every
+replay can be checked exactly.
+"""
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from conftest import Reply
+from llmos_jupyter import LLMOS, Mode
+from llmos_jupyter.errors import StoreError
+from llmos_jupyter.memory.exchange import ImportRejected
+from llmos_jupyter.testing.qiskit_model import respond
+
+
+@pytest.fixture
+def engine(make_engine, server):
+    server.responder = respond
+    return make_engine("openai")
+
+
+def ghz_ok(counts, n, shots):
+    return set(counts) == {"0" * n, "1" * n} and sum(counts.values()) == shots
+
+
+def test_repeat_is_replayed_at_zero_tokens_and_saves_what_the_llm_cost(engine, server):
+    first = engine.run("Create a GHZ state with 3 qubits")
+    assert first.mode == Mode.LEARNER and first.verified and ghz_ok(first.counts, 3, 1024)
+    billed = first.tokens.input + first.tokens.output
+    again = engine.run("Create a GHZ state with 3 qubits")
+    assert again.mode == Mode.FOLLOWER and again.ptc_used
+    assert (again.tokens.input, again.tokens.output, again.tokens.saved) == (0, 0, billed)
+    assert ghz_ok(again.counts, 3, 1024) and len(server.requests) == 1
+    why = again.to_dict()["metadata"]["why"]
+    assert why["trace_id"] == first.trace_id and why["score"] >= 0.92 and why["bound"]["shots"] == 1024
+
+
+@pytest.mark.parametrize("first,second,check", [
+    ("Create a GHZ state with 3 qubits", "Create a GHZ state with 5 qubits", lambda c: ghz_ok(c, 5, 1024)),
+    ("Create a GHZ state with 3 qubits", "Create a GHZ state with five qubits", lambda c: ghz_ok(c, 5, 1024)),
+    ("Prepare the basis state |101>", "Prepare the basis state |110>", lambda c: c == {"110": 1024}),
+    ("Prepare the basis state |101>", "Prepare the basis state |0110>", lambda c: c == {"0110": 1024}),
+])
+def test_a_changed_parameter_is_never_answered_by_the_old_run(engine, first, second, check):
+    engine.run(first)
+    r = engine.run(second)
+    assert r.mode == Mode.MIXED, r.why  # one verified value is not proof the trace rebinds
+    assert check(r.counts)
+
+
+def test_shots_rebind_at_once_and_are_verified(engine):
+    engine.run("Create a Bell state circuit")
+    r = engine.run("Create a Bell state and run 4096 shots")
+    assert r.mode == Mode.FOLLOWER and sum(r.counts.values()) == 4096 and set(r.counts) == {"00", "11"}
+
+
+def test_two_verified_values_generalize_a_slot(engine, server):
+    engine.run("Create a GHZ state with 3 qubits")
+    mixed = engine.run("Create a GHZ state with 5 qubits")
+    assert mixed.mode == Mode.MIXED and mixed.why["learned"]["generalized_now"] == ["SLOT_qubits_0"]
+    calls = len(server.requests)
+    r = engine.run("Create a GHZ state with 7 qubits, 300 shots")
+    assert r.mode == Mode.FOLLOWER and ghz_ok(r.counts, 7, 300) and len(server.requests) == calls
+
+
+def unrolled_ghz(req):
+    """A model that writes GHZ circuits with the CNOTs spelled out: right, but not a template."""
+    from llmos_jupyter.dispatch.normalize import normalize
+
+    n = normalize(req.last_user_text()).first("qubits")
+    lines = "".join(f"qc.cx({q}, {q + 1})\n" for q in range(n - 1))
+    code = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
+            f"qc = QuantumCircuit({n})\nqc.h(0)\n{lines}qc.measure_all()\nsim = AerSimulator()\n"
+            "print(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
+    return Reply(text=f"```python\n{code}```", input_tokens=100, output_tokens=60)
+
+
+def test_a_program_that_only_looks_like_a_template_is_not_generalized(make_engine, server):
+    server.responder = unrolled_ghz
+    engine = make_engine("openai")
+    for n in (3, 5, 4, 6):
+        r = engine.run(f"Create a GHZ state with {n} qubits")
+        assert r.mode in (Mode.LEARNER, Mode.MIXED) and ghz_ok(r.counts, n, 1024)
+    assert engine.run("Create a GHZ state with 5 qubits").mode == Mode.FOLLOWER  # exact repeats still replay
+
+
+def test_a_replay_that_fails_verification_falls_back_and_is_counted_as_a_miss(engine, server):
+    engine.run("Create a GHZ state with 3 qubits")
+    trace = engine.memory.traces.get(engine.memory.traces.all()[0].id)
+    # Corrupt the stored program: it now ignores its qubit count for the entanglement.
+    trace.code = trace.code.replace("for q in range(n - 1)", "for q in range(2)")
+    trace.generalized = ("SLOT_qubits_0", "SLOT_shots_0")
+    engine.memory.traces.update(trace)
+    r = engine.run("Create a GHZ state with 5 qubits")
+    assert r.mode == Mode.MIXED and r.why["fallback"]["failed_checks"] == ["ghz_support"]
+    assert ghz_ok(r.counts, 5, 1024)
+    assert engine.memory.traces.get(trace.id).misses == 1
+
+
+def test_domain_terms_must_agree_for_a_replay(engine, server):
+    engine.run("Create a Bell state circuit")
+    server.responder = lambda req: Reply(text="Noise models need qiskit_aer.noise.")
+    r = engine.run("Create a Bell state circuit with depolarizing noise")
+    assert r.mode != Mode.FOLLOWER
+
+
+def test_paraphrases_hit(engine):
+    engine.run("Create a GHZ state with 3 qubits")
+    for text in ("Make a GHZ state with 3 qubits", "Prepare a cat state on 3 qubits"):
+        r = engine.run(text)
+        assert r.mode == Mode.FOLLOWER and ghz_ok(r.counts, 3, 1024), (text, r.why)
+
+
+def test_a_paraphrase_answered_by_the_llm_becomes_an_alias(engine, server):
+    engine.run("Create a GHZ state with 3 qubits")
+    r = engine.run("Build a 3-qubit GHZ circuit")
+    assert r.mode == Mode.MIXED and r.why["learned"]["new"] is False
+    calls = len(server.requests)
+    assert engine.run("Build a 3-qubit GHZ circuit").mode == Mode.FOLLOWER
+    assert len(server.requests) == calls
+
+
+def test_mixed_prompt_is_smaller_than_learner(engine, server):
+    learner = engine.run("Create a GHZ state with 3 qubits")
+    mixed = engine.run("Create a GHZ state with 4 qubits")
+    assert mixed.mode == Mode.MIXED
+    assert mixed.tokens.input < learner.tokens.input
+    assert "Worked example" in server.requests[-1].body["messages"][0]["content"]
+
+
+def test_crystallization_after_five_verified_uses(engine, home, server):
+    for _ in range(5):
+        r = engine.run("Create a GHZ state with 3 qubits")
+    trace = engine.memory.traces.get(r.trace_id)
+    assert trace.uses == 5 and trace.tool_name
+    r = engine.run("Create a GHZ state with 3 qubits, 500 shots")
+    assert r.mode == Mode.CRYSTALLIZED and ghz_ok(r.counts, 3, 500) and r.tokens.input == 0
+    assert f"{trace.tool_name}(shots=500)" in r.code
+    tool = engine.tool(trace.tool_name)
+    assert ghz_ok(tool(shots=64), 3, 64) and "GHZ" in tool.__doc__
+    generated_test = next((home / "tools").glob("test_llmos_*.py"))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(generated_test)],
+                          capture_output=True, text=True, cwd=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not list((home / "tools").glob(".*.tmp"))
+
+
+def test_memory_persists_across_a_new_engine(make_engine, server):
+    server.responder = respond
+    make_engine("openai").run("Prepare the basis state |1100>")
+    calls = len(server.requests)
+    r = make_engine("openai").run("Prepare the basis state |1100>")
+    assert r.mode == Mode.FOLLOWER and r.counts == {"1100": 1024} and len(server.requests) == calls
+
+
+def test_export_import_round_trip(make_engine, server, tmp_path):
+    server.responder = respond
+    source = make_engine("openai", home=tmp_path / "a")
+    source.run("Create a GHZ state with 3 qubits")
+    source.run("Create a GHZ state with 4 qubits")
+    path = tmp_path / "skills.jsonl"
+    assert source.export_memory(path) == 1
+    target = make_engine("openai", home=tmp_path / "b")
+    assert target.import_memory(path) == (1, 0)
+    assert target.import_memory(path) == (0, 1)
+    calls = len(server.requests)
+    r = target.run("Create a GHZ state with 6 qubits")
+    assert r.mode == Mode.FOLLOWER and ghz_ok(r.counts, 6, 1024) and len(server.requests) == calls
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda lines: lines[:1] + ["{not json"], "not JSON"),
+    (lambda lines: ['{"format": "something-else"}'] + lines[1:], "not an llmos memory export"),
+    (lambda lines: lines[:1] + [lines[1].replace('"code": "', '"code": "def (:\\n')], "does not parse"),
+    (lambda lines: lines[:1] + [lines[1].replace('"uses": 1', '"uses": "many"')], "'uses' must be int"),
+    (lambda lines: lines + [lines[1].replace('"checks": [', '"checks": ["rm_rf", ')], "unknown checks"),
+])
+def test_a_crafted_import_is_rejected_whole(make_engine, server, tmp_path, mutate, needle):
+    server.responder = respond
+    source = make_engine("openai", home=tmp_path / "a")
+    source.run("Create a GHZ state with 3 qubits")
+    good = tmp_path / "good.jsonl"
+    source.export_memory(good)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(mutate(good.read_text().splitlines())) + "\n")
+    target = make_engine("openai", home=tmp_path / "b")
+    with pytest.raises(ImportRejected, match=needle):
+        target.import_memory(bad)
+    assert target.memory.traces.count() == 0
+
+
+def test_thresholds_are_config(make_engine, server):
+    server.responder = respond
+    engine = make_engine("openai", follower_threshold=1.01, mixed_threshold=1.01)
+    engine.run("Create a GHZ state with 3 qubits")
+    assert engine.run("Create a GHZ state with 3 qubits").mode == Mode.LEARNER
+
+
+def test_forget(engine):
+    engine.run("Create a GHZ state with 3 qubits")
+    assert engine.forget("ghz") == 1
+    assert engine.run("Create a GHZ state with 3 qubits").mode == Mode.LEARNER
+
+
+def test_input_examples_come_from_verified_runs(engine):
+    engine.run("Create a GHZ state with 3 qubits")
+    engine.run("Create a GHZ state with 5 qubits")
+    trace = engine.memory.traces.all()[0]
+    spec = engine.toolbox.spec(trace)
+    assert {"qubits": 3, "shots": 1024} in spec.input_examples and {"qubits": 5, "shots": 1024} in spec.input_examples
+
+
+# -- starter skills ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def starter(make_engine, server):
+    server.responder = respond
+    return make_engine("openai", starter_skills=True)
+
+
+@pytest.mark.parametrize("text,check", [
+    ("Create a Bell state circuit", lambda c: set(c) == {"00", "11"}),
+    ("Create a GHZ state with 5 qubits, 2048 shots", lambda c: ghz_ok(c, 5, 2048)),
+    ("Run Grover search for the marked state 110", lambda c: max(c, key=c.get) == "110"),
+    ("Prepare an EPR pair on two qubits and measure", lambda c: set(c) == {"00", "11"}),
+    ("Find the secret string 1011 with Bernstein-Vazirani", lambda c: c == {"1011": 1024}),
+])
+def test_starter_skills_answer_offline_at_zero_tokens(starter, server, text, check):
+    r = starter.run(text)
+    assert r.mode == Mode.FOLLOWER, r.why
+    assert check(r.counts) and r.tokens.input == 0 and r.tokens.saved > 0 and not server.requests
+
+
+def test_a_starter_skill_out_of_range_goes_to_the_llm(starter, server):
+    r = starter.run("Create a GHZ state with 40 qubits")
+    assert r.mode != Mode.FOLLOWER and server.requests
+
+
+def test_learner_offers_only_found_tools_and_runs_a_skill_call(starter, server):
+    server.responder = None
+    server.enqueue(Reply(tool_calls=[("search_tools", {"query": "grover"})], input_tokens=50, output_tokens=5),
+                   Reply(tool_calls=[("grover_search", {"marked": "11", "shots": 300})], input_tokens=80,
+                         output_tokens=9))
+    r = starter.run("Amplitude amplification to find the item 11 in an unsorted list please")
+    assert r.mode == Mode.LEARNER and (r.tokens.input, r.tokens.output) == (130, 14)
+    first_tools = [t["function"]["name"] for t in server.requests[0].body["tools"]]
+    assert first_tools[:2] == ["execute_qiskit_code", "search_tools"] and len(first_tools) <= 5
+    assert "tool" in [m["role"] for m in server.requests[1].body["messages"]]
+    assert max(r.counts, key=r.counts.get) == "11" and sum(r.counts.values()) == 300
+
+
+# -- the store under faults ----------------------------------------------------------------------
+
+def test_a_corrupted_store_is_named_and_left_alone(home):
+    home.mkdir(parents=True)
+    db = home / "llmos.db"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="llmos.db"):
+        LLMOS(home=home)
+    assert db.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_locked_store_is_a_clear_error_and_loses_nothing(engine, home):
+    engine.run("Create a GHZ state with 3 qubits")
+    engine.store._conn.execute("PRAGMA busy_timeout = 200")
+    blocker = sqlite3.connect(home / "llmos.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="busy"):
+            engine.run("Create a GHZ state with 3 qubits")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert engine.memory.traces.count() == 1
+    assert engine.run("Create a GHZ state with 3 qubits").mode == Mode.FOLLOWER
