@@ -56,6 +56,7 @@ class Result:
     notice: str | None = None
     why: dict[str, Any] = field(default_factory=dict)
     trace_id: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # ms: dispatch, llm, execute (summed per phase)
     verified: bool | None = None  # None: nothing to verify (no run, or no counts)
     sentience: dict[str, Any] = field(default_factory=dict)
     execution_time_ms: float = 0.0
@@ -88,6 +89,7 @@ class Result:
                 "why": self.why,
                 "trace_id": self.trace_id,
                 "verified": self.verified,
+                "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
                 "request_id": self.request_id,
             },
         }
@@ -158,11 +160,13 @@ class LLMOS:
             self.events.publish("status", request_id=request_id, text="Loading the memory (embedding model)…")
         self.memory.ready()
 
+        dispatch_started = time.perf_counter()
         normalized = normalize(request)
         decision = self.dispatcher.choose(normalized)
+        dispatch_ms = (time.perf_counter() - dispatch_started) * 1000
         result = Result(request=request, mode=decision.mode, tokens=Tokens(), why=dict(decision.why),
                         request_id=request_id, sentience=self.sentience.snapshot(),
-                        trace_id=decision.trace.id if decision.trace else None)
+                        trace_id=decision.trace.id if decision.trace else None, timings={"dispatch": dispatch_ms})
         self.events.publish("mode", request_id=request_id, mode=str(decision.mode), why=decision.why)
         try:
             if decision.mode in (Mode.CRYSTALLIZED, Mode.FOLLOWER):
@@ -243,8 +247,10 @@ class LLMOS:
                 on_text(piece)
 
         for _round in range(3):
+            llm_started = time.perf_counter()
             completion = llm.complete(system, messages, tools=tools, max_tokens=self.max_tokens,
                                       on_text=stream if (self.stream or on_text is not None) else None)
+            self._time(result, "llm", llm_started)
             self.ledger.record_call(result.request_id, completion.provider, completion.model, completion.usage)
             self._add_usage(result, completion.usage)
             result.model = completion.model
@@ -308,6 +314,10 @@ class LLMOS:
             self.events.publish("crystallized", trace_id=trace.id, tool=function)
 
     @staticmethod
+    def _time(result: Result, phase: str, started: float) -> None:
+        result.timings[phase] = result.timings.get(phase, 0.0) + (time.perf_counter() - started) * 1000
+
+    @staticmethod
     def _add_usage(result: Result, usage: Usage) -> None:
         t = result.tokens
         t.input += usage.input
@@ -320,7 +330,9 @@ class LLMOS:
         from .tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
         self.events.publish("execution.start", request_id=result.request_id)
+        execute_started = time.perf_counter()
         execution = run_code(result.code, namespace)
+        self._time(result, "execute", execute_started)
         result.executed = True
         result.output = execution.output
         result.error = execution.error
