@@ -151,7 +151,9 @@ class LLMOSMagics(Magics):
             f"home     : {s['home']}",
             f"ledger   : {led['requests']} requests, {led['input']:,} input + {led['output']:,} output tokens billed, "
             f"{led['saved']:,} saved",
-            f"memory   : {s['memory']['traces']} traces (starter skills {'on' if s['memory']['starter_skills'] else 'off'})",
+            f"memory   : {s['memory']['traces']} traces; starter skills "
+            + ("off" if not s["memory"]["starter_skills"] else "on" if s["memory"]["traces"]
+               else "on (loaded with the first request)"),
             f"sentience: {s['sentience']['latent_mode']} {s['sentience']['valence']}",
         ]
         print("\n".join(lines))
@@ -191,8 +193,14 @@ class LLMOSMagics(Magics):
         from .render import result_bundles
 
         stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
-        result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
-                                 on_text=stream.write if stream else None)
+        status = _StatusLine()
+        unsubscribe = self.engine.events.subscribe(status.show, "status")
+        try:
+            result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
+                                     on_text=stream.write if stream else None)
+        finally:
+            unsubscribe()
+            status.clear()
         self.shell.user_ns["_llmos"] = result
         if args.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
@@ -204,6 +212,24 @@ class LLMOSMagics(Magics):
         for bundle in result_bundles(result):
             display(bundle, raw=True)
         return None
+
+
+class _StatusLine:
+    """A transient line for slow first-use steps (loading the embedding model), removed when done."""
+
+    def __init__(self):
+        self.handle = None
+
+    def show(self, event) -> None:
+        bundle = {"text/plain": event.data.get("text", "")}
+        if self.handle is None:
+            self.handle = display(bundle, raw=True, display_id=True)
+        else:
+            self.handle.update(bundle, raw=True)
+
+    def clear(self) -> None:
+        if self.handle is not None:
+            self.handle.update({"text/plain": ""}, raw=True)
 
 
 class _StreamView:
