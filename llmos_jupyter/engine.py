@@ -156,7 +156,7 @@ class LLMOS:
         started = time.perf_counter()
         namespace = namespace if namespace is not None else self.namespace
         self.events.publish("request.start", request_id=request_id, request=request)
-        if not self.memory._seeded:
+        if not self.memory.loaded:
             self.events.publish("status", request_id=request_id, text="Loading the memory (embedding model)…")
         self.memory.ready()
 

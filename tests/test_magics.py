@@ -191,3 +191,28 @@ def test_load_ext_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["[]", "True"]
+
+
+def test_memory_commands(shell, server, tmp_path):
+    from llmos_jupyter.testing.qiskit_model import respond
+
+    server.responder = respond
+    cell(shell, "Create a GHZ state with 3 qubits")
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", "memory ghz")
+    assert "Create a GHZ state with 3 qubits" in cap.stdout and "learner" in cap.stdout
+    path = tmp_path / "skills.jsonl"
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", f"export {path}")
+    assert "Wrote 1 traces" in cap.stdout and path.exists()
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", "forget ghz")
+    assert "Forgot 1 trace." in cap.stdout
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", "memory")
+    assert "No traces yet." in cap.stdout
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", f"import {path}")
+    assert "Imported 1 traces" in cap.stdout
+    cap = cell(shell, "Create a GHZ state with 3 qubits")
+    assert [t for t in bundles(cap, "text/plain") if t.startswith("FOLLOWER")]

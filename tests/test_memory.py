@@ -278,3 +278,27 @@ def test_a_locked_store_is_a_clear_error_and_loses_nothing(engine, home):
         blocker.close()
     assert engine.memory.traces.count() == 1
     assert engine.run("Create a GHZ state with 3 qubits").mode == Mode.FOLLOWER
+
+
+def test_relevant_facts_are_injected_within_budget(engine, server):
+    from llmos_jupyter.tokencount import count_tokens
+
+    engine.run("Simulate a 30-qubit GHZ state with the matrix_product_state method")
+    system = server.requests[-1].body["messages"][0]["content"]
+    assert "Notes:" in system
+    notes = system.split("Notes:", 1)[1]
+    assert "matrix_product_state" in notes and count_tokens(notes) <= 200 + 10  # bullets and newlines
+    engine.run("Say hello")
+    assert "Notes:" not in server.requests[-1].body["messages"][0]["content"]
+
+
+def test_learned_facts_record_what_worked(engine, server):
+    server.responder = None
+    code = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
+            "qc = QuantumCircuit(2)\nqc.h(0)\nqc.cx(0, 1)\nqc.measure_all()\n"
+            "sim = AerSimulator(method='stabilizer')\n"
+            "print(sim.run(transpile(qc, sim, optimization_level=3), shots=1024).result().get_counts())\n")
+    server.enqueue(Reply(text=f"```python\n{code}```"))
+    engine.run("Simulate a Clifford Bell circuit")
+    facts = [r["text"] for r in engine.store.query("SELECT text FROM facts")]
+    assert any("method='stabilizer'" in f for f in facts) and any("optimization_level=3" in f for f in facts)

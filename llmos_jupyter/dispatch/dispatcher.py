@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..memory.templates import bindings_of
-from ..memory.traces import Hit, Trace, TraceStore
+from ..memory.traces import Trace, TraceStore
 from ..memory.embed import Embedder
 from .modes import Mode
 from .normalize import Normalized

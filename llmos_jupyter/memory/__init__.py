@@ -30,6 +30,10 @@ class Memory:
         self.session = uuid.uuid4().hex[:12]
         self._seeded = False
 
+    @property
+    def loaded(self) -> bool:
+        return self._seeded
+
     def ready(self) -> None:
         """Seed the starter skills once (they need the embedding model, so not at construction)."""
         if self._seeded:

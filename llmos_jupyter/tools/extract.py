@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from ..providers.base import Completion, ToolSpec
+from ..providers.base import ToolSpec
 
 EXECUTE_TOOL = ToolSpec(
     name="execute_qiskit_code",
@@ -34,11 +34,3 @@ def code_from_text(text: str) -> str | None:
     candidates = python or untagged
     candidates = [c for c in candidates if c.strip()]
     return max(candidates, key=len) if candidates else None
-
-
-def code_from_completion(completion: Completion) -> tuple[str | None, bool]:
-    """(code, came_from_tool_call). A tool call wins over text: it is the model's explicit choice."""
-    for call in reversed(completion.tool_calls):
-        if call.name == EXECUTE_TOOL.name and isinstance(call.arguments.get("code"), str):
-            return call.arguments["code"], True
-    return code_from_text(completion.text), False

@@ -1,0 +1,413 @@
+"""Token savings of the learning memory on a realistic request stream, and whether any answer was wrong.
+
+What it measures
+    A seeded, reproducible stream of requests (default 300; --quick 80) goes through `LLMOS.run` with
+    starter skills off, against the scripted Qiskit "LLM" (llmos_jupyter.testing.qiskit_model) behind a
+    real HTTP ScriptedLLMServer reached through the official openai SDK. The stream mixes exact repeats,
+    paraphrases (several wordings per family), parameter variations (qubit counts 2..8 as digits, number
+    words and 'n-qubit', bitstrings, shot counts in several phrasings) and new families introduced in
+    phases across the stream (Bell+GHZ, then superposition+basis state, then Bernstein-Vazirani+W, then
+    Deutsch-Jozsa constant/balanced).
+
+    billed    sum of r.tokens.input + r.tokens.output (the provider's usage figures) over the stream.
+    baseline  "always ask the LLM with a lean prompt": for every request, one call with LEARNER_SYSTEM as
+              the system prompt and the request as the user message, sent for real to the same scripted
+              server with the official openai SDK; its `usage` (prompt + completion tokens) is the cost.
+              Repeats are billed again, as they would be.
+    wrong     a result with counts that do not fit the request: register width, support of the exact
+              distribution (and the exact outcome for deterministic families), per-outcome frequencies
+              within 6 sigma of the exact probabilities, and total shots == the requested count (or 1024).
+    failed    a result with an error or without counts (or an exception from run()); not counted as wrong.
+
+    The same stream is then run once more in a fresh home with starter_skills=True (totals row only).
+
+    python benchmarks/token_savings.py [--quick] [--requests N] [--seed S] [--log requests.jsonl]
+
+Target (from the issue): >= 90 % saved with 0 wrong answers, starter skills off. A missed target is
+printed, not an error: the exit status is non-zero only if the benchmark itself crashes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from llmos_jupyter import LLMOS  # noqa: E402
+from llmos_jupyter.prompts import LEARNER_SYSTEM  # noqa: E402
+from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
+from llmos_jupyter.testing.qiskit_model import MODEL_NAME, respond  # noqa: E402
+
+WORDS = "zero one two three four five six seven eight nine".split()
+MODES = ("CRYSTALLIZED", "FOLLOWER", "MIXED", "LEARNER")
+
+# family -> (parameter kind, wordings). {n}: a qubit count phrase ("5 qubits" / "five qubits"), {nq}: an
+# adjective ("5-qubit" / "five-qubit"), {b}: a bitstring.
+PHRASES: dict[str, tuple[str, list[str]]] = {
+    "bell": ("none", [
+        "Create a Bell state circuit",
+        "Prepare an EPR pair and measure it",
+        "Make a Bell pair",
+        "Entangle two qubits into a Bell state",
+        "Build a Bell state with a Hadamard and a CNOT",
+    ]),
+    "ghz": ("qubits", [
+        "Create a GHZ state with {n}",
+        "Make a GHZ state on {n}",
+        "Prepare a cat state on {n}",
+        "Build a {nq} GHZ circuit",
+        "Entangle {n} in a GHZ state",
+    ]),
+    "superposition": ("qubits", [
+        "Put {n} in an equal superposition",
+        "Create a uniform superposition over {n}",
+        "Prepare the uniform superposition on {n}",
+        "Apply a Hadamard to every qubit of a {nq} register and measure",
+    ]),
+    "basis": ("bits", [
+        "Prepare the basis state |{b}>",
+        "Prepare the computational basis state {b} and measure it",
+        "Initialize the register in state |{b}> and measure",
+        "Encode {b} with X gates",
+    ]),
+    "bv": ("bits", [
+        "Find the secret string {b} with Bernstein-Vazirani",
+        "Run BV with secret {b}",
+        "Bernstein-Vazirani algorithm for the hidden bitstring {b}",
+        "Recover the hidden string {b} with one oracle query",
+    ]),
+    "w": ("qubits", [
+        "Prepare a W state on {n}",
+        "Create a W state with {n}",
+        "Build a {nq} W state",
+        "Generate the W state on {n}",
+    ]),
+    "dj_constant": ("qubits", [
+        "Run Deutsch-Jozsa with a constant oracle on {n}",
+        "Deutsch-Jozsa algorithm with a constant function on {n}",
+        "Show Deutsch-Jozsa recognizing a constant oracle on {n}",
+        "DJ algorithm with a constant oracle and {n}",
+    ]),
+    "dj_balanced": ("qubits", [
+        "Run Deutsch-Jozsa with a balanced oracle on {n}",
+        "Deutsch-Jozsa algorithm with a balanced function on {n}",
+        "Show Deutsch-Jozsa detecting a balanced oracle on {n}",
+        "DJ algorithm with a balanced oracle and {n}",
+    ]),
+}
+# (fraction of the stream where the phase starts, families introduced)
+PHASES = [(0.0, ["bell", "ghz"]), (0.15, ["superposition", "basis"]), (0.35, ["bv", "w"]),
+          (0.55, ["dj_constant", "dj_balanced"])]
+SHOT_COUNTS = [100, 256, 500, 1000, 2000, 2048, 4096]
+SHOT_PHRASES = [", {s} shots", " with {s} shots", " and run {s} shots", " using {s} shots", ", run it {s} times"]
+DEFAULT_SHOTS = 1024
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    family: str
+    n: int | None  # qubits (input qubits for Deutsch-Jozsa)
+    bits: str | None
+    shots: int  # what the request asks for (1024 when it names none)
+    kind: str  # first | repeat
+
+
+def _qubit_phrase(rng: random.Random, n: int) -> tuple[str, str]:
+    word = WORDS[n] if rng.random() < 0.4 else str(n)
+    return f"{word} qubits", f"{word}-qubit"
+
+
+def _shots_phrase(rng: random.Random) -> tuple[str, int]:
+    if rng.random() < 0.6:
+        return "", DEFAULT_SHOTS
+    s = rng.choice(SHOT_COUNTS)
+    shown = f"{s:,}" if s >= 2000 and rng.random() < 0.3 else str(s)
+    return rng.choice(SHOT_PHRASES).format(s=shown), s
+
+
+def stream(n_requests: int, seed: int) -> list[Item]:
+    """The request stream: reproducible for a seed."""
+    rng = random.Random(seed)
+    items: list[Item] = []
+    active: list[str] = []
+    newest: list[str] = []
+    starts = [(int(frac * n_requests), fams) for frac, fams in PHASES]
+    for i in range(n_requests):
+        for start, fams in starts:
+            if i == start:
+                active += fams
+                newest = fams
+        if items and rng.random() < 0.3:  # an exact repeat, more often of something recent
+            j = len(items) - 1 - min(int(rng.expovariate(1 / 20)), len(items) - 1)
+            items.append(Item(**{**items[j].__dict__, "kind": "repeat"}))
+            continue
+        weights = [3 if f in newest else 1 for f in active]
+        family = rng.choices(active, weights)[0]
+        kind, wordings = PHRASES[family]
+        wording = rng.choice(wordings)
+        n = bits = None
+        fmt: dict[str, str] = {}
+        if kind == "qubits":
+            n = rng.randint(2, 8)
+            fmt["n"], fmt["nq"] = _qubit_phrase(rng, n)
+        elif kind == "bits":
+            bits = "".join(rng.choice("01") for _ in range(rng.randint(3, 6)))
+            fmt["b"] = bits
+        suffix, shots = _shots_phrase(rng)
+        text = wording.format(**fmt) + suffix
+        items.append(Item(text, family, n, bits, shots, "first"))
+    return items
+
+
+# -- the exact answer for a request ----------------------------------------------------------------
+def expected(item: Item) -> tuple[int, dict[str, float] | None, set[str] | None]:
+    """(register width, exact distribution, or None with the allowed support when only that is fixed)."""
+    f, n, b = item.family, item.n, item.bits
+    if f == "bell":
+        return 2, {"00": 0.5, "11": 0.5}, None
+    if f == "ghz":
+        return n, {"0" * n: 0.5, "1" * n: 0.5}, None
+    if f == "superposition":
+        return n, {format(k, f"0{n}b"): 1 / 2 ** n for k in range(2 ** n)}, None
+    if f == "w":
+        return n, {"0" * (n - 1 - q) + "1" + "0" * q: 1 / n for q in range(n)}, None
+    if f in ("basis", "bv"):
+        return len(b), {b: 1.0}, None
+    if f == "dj_constant":
+        return n, {"0" * n: 1.0}, None
+    if f == "dj_balanced":  # any balanced oracle: every outcome but all zeros is possible
+        return n, None, {format(k, f"0{n}b") for k in range(1, 2 ** n)}
+    raise ValueError(f)
+
+
+def problems(item: Item, counts: dict[str, int]) -> list[str]:
+    """Why `counts` do not answer `item`; [] when they do."""
+    merged: Counter = Counter()
+    for key, c in counts.items():
+        merged[key.replace(" ", "")] += c
+    width, dist, support = expected(item)
+    out = []
+    total = sum(merged.values())
+    if total != item.shots:
+        out.append(f"shots {total} != {item.shots}")
+    widths = {len(k) for k in merged}
+    if widths != {width}:
+        out.append(f"width {sorted(widths)} != {width}")
+        return out
+    allowed = set(dist) if dist is not None else support
+    outside = sorted(set(merged) - allowed)
+    if outside:
+        out.append(f"outcomes outside the exact support: {outside[:4]}")
+    if dist is not None and total:
+        for outcome, p in dist.items():
+            mean = total * p
+            if abs(merged.get(outcome, 0) - mean) > 6 * math.sqrt(mean * (1 - p)) + 2:
+                out.append(f"P({outcome}) = {merged.get(outcome, 0) / total:.3f}, exact {p:.3f}")
+                break
+    return out
+
+
+# -- running -----------------------------------------------------------------------------------------
+@dataclass
+class Row:
+    item: Item
+    mode: str
+    billed: int
+    baseline: int
+    calls: int
+    wrong: list[str] = field(default_factory=list)
+    failed: str | None = None
+    ms: float = 0.0
+    reason: str = ""
+
+
+def lean_baseline(srv: ScriptedLLMServer, texts: list[str]) -> dict[str, int]:
+    """What one lean call (LEARNER_SYSTEM + the request) bills, measured through the openai SDK."""
+    import openai
+
+    client = openai.OpenAI(base_url=srv.openai_base_url, api_key="x", max_retries=0)
+    out = {}
+    for text in dict.fromkeys(texts):
+        r = client.chat.completions.create(model=MODEL_NAME, max_tokens=2048, messages=[
+            {"role": "system", "content": LEARNER_SYSTEM}, {"role": "user", "content": text}])
+        out[text] = r.usage.prompt_tokens + r.usage.completion_tokens
+    return out
+
+
+def _forget_tool_modules(home: Path) -> None:
+    """Crystallized tools are modules on sys.path; drop this home's so a second run in this process
+    cannot import the first run's tools under the same names."""
+    tools = str(home / "tools")
+    while tools in sys.path:
+        sys.path.remove(tools)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("llmos_") and str(getattr(module, "__file__", "") or "").startswith(tools):
+            del sys.modules[name]
+
+
+def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, int], *, starter: bool,
+               progress: bool) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="llmos-bench-") as tmp:
+        home = Path(tmp) / "home"
+        llmos = LLMOS(home=home, provider="openai", model=MODEL_NAME, base_url=srv.openai_base_url, api_key="x",
+                      starter_skills=starter, stream=False, max_retries=0)
+        try:
+            for i, item in enumerate(items):
+                before = len(srv.requests)
+                started = time.perf_counter()
+                try:
+                    r = llmos.run(item.text)
+                except Exception as exc:  # noqa: BLE001 - a provider error is a failed answer, not a crash
+                    rows.append(Row(item, "ERROR", 0, baseline[item.text], len(srv.requests) - before,
+                                    failed=f"{type(exc).__name__}: {exc}"[:200]))
+                    continue
+                ms = (time.perf_counter() - started) * 1000
+                row = Row(item, str(r.mode), r.tokens.input + r.tokens.output, baseline[item.text],
+                          len(srv.requests) - before, ms=ms, reason=str(r.why.get("reason", ""))[:300])
+                if r.error or not r.counts:
+                    row.failed = (r.error or r.notice or "no counts").strip().splitlines()[-1][:200]
+                else:
+                    row.wrong = problems(item, r.counts)
+                rows.append(row)
+                if progress and (i + 1) % 50 == 0:
+                    print(f"  … {i + 1}/{len(items)} requests", file=sys.stderr, flush=True)
+        finally:
+            llmos.close()
+            _forget_tool_modules(home)
+    return rows
+
+
+# -- tables --------------------------------------------------------------------------------------
+def pct(saved: int, base: int) -> str:
+    return f"{100 * saved / base:.1f} %" if base else "–"
+
+
+def totals_row(label: str, rows: list[Row]) -> str:
+    billed = sum(r.billed for r in rows)
+    base = sum(r.baseline for r in rows)
+    calls = sum(r.calls for r in rows)
+    wrong = sum(1 for r in rows if r.wrong)
+    failed = sum(1 for r in rows if r.failed)
+    return (f"| {label} | {len(rows)} | {calls} | {billed:,} | {base:,} | {base - billed:,} | "
+            f"{pct(base - billed, base)} | {wrong} | {failed} |")
+
+
+def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float, starter_seconds: float) -> None:
+    print("\n### Totals\n")
+    print("| run | requests | LLM calls | billed tokens | baseline tokens | saved | % saved | wrong | failed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(totals_row(f"starter skills off ({seconds:.0f} s)", rows))
+    if starter_rows is not None:
+        print(totals_row(f"starter skills on ({starter_seconds:.0f} s)", starter_rows))
+
+    print("\n### Mode mix (starter skills off)\n")
+    print("| mode | requests | LLM calls | billed tokens | baseline tokens | billed / request | wrong | failed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode in (*MODES, "ERROR"):
+        sel = [r for r in rows if r.mode == mode]
+        if not sel and mode == "ERROR":
+            continue
+        billed = sum(r.billed for r in sel)
+        print(f"| {mode} | {len(sel)} | {sum(r.calls for r in sel)} | {billed:,} | "
+              f"{sum(r.baseline for r in sel):,} | {billed / len(sel) if sel else 0:,.0f} | "
+              f"{sum(1 for r in sel if r.wrong)} | {sum(1 for r in sel if r.failed)} |")
+
+    print("\n### Learning curve (starter skills off, blocks of 50 requests)\n")
+    print("| requests | new families | billed | baseline | % saved | C / F / M / L |")
+    print("|---|---|---:|---:|---:|---|")
+    seen: set[str] = set()
+    for start in range(0, len(rows), 50):
+        block = rows[start:start + 50]
+        fams = sorted({r.item.family for r in block} - seen)
+        seen |= set(fams)
+        billed = sum(r.billed for r in block)
+        base = sum(r.baseline for r in block)
+        mix = Counter(r.mode for r in block)
+        print(f"| {start + 1}–{start + len(block)} | {', '.join(fams) or '–'} | {billed:,} | {base:,} | "
+              f"{pct(base - billed, base)} | {' / '.join(str(mix[m]) for m in MODES)} |")
+
+    print("\n### Where the billed tokens go (starter skills off, by family)\n")
+    print("| family | requests | LLM calls | LEARNER | MIXED | billed | baseline | % saved |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    by_family: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_family[r.item.family].append(r)
+    for fam in PHRASES:
+        sel = by_family.get(fam, [])
+        if not sel:
+            continue
+        billed = sum(r.billed for r in sel)
+        base = sum(r.baseline for r in sel)
+        print(f"| {fam} | {len(sel)} | {sum(r.calls for r in sel)} | {sum(r.mode == 'LEARNER' for r in sel)} | "
+              f"{sum(r.mode == 'MIXED' for r in sel)} | {billed:,} | {base:,} | {pct(base - billed, base)} |")
+
+    bad = [r for r in rows if r.wrong or r.failed] + [r for r in (starter_rows or []) if r.wrong or r.failed]
+    if bad:
+        print("\n### Wrong or failed answers\n")
+        print("| request | mode | problem |")
+        print("|---|---|---|")
+        for r in bad[:30]:
+            print(f"| {r.item.text} | {r.mode} | {'; '.join(r.wrong) or 'failed: ' + str(r.failed)} |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="80 requests, for a ~1 minute run")
+    ap.add_argument("--requests", type=int, help="stream length (default 300; 80 with --quick)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--no-starter-run", action="store_true", help="skip the starter_skills=True run")
+    ap.add_argument("--log", type=Path, help="write one JSON line per request (starter skills off) here")
+    args = ap.parse_args()
+    n = args.requests or (80 if args.quick else 300)
+    items = stream(n, args.seed)
+    kinds = Counter(i.kind for i in items)
+    print(f"## Token savings: {n} requests, seed {args.seed}, scripted model `{MODEL_NAME}` over HTTP (openai SDK)\n")
+    print(f"Stream: {kinds['first']} generated requests ({len({i.text for i in items})} distinct texts) and "
+          f"{kinds['repeat']} exact repeats; families in phases: "
+          + "; ".join(f"from request {int(f * n) + 1}: {', '.join(fams)}" for f, fams in PHASES) + ".")
+    print("Baseline: for every request, one lean call (LEARNER_SYSTEM + the request) sent to the same scripted "
+          "server through the official openai SDK; `usage.prompt_tokens + usage.completion_tokens` as billed.")
+
+    with ScriptedLLMServer() as srv:
+        srv.responder = respond
+        baseline = lean_baseline(srv, [i.text for i in items])
+        srv.reset()
+        srv.responder = respond
+        t = time.perf_counter()
+        rows = run_stream(srv, items, baseline, starter=False, progress=True)
+        seconds = time.perf_counter() - t
+        starter_rows, starter_seconds = None, 0.0
+        if not args.no_starter_run:
+            t = time.perf_counter()
+            starter_rows = run_stream(srv, items, baseline, starter=True, progress=True)
+            starter_seconds = time.perf_counter() - t
+
+    print_tables(rows, starter_rows, seconds, starter_seconds)
+    billed = sum(r.billed for r in rows)
+    base = sum(r.baseline for r in rows)
+    wrong = sum(1 for r in rows if r.wrong)
+    met = base and (base - billed) / base >= 0.9 and wrong == 0
+    print(f"\nTarget ≥ 90 % saved with 0 wrong answers (starter skills off): {'met' if met else 'NOT met'} "
+          f"({pct(base - billed, base)} saved, {wrong} wrong).")
+    if args.log:
+        with args.log.open("w") as f:
+            for r in rows:
+                f.write(json.dumps({"text": r.item.text, "family": r.item.family, "kind": r.item.kind,
+                                    "mode": r.mode, "billed": r.billed, "baseline": r.baseline, "calls": r.calls,
+                                    "wrong": r.wrong, "failed": r.failed, "ms": round(r.ms, 1),
+                                    "reason": r.reason}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
