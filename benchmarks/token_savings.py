@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 import time
@@ -126,6 +127,10 @@ def _qubit_phrase(rng: random.Random, n: int) -> tuple[str, str]:
     return f"{word} qubits", f"{word}-qubit"
 
 
+def _articles(text: str) -> str:
+    return re.sub(r"\ba (?=(?:eight|8)-)", "an ", text)
+
+
 def _shots_phrase(rng: random.Random) -> tuple[str, int]:
     if rng.random() < 0.6:
         return "", DEFAULT_SHOTS
@@ -134,7 +139,7 @@ def _shots_phrase(rng: random.Random) -> tuple[str, int]:
     return rng.choice(SHOT_PHRASES).format(s=shown), s
 
 
-def stream(n_requests: int, seed: int) -> list[Item]:
+def stream(n_requests: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Item]:
     """The request stream: reproducible for a seed."""
     rng = random.Random(seed)
     items: list[Item] = []
@@ -144,7 +149,8 @@ def stream(n_requests: int, seed: int) -> list[Item]:
     for i in range(n_requests):
         for start, fams in starts:
             if i == start:
-                active += fams
+                fams = [f for f in fams if f not in exclude] or newest
+                active += [f for f in fams if f not in active]
                 newest = fams
         if items and rng.random() < 0.3:  # an exact repeat, more often of something recent
             j = len(items) - 1 - min(int(rng.expovariate(1 / 20)), len(items) - 1)
@@ -163,7 +169,7 @@ def stream(n_requests: int, seed: int) -> list[Item]:
             bits = "".join(rng.choice("01") for _ in range(rng.randint(3, 6)))
             fmt["b"] = bits
         suffix, shots = _shots_phrase(rng)
-        text = wording.format(**fmt) + suffix
+        text = _articles(wording.format(**fmt)) + suffix
         items.append(Item(text, family, n, bits, shots, "first"))
     return items
 
@@ -224,6 +230,7 @@ class Row:
     billed: int
     baseline: int
     calls: int
+    reported_saved: int = 0  # what the engine itself reports as saved (r.tokens.saved)
     wrong: list[str] = field(default_factory=list)
     failed: str | None = None
     ms: float = 0.0
@@ -255,7 +262,7 @@ def _forget_tool_modules(home: Path) -> None:
 
 
 def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, int], *, starter: bool,
-               progress: bool) -> list[Row]:
+               progress: str = "") -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="llmos-bench-") as tmp:
         home = Path(tmp) / "home"
@@ -273,14 +280,15 @@ def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, in
                     continue
                 ms = (time.perf_counter() - started) * 1000
                 row = Row(item, str(r.mode), r.tokens.input + r.tokens.output, baseline[item.text],
-                          len(srv.requests) - before, ms=ms, reason=str(r.why.get("reason", ""))[:300])
+                          len(srv.requests) - before, r.tokens.saved, ms=ms,
+                          reason=str(r.why.get("reason", ""))[:300])
                 if r.error or not r.counts:
                     row.failed = (r.error or r.notice or "no counts").strip().splitlines()[-1][:200]
                 else:
                     row.wrong = problems(item, r.counts)
                 rows.append(row)
                 if progress and (i + 1) % 50 == 0:
-                    print(f"  … {i + 1}/{len(items)} requests", file=sys.stderr, flush=True)
+                    print(f"  … {progress}: {i + 1}/{len(items)} requests", file=sys.stderr, flush=True)
         finally:
             llmos.close()
             _forget_tool_modules(home)
@@ -298,14 +306,16 @@ def totals_row(label: str, rows: list[Row]) -> str:
     calls = sum(r.calls for r in rows)
     wrong = sum(1 for r in rows if r.wrong)
     failed = sum(1 for r in rows if r.failed)
+    reported = sum(r.reported_saved for r in rows)
     return (f"| {label} | {len(rows)} | {calls} | {billed:,} | {base:,} | {base - billed:,} | "
-            f"{pct(base - billed, base)} | {wrong} | {failed} |")
+            f"{pct(base - billed, base)} | {wrong} | {failed} | {reported:,} |")
 
 
 def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float, starter_seconds: float) -> None:
     print("\n### Totals\n")
-    print("| run | requests | LLM calls | billed tokens | baseline tokens | saved | % saved | wrong | failed |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| run | requests | LLM calls | billed tokens | baseline tokens | saved | % saved | wrong | failed "
+          "| saved as the engine reports it |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(totals_row(f"starter skills off ({seconds:.0f} s)", rows))
     if starter_rows is not None:
         print(totals_row(f"starter skills on ({starter_seconds:.0f} s)", starter_rows))
@@ -365,16 +375,23 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="80 requests, for a ~1 minute run")
     ap.add_argument("--requests", type=int, help="stream length (default 300; 80 with --quick)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--exclude", default="", help=f"comma-separated families to leave out ({', '.join(PHRASES)})")
     ap.add_argument("--no-starter-run", action="store_true", help="skip the starter_skills=True run")
     ap.add_argument("--log", type=Path, help="write one JSON line per request (starter skills off) here")
     args = ap.parse_args()
     n = args.requests or (80 if args.quick else 300)
-    items = stream(n, args.seed)
+    exclude = frozenset(f.strip() for f in args.exclude.split(",") if f.strip())
+    unknown = exclude - set(PHRASES)
+    if unknown:
+        ap.error(f"unknown families: {', '.join(sorted(unknown))}")
+    items = stream(n, args.seed, exclude)
     kinds = Counter(i.kind for i in items)
-    print(f"## Token savings: {n} requests, seed {args.seed}, scripted model `{MODEL_NAME}` over HTTP (openai SDK)\n")
+    print(f"## Token savings: {n} requests, seed {args.seed}, scripted model `{MODEL_NAME}` over HTTP (openai SDK)"
+          + (f", without {', '.join(sorted(exclude))}" if exclude else "") + "\n")
     print(f"Stream: {kinds['first']} generated requests ({len({i.text for i in items})} distinct texts) and "
           f"{kinds['repeat']} exact repeats; families in phases: "
-          + "; ".join(f"from request {int(f * n) + 1}: {', '.join(fams)}" for f, fams in PHASES) + ".")
+          + "; ".join(f"from request {int(f * n) + 1}: {', '.join(x for x in fams if x not in exclude)}"
+                      for f, fams in PHASES if set(fams) - exclude) + ".")
     print("Baseline: for every request, one lean call (LEARNER_SYSTEM + the request) sent to the same scripted "
           "server through the official openai SDK; `usage.prompt_tokens + usage.completion_tokens` as billed.")
 
@@ -384,12 +401,12 @@ def main() -> int:
         srv.reset()
         srv.responder = respond
         t = time.perf_counter()
-        rows = run_stream(srv, items, baseline, starter=False, progress=True)
+        rows = run_stream(srv, items, baseline, starter=False, progress="starter skills off")
         seconds = time.perf_counter() - t
         starter_rows, starter_seconds = None, 0.0
         if not args.no_starter_run:
             t = time.perf_counter()
-            starter_rows = run_stream(srv, items, baseline, starter=True, progress=True)
+            starter_rows = run_stream(srv, items, baseline, starter=True, progress="starter skills on")
             starter_seconds = time.perf_counter() - t
 
     print_tables(rows, starter_rows, seconds, starter_seconds)

@@ -57,6 +57,7 @@ class Result:
     why: dict[str, Any] = field(default_factory=dict)
     trace_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # ms: dispatch, llm, execute (summed per phase)
+    blocked: list[str] = field(default_factory=list)  # what the guard stopped, if it stopped the code
     verified: bool | None = None  # None: nothing to verify (no run, or no counts)
     sentience: dict[str, Any] = field(default_factory=dict)
     execution_time_ms: float = 0.0
@@ -90,6 +91,7 @@ class Result:
                 "trace_id": self.trace_id,
                 "verified": self.verified,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
+                "blocked": self.blocked,
                 "request_id": self.request_id,
             },
         }
@@ -146,9 +148,11 @@ class LLMOS:
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
-            namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None) -> Result:
+            namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
+            trust: bool = False) -> Result:
         """Answer one request. Provider and configuration failures raise LLMOSError; a program that raises
-        comes back as `Result.error` with its traceback."""
+        comes back as `Result.error` with its traceback. Model-written code passes the guard before it runs,
+        unless `trust` is set."""
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("The request is empty. Write what you want, e.g. 'Create a Bell state circuit'.")
         request = text.strip()
@@ -176,8 +180,9 @@ class LLMOS:
             if result.mode in (Mode.MIXED, Mode.LEARNER):
                 self._ask(result, decision, normalized, provider, model, on_text)
                 if result.code and execute:
-                    self._execute(result, namespace)
-                    self._learn(result, decision, normalized)
+                    if self._guarded(result, trust):
+                        self._execute(result, namespace)
+                        self._learn(result, decision, normalized)
                 elif result.code:
                     result.notice = "Not run (--no-exec)."
         except LLMOSError as exc:
@@ -278,6 +283,32 @@ class LLMOS:
             result.notice = ("The reply holds no Python code, so nothing ran. "
                              "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
 
+    def _guarded(self, result: Result, trust: bool) -> bool:
+        """True when the code may run: the guard found nothing, or the user trusts this cell."""
+        from .tools.guard import check
+
+        verdict = check(result.code, strict=self.strict_guard)
+        if verdict.ok:
+            return True
+        result.blocked = [str(f) for f in verdict.findings]
+        self.events.publish("guard.blocked", request_id=result.request_id, findings=result.blocked)
+        if trust:
+            result.why["trusted"] = result.blocked
+            return True
+        result.notice = verdict.explain()
+        return False
+
+    @property
+    def strict_guard(self) -> bool:
+        return False
+
+    def guard_problem(self, code: str) -> str | None:
+        """For imported memory and generated tools: why `code` may not be stored, or None."""
+        from .tools.guard import check
+
+        verdict = check(code, strict=self.strict_guard)
+        return None if verdict.ok else "blocked by the guard: " + "; ".join(map(str, verdict.findings))
+
     def _learn(self, result: Result, decision: Decision, normalized) -> None:
         """Store a verified answer; an answer that does not match the request is shown but not remembered."""
         from .memory.learn import learn
@@ -306,6 +337,8 @@ class LLMOS:
         trace = self.memory.traces.get(trace_id)
         if trace is None or trace.tool_name or trace.uses < self.thresholds.crystallize_uses:
             return
+        if self.guard_problem(trace.code):
+            return  # a tool is code the user imports: it must pass the same guard
         taken = {t.tool_name for t in self.memory.traces.all() if t.tool_name}
         function = crystallize(trace, self.memory.tools_dir, taken, self.memory.param_names(trace))
         if function:
@@ -371,7 +404,7 @@ class LLMOS:
         from .memory.exchange import import_
 
         self.memory.ready()
-        return import_(self.memory.traces, path)
+        return import_(self.memory.traces, path, guard=self.guard_problem)
 
     def forget(self, what: str) -> int:
         """Forget traces by id or by text they match; returns how many."""

@@ -15,10 +15,11 @@ from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 
 USAGE = """\
-%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream]
+%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust]
 <your request, e.g. Create a Bell state circuit>
 
   {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
+  --trust runs model-written code even if the guard blocks it (this cell only).
   The last result is kept in `_llmos`.
 
 %llmos status | providers | config | reset [--ledger] | help
@@ -44,6 +45,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--no-exec", action="store_true")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-stream", action="store_true")
+    p.add_argument("--trust", action="store_true")
     p.add_argument("--help", "-h", action="store_true")
     return p
 
@@ -197,7 +199,7 @@ class LLMOSMagics(Magics):
         unsubscribe = self.engine.events.subscribe(status.show, "status")
         try:
             result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
-                                     on_text=stream.write if stream else None)
+                                     on_text=stream.write if stream else None, trust=args.trust)
         finally:
             unsubscribe()
             status.clear()
