@@ -1,6 +1,7 @@
 """LLMOS: the engine behind %%llmos, the Python API and the CLI. No Jupyter imports here."""
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -10,14 +11,17 @@ from typing import Any, Callable
 from .dispatch.dispatcher import Decision, Dispatcher, Thresholds, check_values
 from .dispatch.modes import Mode
 from .dispatch.normalize import normalize
-from .errors import ConfigError, LLMOSError
+from .dispatch.plan import plan
+from .errors import BudgetExhausted, ConfigError, LLMOSError
 from .events import EventBus
 from .ledger import Ledger, Usage
 from .memory import Memory
 from .memory.checks import failures
-from .prompts import learner_system, mixed_system
+from .prices import PriceTable
+from .prompts import learner_system, mixed_system, with_context
 from .providers import Message, Provider, make_provider, resolve_auto
-from .sentience import Sentience
+from .providers import provider_class as make_provider_class
+from .sentience import Outcome, Sentience
 from .store import Store
 from .tools.search import ToolBox
 
@@ -58,6 +62,8 @@ class Result:
     trace_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # ms: dispatch, llm, execute (summed per phase)
     blocked: list[str] = field(default_factory=list)  # what the guard stopped, if it stopped the code
+    steps: list[dict[str, Any]] = field(default_factory=list)  # ORCHESTRATOR: each step's mode and tokens
+    cost_usd: float | None = 0.0  # what the billed calls cost; None when a price is unknown
     verified: bool | None = None  # None: nothing to verify (no run, or no counts)
     sentience: dict[str, Any] = field(default_factory=dict)
     execution_time_ms: float = 0.0
@@ -92,6 +98,8 @@ class Result:
                 "verified": self.verified,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings.items()},
                 "blocked": self.blocked,
+                "steps": self.steps,
+                "cost_usd": self.cost_usd,
                 "request_id": self.request_id,
             },
         }
@@ -105,7 +113,8 @@ class LLMOS:
                  base_url: str | None = None, api_key: str | None = None, starter_skills: bool = True, *,
                  namespace: dict[str, Any] | None = None, max_tokens: int = 2048, timeout: float = 60.0,
                  max_retries: int = 2, stream: bool = True, follower_threshold: float = 0.92,
-                 mixed_threshold: float = 0.75, crystallize_uses: int = 5):
+                 mixed_threshold: float = 0.75, crystallize_uses: int = 5,
+                 tiers: dict[str, str] | None = None, prices: dict[str, tuple[float, float]] | None = None):
         self.home = Path(home).expanduser()
         self.provider_name = provider
         self.model = model
@@ -124,7 +133,9 @@ class LLMOS:
         self.thresholds = Thresholds(follower_threshold, mixed_threshold, crystallize_uses)
         self.dispatcher = Dispatcher(self.memory.traces, self.memory.embedder, self.thresholds, self.memory.limits)
         self.toolbox = ToolBox(self.memory)
-        self.sentience = Sentience()
+        self.sentience = Sentience(self.store)
+        self.tiers = dict(tiers or {})  # "T0".."T3" -> "provider[:model]"
+        self.prices = PriceTable(prices)
         self._providers: dict[tuple, Provider] = {}
 
     def __repr__(self) -> str:
@@ -149,10 +160,10 @@ class LLMOS:
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
-            trust: bool = False) -> Result:
+            trust: bool = False, _context: list[tuple[str, str]] | None = None) -> Result:
         """Answer one request. Provider and configuration failures raise LLMOSError; a program that raises
         comes back as `Result.error` with its traceback. Model-written code passes the guard before it runs,
-        unless `trust` is set."""
+        unless `trust` is set. A multi-step request is planned and each step dispatched again (ORCHESTRATOR)."""
         if not isinstance(text, str) or not text.strip():
             raise ConfigError("The request is empty. Write what you want, e.g. 'Create a Bell state circuit'.")
         request = text.strip()
@@ -163,22 +174,30 @@ class LLMOS:
         if not self.memory.loaded:
             self.events.publish("status", request_id=request_id, text="Loading the memory (embedding model)…")
         self.memory.ready()
+        if _context is None:
+            steps = plan(request)
+            if len(steps) > 1:
+                return self._orchestrate(request, request_id, steps, started, provider=provider, model=model,
+                                         execute=execute, namespace=namespace, on_text=on_text, trust=trust)
 
+        policy = self.sentience.policy()
         dispatch_started = time.perf_counter()
         normalized = normalize(request)
-        decision = self.dispatcher.choose(normalized)
+        decision = self.dispatcher.choose(normalized, self._thresholds(policy), require_checks=policy.require_checks)
         dispatch_ms = (time.perf_counter() - dispatch_started) * 1000
         result = Result(request=request, mode=decision.mode, tokens=Tokens(), why=dict(decision.why),
                         request_id=request_id, sentience=self.sentience.snapshot(),
                         trace_id=decision.trace.id if decision.trace else None, timings={"dispatch": dispatch_ms})
         self.events.publish("mode", request_id=request_id, mode=str(decision.mode), why=decision.why)
+        miss = False
         try:
             if decision.mode in (Mode.CRYSTALLIZED, Mode.FOLLOWER):
                 if not self._replay(result, decision, namespace, execute):
+                    miss = True
                     result.mode = decision.mode = Mode.MIXED
                     self.events.publish("mode", request_id=request_id, mode=str(Mode.MIXED), why=result.why)
             if result.mode in (Mode.MIXED, Mode.LEARNER):
-                self._ask(result, decision, normalized, provider, model, on_text)
+                self._ask(result, decision, provider, model, on_text, _context or [])
                 if result.code and execute:
                     if self._guarded(result, trust):
                         self._execute(result, namespace)
@@ -187,15 +206,60 @@ class LLMOS:
                     result.notice = "Not run (--no-exec)."
         except LLMOSError as exc:
             result.error = str(exc)
-            self._close(result, started)
+            self._close(result, started, miss)
             raise
         except BaseException:
             result.error = "interrupted"
-            self._close(result, started)
+            self._close(result, started, miss)
             raise
-        self._close(result, started)
+        self._close(result, started, miss)
         return result
 
+    def _thresholds(self, policy) -> Thresholds:
+        """The configured thresholds, shifted by what the sentience layer asks for."""
+        base = self.thresholds
+        return Thresholds(round(base.follower + policy.follower_delta, 4), round(base.mixed + policy.mixed_delta, 4),
+                          base.crystallize_uses)
+
+    def _orchestrate(self, request: str, request_id: str, steps: list[str], started: float, **options) -> Result:
+        """ORCHESTRATOR: each step goes through the dispatcher again, in one namespace, with the earlier
+        steps' code as context; the results compose into one answer."""
+        result = Result(request=request, mode=Mode.ORCHESTRATOR, tokens=Tokens(), request_id=request_id,
+                        sentience=self.sentience.snapshot(), agent="orchestrator",
+                        why={"plan": steps, "reason": f"a multi-step request: {len(steps)} steps, each dispatched"})
+        self.events.publish("mode", request_id=request_id, mode=str(Mode.ORCHESTRATOR), why=result.why)
+        context: list[tuple[str, str]] = []
+        codes, outputs = [], []
+        try:
+            for index, step in enumerate(steps, start=1):
+                self.events.publish("orchestrator.step", request_id=request_id, index=index, step=step)
+                sub = self.run(step, _context=context, **options)
+                t = result.tokens
+                t.input, t.output = t.input + sub.tokens.input, t.output + sub.tokens.output
+                t.cache_read, t.cache_write = t.cache_read + sub.tokens.cache_read, t.cache_write + sub.tokens.cache_write
+                t.saved += sub.tokens.saved
+                result.cost_usd = None if None in (result.cost_usd, sub.cost_usd) else result.cost_usd + sub.cost_usd
+                result.steps.append({"step": step, "mode": str(sub.mode), "trace_id": sub.trace_id,
+                                     "tokens": {"input": sub.tokens.input, "output": sub.tokens.output,
+                                                "saved": sub.tokens.saved},
+                                     "counts": sub.counts, "error": sub.error, "notice": sub.notice})
+                if sub.code:
+                    context.append((step, sub.code))
+                    codes.append(f"# step {index}: {step}\n{sub.code.rstrip()}")
+                if sub.output:
+                    outputs.append(f"# step {index}: {step}\n{sub.output.rstrip()}")
+                if sub.counts:
+                    result.counts, result.shots = sub.counts, sub.shots
+                if sub.error:
+                    result.error = f"Step {index} ({step}) failed:\n{sub.error}"
+                    break
+        finally:
+            result.code = "\n\n".join(codes) or None
+            result.output = "\n".join(outputs)
+            result.executed = bool(outputs)
+            result.response = "Plan: " + " → ".join(f"{i}. {s}" for i, s in enumerate(steps, start=1))
+            self._close(result, started, saved_in_steps=True)
+        return result
     def _replay(self, result: Result, decision: Decision, namespace: dict[str, Any], execute: bool) -> bool:
         """FOLLOWER / CRYSTALLIZED: run the stored program with rebound slots, then verify. False: fall back."""
         from .memory.crystallize import call_snippet
@@ -229,12 +293,18 @@ class LLMOS:
         self._maybe_crystallize(trace.id)
         return True
 
-    def _ask(self, result: Result, decision: Decision, normalized, provider: str | None, model: str | None,
-             on_text: Callable[[str], None] | None) -> None:
+    def _ask(self, result: Result, decision: Decision, provider: str | None, model: str | None,
+             on_text: Callable[[str], None] | None, context: list[tuple[str, str]]) -> None:
         """MIXED / LEARNER: ask the model, with a worked example (MIXED) or found tools and facts (LEARNER)."""
         from .memory.templates import instantiate
 
-        llm = self.provider(provider, model)
+        left = self.sentience.budget_left()
+        if left is not None and left <= 0:
+            raise BudgetExhausted(
+                f"The token budget of {self.sentience.budget:,} is spent ({self.sentience.spent:,} billed), so the "
+                "model was not asked. Answers from memory still work at zero tokens. Raise the budget with "
+                "%llmos budget 100000, or clear it with %llmos budget off.")
+        llm = self._model_for(result, provider, model)
         result.provider, result.model = llm.name, llm.model
         use_tools = llm.name != "local"
         if result.mode == Mode.MIXED and decision.trace is not None:
@@ -244,6 +314,7 @@ class LLMOS:
         else:
             system = learner_system(self.memory.facts.relevant(result.request))
             tools = self.toolbox.for_request(result.request) if use_tools else None
+        system = with_context(system, context)
         messages = [Message("user", result.request)]  # the request reaches the model verbatim, last
 
         def stream(piece: str) -> None:
@@ -256,8 +327,10 @@ class LLMOS:
             completion = llm.complete(system, messages, tools=tools, max_tokens=self.max_tokens,
                                       on_text=stream if (self.stream or on_text is not None) else None)
             self._time(result, "llm", llm_started)
-            self.ledger.record_call(result.request_id, completion.provider, completion.model, completion.usage)
+            cost = self.prices.cost(completion.provider, completion.model, completion.usage)
+            self.ledger.record_call(result.request_id, completion.provider, completion.model, completion.usage, cost)
             self._add_usage(result, completion.usage)
+            result.cost_usd = None if cost is None or result.cost_usd is None else result.cost_usd + cost
             result.model = completion.model
             self.events.publish("llm.call", request_id=result.request_id, provider=completion.provider,
                                 model=completion.model, input=completion.usage.input,
@@ -283,6 +356,19 @@ class LLMOS:
             result.notice = ("The reply holds no Python code, so nothing ran. "
                              "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
 
+    def _model_for(self, result: Result, provider: str | None, model: str | None) -> Provider:
+        """The model for this call: the cell's choice, else the tier for the mode (when tiers are configured:
+        LEARNER → T2, MIXED → T1, one tier down when energy is low), else the configured provider."""
+        if provider is None and model is None and self.tiers:
+            wanted = {Mode.MIXED: 1, Mode.LEARNER: 2}.get(result.mode, 2) + self.sentience.policy().tier_shift
+            available = sorted(int(t[1:]) for t in self.tiers if re.fullmatch(r"T[0-3]", t))
+            if available:
+                tier = min(available, key=lambda t: (abs(t - wanted), -t))
+                name, _, tier_model = self.tiers[f"T{tier}"].partition(":")
+                result.why["tier"] = f"T{tier}"
+                return self.provider(name, tier_model or None)
+        return self.provider(provider, model)
+
     def _guarded(self, result: Result, trust: bool) -> bool:
         """True when the code may run: the guard found nothing, or the user trusts this cell."""
         from .tools.guard import check
@@ -300,7 +386,7 @@ class LLMOS:
 
     @property
     def strict_guard(self) -> bool:
-        return False
+        return self.sentience.policy().strict_guard
 
     def guard_problem(self, code: str) -> str | None:
         """For imported memory and generated tools: why `code` may not be stored, or None."""
@@ -374,15 +460,38 @@ class LLMOS:
         self.events.publish("execution", request_id=result.request_id, output=execution.output,
                             error=execution.error, counts=execution.counts)
 
-    def _close(self, result: Result, started: float) -> None:
+    def _close(self, result: Result, started: float, miss: bool = False, saved_in_steps: bool = False) -> None:
         result.execution_time_ms = (time.perf_counter() - started) * 1000
+        # An orchestration's savings are recorded by its steps; its own row must not count them twice.
+        saved = 0 if saved_in_steps else result.tokens.saved
         self.ledger.record_request(result.request_id, result.request, str(result.mode), result.provider,
-                                   result.model, result.tokens.saved, result.error is None,
-                                   result.execution_time_ms)
+                                   result.model, saved, result.error is None, result.execution_time_ms,
+                                   self._saved_usd(saved))
         self.memory.remember(result.request, str(result.mode), result.trace_id, result.error is None)
+        if not saved_in_steps:
+            ok = result.error is None and result.verified is not False and not (result.blocked and not result.executed)
+            self.sentience.observe(Outcome(str(result.mode), ok, miss, result.tokens.input + result.tokens.output))
         result.tokens.cumulative_saved = self.ledger.cumulative_saved()
         self.events.publish("tokens", request_id=result.request_id, **result.tokens.to_dict())
+        self.events.publish("sentience", request_id=result.request_id, **self.sentience.snapshot())
         self.events.publish("request.end", request_id=result.request_id, result=result.to_dict())
+
+    def _saved_usd(self, saved: int) -> float | None:
+        """Saved tokens priced as input to the configured model (a floor: output tokens cost more)."""
+        if not saved:
+            return 0.0
+        name = resolve_auto(self.provider_name)
+        model = self.model or getattr(make_provider_class(name), "default_model", "")
+        price = self.prices.price(name, model)
+        return None if price is None else saved * price.input / 1e6
+
+    def set_budget(self, tokens: int | None) -> None:
+        """A token budget: energy falls as it is spent; when it is gone, only zero-token answers run."""
+        self.sentience.set_budget(tokens)
+
+    def costs(self) -> dict[str, Any]:
+        return {**self.ledger.costs(), "total_usd": self.ledger.total_cost(),
+                "saved_tokens": self.ledger.cumulative_saved()}
 
     # -- memory ----------------------------------------------------------------------------------
     def tool(self, name: str):

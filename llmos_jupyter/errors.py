@@ -21,3 +21,7 @@ class ProviderError(LLMOSError):
 
 class StoreError(LLMOSError):
     """The persistent store under `home` cannot be opened or written."""
+
+
+class BudgetExhausted(LLMOSError):
+    """The token budget set with %llmos budget is spent."""

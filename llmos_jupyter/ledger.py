@@ -52,14 +52,15 @@ class Ledger:
     def __init__(self, store: Store):
         self.store = store
 
-    def record_call(self, request_id: str, provider: str, model: str, usage: Usage) -> None:
+    def record_call(self, request_id: str, provider: str, model: str, usage: Usage,
+                    cost_usd: float | None = None) -> None:
         """Write one billed call at once, so a later failure in the same request cannot lose it."""
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT INTO llm_calls (request_id, ts, provider, model, input_tokens, output_tokens,"
-                " cache_read_tokens, cache_write_tokens, usage_reported) VALUES (?,?,?,?,?,?,?,?,?)",
+                " cache_read_tokens, cache_write_tokens, usage_reported, cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (request_id, time.time(), provider, model, usage.input, usage.output,
-                 usage.cache_read, usage.cache_write, int(usage.reported)),
+                 usage.cache_read, usage.cache_write, int(usage.reported), cost_usd),
             )
 
     def record_request(
@@ -72,6 +73,7 @@ class Ledger:
         saved: int,
         ok: bool,
         execution_time_ms: float,
+        saved_usd: float | None = None,
     ) -> Usage:
         """Close a request: its usage is the sum of the calls recorded under its id."""
         with self.store.transaction() as cur:
@@ -84,10 +86,10 @@ class Ledger:
             usage = Usage(row[0], row[1], row[2], row[3], bool(row[4]))
             cur.execute(
                 "INSERT INTO requests (id, ts, request, mode, provider, model, input_tokens, output_tokens,"
-                " cache_read_tokens, cache_write_tokens, saved_tokens, ok, execution_time_ms)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " cache_read_tokens, cache_write_tokens, saved_tokens, ok, execution_time_ms, saved_usd)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (request_id, time.time(), request, mode, provider, model, usage.input, usage.output,
-                 usage.cache_read, usage.cache_write, saved, int(ok), execution_time_ms),
+                 usage.cache_read, usage.cache_write, saved, int(ok), execution_time_ms, saved_usd),
             )
         return usage
 
@@ -110,6 +112,25 @@ class Ledger:
             " SUM(saved_tokens) AS saved FROM requests GROUP BY mode ORDER BY n DESC"
         )
         return [dict(r) for r in rows]
+
+    def costs(self) -> dict[str, list[dict]]:
+        """Billed tokens and dollars by model and by mode, with what memory saved. A cost of None means
+        some call's price was unknown."""
+        by_model = self.store.query(
+            "SELECT provider, model, COUNT(*) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output,"
+            " SUM(cache_read_tokens) AS cache_read, CASE WHEN COUNT(cost_usd) = COUNT(*) THEN SUM(cost_usd) END"
+            " AS cost_usd FROM llm_calls GROUP BY provider, model ORDER BY cost_usd DESC")
+        by_mode = self.store.query(
+            "SELECT r.mode AS mode, COUNT(DISTINCT r.id) AS requests, COALESCE(SUM(c.input_tokens), 0) AS input,"
+            " COALESCE(SUM(c.output_tokens), 0) AS output,"
+            " CASE WHEN COUNT(c.cost_usd) = COUNT(c.id) THEN COALESCE(SUM(c.cost_usd), 0) END AS cost_usd,"
+            " (SELECT SUM(saved_tokens) FROM requests r2 WHERE r2.mode = r.mode) AS saved,"
+            " (SELECT SUM(saved_usd) FROM requests r2 WHERE r2.mode = r.mode) AS saved_usd"
+            " FROM requests r LEFT JOIN llm_calls c ON c.request_id = r.id GROUP BY r.mode ORDER BY requests DESC")
+        return {"by_model": [dict(r) for r in by_model], "by_mode": [dict(r) for r in by_mode]}
+
+    def total_cost(self) -> float:
+        return float(self.store.query("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls")[0][0])
 
     def clear(self) -> None:
         with self.store.transaction() as cur:

@@ -26,3 +26,12 @@ def learner_system(facts: list[str]) -> str:
     if not facts:
         return LEARNER_SYSTEM
     return LEARNER_SYSTEM + "\nNotes:\n" + "\n".join(f"- {f}" for f in facts)
+
+
+def with_context(system: str, context: list[tuple[str, str]]) -> str:
+    """A step of a multi-step task: the earlier steps' code already ran in the same session."""
+    if not context:
+        return system
+    earlier = "\n\n".join(f"# step: {step}\n{code.rstrip()}" for step, code in context)
+    return (f"{system}\n\nThis request is one step of a larger task. Earlier steps already ran in the same "
+            f"Python session, so their variables exist; write only this step's code.\n```python\n{earlier}\n```")

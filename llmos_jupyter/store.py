@@ -100,6 +100,19 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta VALUES ('memory_version', 0);
     """,
+    # 3: the sentience layer's state, and what each call cost in dollars (NULL: price unknown).
+    """
+    CREATE TABLE sentience (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        valence TEXT NOT NULL,
+        streak INTEGER NOT NULL,
+        budget INTEGER,
+        spent INTEGER NOT NULL,
+        updated REAL NOT NULL
+    );
+    ALTER TABLE llm_calls ADD COLUMN cost_usd REAL;
+    ALTER TABLE requests ADD COLUMN saved_usd REAL;
+    """,
 ]
 
 

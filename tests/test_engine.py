@@ -98,7 +98,7 @@ def test_to_dict_has_the_documented_shape(make_engine, server):
     meta = d["metadata"]
     assert set(meta) >= {"agent", "mode", "tokens", "ptc_used", "execution_time_ms", "sentience"}
     assert set(meta["tokens"]) >= {"input", "output", "saved", "cumulative_saved"}
-    assert set(meta["sentience"]) == {"latent_mode", "valence"}
+    assert set(meta["sentience"]) >= {"latent_mode", "valence", "behaviour"}
     assert meta["mode"] == "LEARNER" and meta["tokens"]["input"] == 3
 
 

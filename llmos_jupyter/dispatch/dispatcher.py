@@ -96,14 +96,17 @@ class Dispatcher:
         self.thresholds = thresholds or Thresholds()
         self.limits = limits  # trace -> (values -> problem | None), for skills with valid ranges
 
-    def choose(self, n: Normalized) -> Decision:
+    def choose(self, n: Normalized, thresholds: Thresholds | None = None, *, require_checks: bool = False) -> Decision:
+        """`thresholds` overrides the configured ones for this request (the sentience layer shifts them);
+        `require_checks` replays only traces with recorded checks beyond the basic ones."""
         wanted = request_values(n)
         slots = {s.kind: s.value for s in reversed(n.slots)}
         hits = self.traces.search(self.embedder.one(n.key), k=8) if self.traces.count() else []
         why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms)}
         if not hits:
             return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})
-        t = self.thresholds
+        t = thresholds or self.thresholds
+        why["thresholds"] = {"follower": t.follower, "mixed": t.mixed}
         rejected: list[str] = []
         for hit in hits:
             if hit.score < t.follower:
@@ -113,6 +116,9 @@ class Dispatcher:
                 continue
             if hit.terms != n.terms:
                 rejected.append(f"{trace.id}: terms {sorted(hit.terms)} differ from the request's")
+                continue
+            if require_checks and not trace.checks:
+                rejected.append(f"{trace.id}: no recorded checks, and recovery mode replays only checked traces")
                 continue
             limits = self.limits(trace) if self.limits else None
             values, reason = bind(trace, wanted, limits)

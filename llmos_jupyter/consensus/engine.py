@@ -1,0 +1,300 @@
+"""ConsensusEngine: weigh an ensemble of answers by the ground state of an information Hamiltonian.
+
+The Hamiltonian
+---------------
+For N answers with unit-norm embeddings e_i, cosine distances d_ij = 1 - e_i.e_j, and
+weights s on the simplex (s_i >= 0, sum s_i = 1):
+
+    H(s) = sum_ij J_ij d_ij s_i s_j  +  sum_i h_i s_i  -  T S(s),     S(s) = -sum_i s_i log s_i
+
+with J_ij = J for i != j (d_ii = 0 anyway), and fields h_i = -T log pi_i from per-model priors
+pi (normalised; uniform by default, then h_i = T log N). With these fields
+
+    H(s) = J sum_ij d_ij s_i s_j + T KL(s || pi)  >= 0,
+
+zero only when every answer says the same thing and s = pi. Defaults: T = 1 (so energies and
+the annealing temperatures are in units of T), J = 4.
+
+Why annealing. With unit vectors sum_ij s_i s_j d_ij = 1 - |sum_i s_i e_i|^2, half the
+s-weighted variance of the embeddings: a concave function of s. The entropy term is convex,
+so H has one local minimum per "cluster" the weights can settle on.
+
+Why the majority wins (and how J/T was chosen). Reduce an ensemble to two tight clusters,
+k_h honest answers and k_a < k_h adversaries, with distance delta inside a cluster and
+Delta between clusters; put mass a on the honest cluster, spread evenly. Then
+
+    H(a) = 2 J Delta a(1-a) + J delta [a^2 (1-1/k_h) + (1-a)^2 (1-1/k_a)]
+           - T [h2(a) + a log k_h + (1-a) log k_a] + T log N                (h2: binary entropy)
+
+* Ground state. The honest basin (a -> 1) lies below the adversarial one (a -> 0) by
+  T log(k_h/k_a) - J delta (1/k_a - 1/k_h): the entropy of spreading weight over more
+  mutually agreeing answers. For 5 vs 4 that is 0.223 T - 0.05 J delta, negative for any
+  delta < 1.1 at J/T = 4. The gap is small, so finding the right basin is the annealer's job.
+* Mass in that basin. dH/da = 0 gives log(a/(1-a)) = log(k_h/k_a) + 2 (J Delta / T)(2a - 1) + O(delta),
+  so a >= 0.9 needs J Delta / T >= 1.23; at J/T = 4 any cluster separation Delta >= 0.31 holds,
+  and two random directions in 384-D (Delta ~ 1) leave 1 - a ~ (k_a/k_h) e^-8 ~ 3e-4.
+* Phases separate at all only when J Delta > T (the curvature of H(a) at a = 1/2 is 4(T - J Delta)).
+* An outlier at distance ~1 from everything gets weight ~ e^(-2 J / T) = e^-8 of an honest answer.
+* The price of a large J/T: a single lone answer (a vertex, H ~ T log N) beats a cluster of k
+  when J delta (1 - 1/k) > T log k, i.e. the honest answers must agree to delta < T log k / (J (1 - 1/k)):
+  0.46 for k = 2, 0.40 at k = 3, 0.50 at k = 5 with J/T = 4. MiniLM distances between paraphrased
+  correct answers are typically 0.1-0.3. J/T = 4 sits between the two limits
+  (1.23/Delta below, log k / (delta (1 - 1/k)) above) for the ensembles the benchmarks draw.
+
+Stationary points satisfy the mean-field equation s = Gibbs_T(eps), eps_i = dU/ds_i = 2 sum_j J_ij d_ij s_j + h_i
+(U the pair + field energy): each answer's "local energy" is its expected disagreement with the
+consensus plus its prior cost. `free_energy` reports F = sum_i s_i eps_i - T S(s) = -T log sum_i exp(-eps_i/T),
+the active-inference free energy of the belief s over answers with energies eps (see active_inference.py),
+minimised over beliefs exactly at the ground state.
+
+The causal rule. A significant transfer-entropy edge i -> j (answer j's semantic trajectory is
+predicted by i's past beyond its own, see transfer_entropy.py) means j carries less independent
+evidence. Its field is raised by gamma T * inflow_j, inflow_j = sum_i C_ij (effective TE in nats),
+i.e. its prior is multiplied by exp(-gamma inflow_j) before the ground state is found; gamma = 1.
+`res.priors` holds the priors actually used, so res.energy == eng.energy(emb, res.weights, priors=res.priors)
+(and == eng.energy(emb, res.weights) when neither priors nor a causal graph were given).
+
+See annealing.py for the search.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from .annealing import Schedule
+
+
+@dataclass
+class WeighResult:
+    """The ground state of one ensemble."""
+
+    weights: np.ndarray  # (N,) on the simplex
+    energy: float  # H(weights)
+    free_energy: float  # -T log sum exp(-eps/T) at the ground state
+    local_energies: np.ndarray  # (N,) eps_i = 2 sum_j J d_ij s_j + h_i
+    causal: np.ndarray  # (N, N) effective transfer entropy i -> j used (zeros: none given)
+    priors: np.ndarray  # (N,) the priors used, after the causal discount
+    trace: np.ndarray  # (K,) lowest replica energy after each annealing step
+    temperatures: np.ndarray  # (K,) the annealing schedule
+    device: str
+    residual: float  # stationarity of the returned weights: max |log s - log Gibbs_T(eps)|
+    anneal_energy: float  # best energy reached from the annealed replicas alone (diagnostic)
+    seconds: float = 0.0
+    causal_pvalues: np.ndarray | None = None  # when the graph was estimated here from series
+
+    @property
+    def entropy(self) -> float:
+        s = self.weights[self.weights > 0]
+        return float(-(s * np.log(s)).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights.tolist(), "energy": self.energy, "free_energy": self.free_energy,
+            "entropy": self.entropy, "local_energies": self.local_energies.tolist(),
+            "causal": self.causal.tolist(), "priors": self.priors.tolist(), "device": self.device,
+            "residual": self.residual, "steps": int(len(self.trace)), "seconds": round(self.seconds, 4),
+        }
+
+
+class ConsensusEngine:
+    """Weigh answers by the ground state of H; `run` does the whole query-to-answer pipeline.
+
+    device: "auto" (CUDA when torch sees it, else CPU), "cpu", "cuda" or "cuda:N".
+    seed: every weigh call starts a fresh torch.Generator from it, so a call is a pure function of its inputs.
+    events: an object with publish(kind, **data) (llmos_jupyter.events.EventBus), or None.
+    """
+
+    def __init__(self, device: str = "auto", seed: int = 0, *, coupling: float = 4.0, temperature: float = 1.0,
+                 causal_gain: float = 1.0, schedule: Schedule | None = None, events: Any = None,
+                 max_events: int = 100):
+        if temperature <= 0:
+            raise ConfigError(f"temperature must be positive, got {temperature}.")
+        self.device_setting = device
+        self.seed = int(seed)
+        self.coupling = float(coupling)
+        self.temperature = float(temperature)
+        self.causal_gain = float(causal_gain)
+        self.schedule = schedule or Schedule()
+        self.events = events
+        self.max_events = max_events
+        self._device: str | None = None
+
+    # -- the Hamiltonian, in numpy (float64), the reference every other path is checked against ------------
+    def distances(self, embeddings) -> np.ndarray:
+        E = _as_matrix(embeddings)
+        d = 1.0 - E @ E.T
+        np.fill_diagonal(d, 0.0)
+        return np.clip(d, 0.0, 2.0)
+
+    def fields(self, n: int, priors=None, causal=None) -> np.ndarray:
+        return -self.temperature * np.log(self.effective_priors(n, priors, causal))
+
+    def effective_priors(self, n: int, priors=None, causal=None) -> np.ndarray:
+        """Priors normalised, then discounted by the causal rule pi_j * exp(-gamma * sum_i C_ij)."""
+        pi = np.full(n, 1.0 / n) if priors is None else np.asarray(priors, dtype=np.float64).reshape(-1)
+        if pi.shape != (n,) or not np.all(np.isfinite(pi)) or np.any(pi <= 0):
+            raise ConfigError(f"priors must be {n} positive numbers, got {priors!r}.")
+        pi = pi / pi.sum()
+        if causal is not None:
+            C = np.asarray(causal, dtype=np.float64)
+            if C.shape != (n, n):
+                raise ConfigError(f"causal must be an {n}x{n} matrix, got shape {C.shape}.")
+            pi = pi * np.exp(-self.causal_gain * np.clip(C, 0.0, None).sum(0))
+            pi = pi / pi.sum()
+        return pi
+
+    def energy(self, embeddings, weights, *, priors=None, causal=None) -> float:
+        """H(weights) for this ensemble: the function weigh() minimises over the simplex."""
+        d = self.distances(embeddings)
+        s = np.asarray(weights, dtype=np.float64).reshape(-1)
+        h = self.fields(len(s), priors, causal)
+        pos = s[s > 0]
+        return float(self.coupling * s @ d @ s + h @ s + self.temperature * (pos * np.log(pos)).sum())
+
+    def gradient(self, embeddings, weights, *, priors=None, causal=None) -> np.ndarray:
+        """dH/ds (for external optimisers, e.g. the SLSQP check in benchmarks/)."""
+        d = self.distances(embeddings)
+        s = np.asarray(weights, dtype=np.float64).reshape(-1)
+        h = self.fields(len(s), priors, causal)
+        return 2.0 * self.coupling * d @ s + h + self.temperature * (np.log(np.clip(s, 1e-300, None)) + 1.0)
+
+    def local_energies(self, embeddings, weights, *, priors=None, causal=None) -> np.ndarray:
+        """eps_i = 2 sum_j J d_ij s_j + h_i: answer i's expected disagreement with the consensus plus its prior cost."""
+        d = self.distances(embeddings)
+        s = np.asarray(weights, dtype=np.float64).reshape(-1)
+        return 2.0 * self.coupling * d @ s + self.fields(len(s), priors, causal)
+
+    # -- the device ---------------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = resolve_device(self.device_setting)
+        return self._device
+
+    # -- the ground state -----------------------------------------------------------------------------------
+    def weigh(self, embeddings, *, priors=None, causal=None, series: Sequence[np.ndarray] | None = None,
+              events: Any = None) -> WeighResult:
+        """The ground state of H for one ensemble (N, D) of unit-norm embeddings.
+
+        causal: an (N, N) matrix of effective transfer entropy (nats) to discount by; or
+        series: one (T_i, k) array per answer, from which the graph is estimated here (transfer_entropy.py).
+        """
+        E = _as_matrix(embeddings)
+        pvalues = None
+        if series is not None:
+            if causal is not None:
+                raise ConfigError("Pass either causal or series to weigh(), not both.")
+            from .transfer_entropy import causal_graph
+
+            graph = causal_graph(series, seed=self.seed)
+            causal, pvalues = graph.effective, graph.pvalues
+            _publish(events if events is not None else self.events, "consensus.causal", **graph.to_event())
+        pri = None if priors is None else np.asarray(priors, dtype=np.float64)[None]
+        cau = None if causal is None else np.asarray(causal, dtype=np.float64)[None]
+        result = self._solve(E[None], pri, cau, events)[0]
+        result.causal_pvalues = pvalues
+        return result
+
+    def weigh_batch(self, embeddings, *, priors=None, causal=None, events: Any = None) -> list[WeighResult]:
+        """Ground states of B ensembles of the same size at once: embeddings (B, N, D); priors (B, N);
+        causal (B, N, N). Solved as one tensor (batch x replicas x N) on the device."""
+        E = np.asarray(embeddings, dtype=np.float64)
+        if E.ndim != 3:
+            raise ConfigError(f"weigh_batch takes embeddings of shape (B, N, D), got {E.shape}.")
+        E = np.stack([_as_matrix(e) for e in E]) if len(E) else E
+        return self._solve(E, priors, causal, events)
+
+    def _solve(self, E: np.ndarray, priors, causal, events) -> list[WeighResult]:
+        import torch
+
+        started = time.perf_counter()
+        B, N, _ = E.shape
+        if B == 0:
+            return []
+        if N == 0:
+            raise ConfigError("Cannot weigh an empty ensemble: no answers.")
+        T, J, sched = self.temperature, self.coupling, self.schedule
+        pis = np.stack([self.effective_priors(N, None if priors is None else priors[b],
+                                              None if causal is None else causal[b]) for b in range(B)])
+        causal_used = np.zeros((B, N, N)) if causal is None else np.clip(np.asarray(causal, np.float64), 0.0, None)
+        dev = torch.device(self.device)
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(self.seed)
+        Et = torch.as_tensor(E, dtype=torch.float64, device=dev)
+        d = (1.0 - torch.bmm(Et, Et.transpose(1, 2))).clamp(0.0, 2.0)
+        d = d * (1.0 - torch.eye(N, dtype=d.dtype, device=dev))
+        A = J * d
+        h = torch.as_tensor(-T * np.log(pis), dtype=torch.float64, device=dev)
+
+        from . import annealing
+
+        bus = events if events is not None else self.events
+        publish = None
+        if bus is not None:
+            def publish(step, tau, H, s):
+                best = int(torch.argmin(H[0]))
+                bus.publish("consensus.step", step=int(step), temperature=float(tau), energy=float(H[0, best]),
+                            weights=s[0, best].tolist(), batch=int(B))
+        replicas, trace = annealing.anneal(A, h, T, sched, gen, publish, self.max_events)
+        starts = torch.cat([replicas, annealing.neighbourhood_starts(A, h, T)], 1)
+        s, H, residual = annealing.polish(starts, A, h, T, sched.polish_steps, sched.polish_tol)
+        best = torch.argmin(H, 1)
+        rows = torch.arange(B, device=dev)
+        weights = s[rows, best]
+        g = 2.0 * torch.bmm(weights[:, None, :], A)[:, 0] + h
+        free = -T * torch.logsumexp(-g / T, -1)
+        anneal_best = H[:, :sched.replicas].min(1).values
+
+        weights_np = weights.cpu().numpy()
+        weights_np = weights_np / weights_np.sum(1, keepdims=True)
+        out = dict(energy=H[rows, best].cpu().numpy(), free=free.cpu().numpy(), eps=g.cpu().numpy(),
+                   trace=trace.cpu().numpy(), residual=residual[rows, best].cpu().numpy(),
+                   anneal=anneal_best.cpu().numpy())
+        seconds = time.perf_counter() - started
+        temps = np.asarray(sched.temperatures())
+        results = [WeighResult(weights=weights_np[b], energy=float(out["energy"][b]), free_energy=float(out["free"][b]),
+                               local_energies=out["eps"][b], causal=causal_used[b], priors=pis[b],
+                               trace=out["trace"][b], temperatures=temps, device=self.device,
+                               residual=float(out["residual"][b]), anneal_energy=float(out["anneal"][b]),
+                               seconds=seconds / B)
+                   for b in range(B)]
+        if bus is not None:
+            r = results[0]
+            bus.publish("consensus.done", weights=r.weights.tolist(), energy=r.energy, free_energy=r.free_energy,
+                        device=r.device, batch=int(B), seconds=round(seconds, 4))
+        return results
+
+
+def resolve_device(device: str | None) -> str:
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; an explicit CUDA device must exist."""
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(device)
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"Device {device!r} was asked for, but torch sees no CUDA GPU here. Use device='auto' or 'cpu'.")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"Unknown device {device!r}: use 'auto', 'cpu' or 'cuda'.")
+    return device
+
+
+def _as_matrix(embeddings) -> np.ndarray:
+    E = np.asarray(embeddings, dtype=np.float64)
+    if E.ndim != 2 or E.shape[0] == 0:
+        raise ConfigError(f"Embeddings must be a non-empty (N, D) array, got shape {E.shape}.")
+    norms = np.linalg.norm(E, axis=1)
+    if not np.all(np.isfinite(E)) or np.any(norms == 0):
+        raise ConfigError("Embeddings must be finite and non-zero.")
+    if np.any(np.abs(norms - 1.0) > 1e-3):
+        raise ConfigError("Embeddings must have unit-norm rows (as Embedder.encode returns them); normalise them first.")
+    return E / norms[:, None]
+
+
+def _publish(bus: Any, kind: str, **data: Any) -> None:
+    if bus is not None:
+        bus.publish(kind, **data)
