@@ -399,10 +399,15 @@ class LLMOS:
         """Store a verified answer; an answer that does not match the request is shown but not remembered."""
         from .memory.learn import learn
 
-        if result.error or not result.counts:
+        if result.error:
             return
         values = decision.request_values
-        problems = failures(result.counts, check_values(values))
+        if not result.counts:
+            # Nothing measured, so nothing to check against the request: remember it only when the
+            # request has no parameters it could get wrong (a plot, a comparison, a step of a plan).
+            if any(not name.startswith("SLOT_shots_") for name in values):
+                return
+        problems = failures(result.counts, check_values(values)) if result.counts else []
         if problems:
             result.verified = False
             result.notice = (f"The program ran but does not match the request ({', '.join(problems)}), "

@@ -2,7 +2,7 @@
 ipython_config.py. The class is named LLMOS because %config finds configurables by class name."""
 from __future__ import annotations
 
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
 
@@ -22,6 +22,9 @@ class LLMOS(Configurable):
     mixed_threshold = Float(0.75, help="Similarity at or above which the nearest trace guides the LLM.").tag(
         config=True)
     crystallize_uses = Int(5, help="Verified uses before a trace becomes a Python tool.").tag(config=True)
+    tiers = Dict({}, help="Model tiers, e.g. {'T1': 'openai:gpt-5.4-mini', 'T2': 'anthropic:claude-sonnet-5-5'}: "
+                 "MIXED uses T1, LEARNER T2, one tier down when energy is low.").tag(config=True)
+    prices = Dict({}, help="Extra prices, model prefix -> (input, output) USD per million tokens.").tag(config=True)
 
     def engine_options(self) -> dict:
         return {name: getattr(self, name) for name in self.trait_names(config=True)}

@@ -22,14 +22,16 @@ USAGE = """\
   --trust runs model-written code even if the guard blocks it (this cell only).
   The last result is kept in `_llmos`.
 
-%llmos status | providers | config | reset [--ledger] | help
+%llmos status | providers | config | reset [--ledger] | help | costs
+%llmos budget 50000 | off     a token budget: energy falls as it is spent; at zero only memory answers
 %llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
 %llmos forget ID|TEXT         forget traces
 %llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
 %llmos <request on one line>
 Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
 
-SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import")
+SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
+               "costs")
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -128,6 +130,10 @@ class LLMOSMagics(Magics):
                 raise UsageError("%llmos import needs one file name, e.g. %llmos import skills.jsonl")
             added, skipped = self.engine.import_memory(words[1])
             print(f"Imported {added} traces from {words[1]}" + (f" ({skipped} already here)." if skipped else "."))
+        elif command == "budget":
+            self._budget(words[1:])
+        elif command == "costs":
+            self._print_costs()
         elif command == "reset":
             ledger = "--ledger" in words
             self.engine.reset(ledger=ledger)
@@ -173,6 +179,42 @@ class LLMOSMagics(Magics):
             rebinds = ",".join(p.split("_")[1] for p in t.generalized) or "-"
             label = f"{t.title}" + (f"  -> {t.tool_name}()" if t.tool_name else "")
             print(f"{t.id:<24} {kind:<8} {t.uses:>4} {t.misses:>4}  {rebinds:<18} {label}")
+
+    def _budget(self, args: list[str]) -> None:
+        engine = self.engine
+        if not args:
+            snap = engine.sentience.snapshot()
+            budget = snap.get("budget")
+            print("No token budget." if budget is None else
+                  f"Budget {budget['tokens']:,} tokens: {budget['spent']:,} spent, {budget['left']:,} left.")
+            return
+        if args[0] in ("off", "none", "clear"):
+            engine.set_budget(None)
+            print("Token budget cleared.")
+            return
+        try:
+            tokens = int(args[0].replace(",", "").replace("_", ""))
+            engine.set_budget(tokens)
+        except ValueError:
+            raise UsageError("%llmos budget takes a whole number of tokens, e.g. %llmos budget 50000, or off.") from None
+        print(f"Token budget set to {tokens:,}. Energy is now 1.0 and falls as tokens are billed.")
+
+    def _print_costs(self) -> None:
+        c = self.engine.costs()
+
+        def usd(v):
+            return "unknown" if v is None else f"${v:,.4f}"
+
+        print(f"{'provider/model':<40} {'calls':>5} {'input':>9} {'output':>8} {'cost':>11}")
+        for r in c["by_model"]:
+            print(f"{r['provider'] + '/' + r['model']:<40} {r['calls']:>5} {r['input']:>9,} {r['output']:>8,} "
+                  f"{usd(r['cost_usd']):>11}")
+        print(f"\n{'mode':<14} {'requests':>8} {'input':>9} {'output':>8} {'cost':>11} {'saved tokens':>13} "
+              f"{'saved (floor)':>13}")
+        for r in c["by_mode"]:
+            print(f"{r['mode']:<14} {r['requests']:>8} {r['input']:>9,} {r['output']:>8,} {usd(r['cost_usd']):>11} "
+                  f"{(r['saved'] or 0):>13,} {usd(r['saved_usd']):>13}")
+        print(f"\ntotal billed {usd(c['total_usd'])}; {c['saved_tokens']:,} tokens saved by memory")
 
     def _print_providers(self) -> None:
         from .providers import available, key_status, resolve_auto

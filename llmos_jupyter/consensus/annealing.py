@@ -50,7 +50,7 @@ class Schedule:
     steps: int = 150
     replicas: int = 32
     polish_steps: int = 2000
-    polish_tol: float = 1e-11
+    polish_tol: float = 1e-7
     target_accept: float = 0.3
 
     def temperatures(self) -> list[float]:

@@ -102,11 +102,11 @@ class Dispatcher:
         wanted = request_values(n)
         slots = {s.kind: s.value for s in reversed(n.slots)}
         hits = self.traces.search(self.embedder.one(n.key), k=8) if self.traces.count() else []
-        why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms)}
+        t = thresholds or self.thresholds
+        why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms),
+                               "thresholds": {"follower": t.follower, "mixed": t.mixed}}
         if not hits:
             return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})
-        t = thresholds or self.thresholds
-        why["thresholds"] = {"follower": t.follower, "mixed": t.mixed}
         rejected: list[str] = []
         for hit in hits:
             if hit.score < t.follower:
@@ -117,7 +117,7 @@ class Dispatcher:
             if hit.terms != n.terms:
                 rejected.append(f"{trace.id}: terms {sorted(hit.terms)} differ from the request's")
                 continue
-            if require_checks and not trace.checks:
+            if require_checks and not set(trace.checks) - {"runs"}:
                 rejected.append(f"{trace.id}: no recorded checks, and recovery mode replays only checked traces")
                 continue
             limits = self.limits(trace) if self.limits else None

@@ -24,10 +24,10 @@ class Learned:
     generalized_now: tuple[str, ...] = ()
 
 
-def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: str, counts: dict[str, int],
+def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: str, counts: dict[str, int] | None,
           *, origin: str, billed_tokens: int) -> Learned:
     template = make_template(code, values)
-    held = checks.holding(counts, check_values(values))
+    held = checks.holding(counts, check_values(values)) if counts else [checks.RUNS_ONLY]
     same = [t for t in traces.store.query("SELECT id FROM traces WHERE shape = ? ORDER BY created",
                                           (template.shape,))]
     if same:

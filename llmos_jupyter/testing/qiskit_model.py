@@ -94,7 +94,8 @@ def _body(text: str) -> tuple[str, str] | None:
         return "", "qc = QuantumCircuit(2)\nqc.h(0)\nqc.cx(0, 1)\nqc.measure_all()\n"
     if _has(text, r"\bghz\b", r"\bcat[\s-]*states?\b", r"greenberger"):
         n = qubits or 3
-        return "", f"n = {n}\nqc = QuantumCircuit(n)\nqc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\nqc.measure_all()\n"
+        return "", (f"n = {n}\nqc = QuantumCircuit(n)\nqc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\n"
+                    "qc.measure_all()\n")
     if _has(text, r"\bw[\s-]*states?\b"):
         n = qubits or 3
         return "from math import acos, sqrt\n", (

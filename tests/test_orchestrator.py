@@ -1,0 +1,68 @@
+"""ORCHESTRATOR: multi-step requests planned into steps, each dispatched again."""
+from conftest import Reply
+from llmos_jupyter import Mode
+from llmos_jupyter.dispatch.plan import plan
+from llmos_jupyter.testing.qiskit_model import respond
+
+NOISE_STEPS = {
+    "build a 4-qubit GHZ": (
+        "from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
+        "n = 4\nqc = QuantumCircuit(n)\nqc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\nqc.measure_all()\n"
+        "ideal = AerSimulator().run(qc, shots=1024).result().get_counts()\nprint(ideal)\n"),
+    "add depolarizing noise": (
+        "from qiskit_aer.noise import NoiseModel, depolarizing_error\n"
+        "noise = NoiseModel()\nnoise.add_all_qubit_quantum_error(depolarizing_error(0.05, 1), ['h'])\n"
+        "noise.add_all_qubit_quantum_error(depolarizing_error(0.08, 2), ['cx'])\n"
+        "noisy_sim = AerSimulator(noise_model=noise)\n"
+        "noisy = noisy_sim.run(transpile(qc, noisy_sim), shots=1024).result().get_counts()\nprint(noisy)\n"),
+    "compare noisy and ideal histograms": (
+        "diff = {k: noisy.get(k, 0) - ideal.get(k, 0) for k in set(noisy) | set(ideal)}\n"
+        "print('outcomes only noise produces:', sorted(set(noisy) - set(ideal)))\n"),
+}
+
+
+def steps_model(req):
+    step = req.last_user_text()
+    return Reply(text=f"```python\n{NOISE_STEPS[step]}```", input_tokens=200, output_tokens=80)
+
+
+def test_the_plan():
+    assert plan("build a 4-qubit GHZ, add depolarizing noise, compare noisy and ideal histograms") == list(NOISE_STEPS)
+    assert plan("Create a GHZ state with 5 qubits, 2048 shots") == ["Create a GHZ state with 5 qubits, 2048 shots"]
+    assert plan("Prepare an EPR pair and measure it") == ["Prepare an EPR pair and measure it"]
+    assert plan("1. Create a Bell state 2. add noise") == ["Create a Bell state", "add noise"]
+
+
+def test_multi_step_request_runs_each_step_and_replays_them_at_zero_tokens(make_engine, server):
+    server.responder = steps_model
+    engine = make_engine("openai")
+    text = "build a 4-qubit GHZ, add depolarizing noise, compare noisy and ideal histograms"
+    first = engine.run(text)
+    assert first.mode == Mode.ORCHESTRATOR and first.error is None
+    assert [s["mode"] for s in first.steps] == ["LEARNER"] * 3
+    assert first.tokens.input == 600 and first.tokens.output == 240
+    assert "outcomes only noise produces" in first.output and "# step 2: add depolarizing noise" in first.code
+    # Later steps saw the earlier steps' code as context.
+    assert "Earlier steps" not in server.requests[0].body["messages"][0]["content"]
+    assert "n = 4" in server.requests[1].body["messages"][0]["content"]
+    calls = len(server.requests)
+    second = engine.run(text)
+    assert [s["mode"] for s in second.steps] == ["FOLLOWER"] * 3
+    assert (second.tokens.input, second.tokens.output) == (0, 0) and second.tokens.saved == 840
+    assert len(server.requests) == calls
+    assert engine.ledger.cumulative_saved() == 840  # counted once, in the steps
+
+
+def test_steps_use_memory_and_the_llm_as_needed(make_engine, server):
+    server.responder = respond
+    engine = make_engine("openai", starter_skills=True)
+    r = engine.run("Create a GHZ state with 4 qubits; then prepare the basis state |101>")
+    assert r.mode == Mode.ORCHESTRATOR
+    assert [s["mode"] for s in r.steps] == ["FOLLOWER", "FOLLOWER"] and r.counts == {"101": 1024}
+    assert r.why["plan"] == ["Create a GHZ state with 4 qubits", "prepare the basis state |101>"]
+
+
+def test_a_failing_step_stops_the_plan_with_a_clear_error(make_engine, server):
+    server.enqueue(Reply(text="```python\nraise RuntimeError('boom')\n```"))
+    r = make_engine("openai").run("make a circuit that fails, then plot it")
+    assert r.error.startswith("Step 1 (make a circuit that fails) failed") and len(r.steps) == 1
