@@ -164,6 +164,10 @@ class LLMOSMagics(Magics):
                else "on (loaded with the first request)"),
             f"sentience: {s['sentience']['latent_mode']} {s['sentience']['valence']}",
         ]
+        lines += [f"           {b}" for b in s["sentience"].get("behaviour", [])]
+        if s["sentience"].get("budget"):
+            b = s["sentience"]["budget"]
+            lines.append(f"budget   : {b['tokens']:,} tokens, {b['left']:,} left")
         print("\n".join(lines))
 
     def _print_memory(self, text: str | None) -> None:

@@ -23,6 +23,8 @@ def metadata_line(r: Result) -> str:
     if not t.reported:
         tokens += " [provider sent no usage]"
     parts.append(tokens)
+    if r.cost_usd:
+        parts.append(f"${r.cost_usd:,.4f}")
     if r.shots:
         parts.append(f"{r.shots:,} shots")
     parts.append(f"{r.execution_time_ms / 1000:.2f} s")
@@ -90,9 +92,25 @@ def histogram_bundle(counts: dict[str, int], title: str = "Aer counts") -> dict[
             "text/plain": text_histogram(counts)}
 
 
+def steps_bundle(r: Result) -> dict[str, Any]:
+    """ORCHESTRATOR: the plan, with each step's mode and tokens."""
+    rows = [(i, s["step"], s["mode"], s["tokens"]["input"], s["tokens"]["output"], s["tokens"]["saved"],
+             "error" if s.get("error") else "ok") for i, s in enumerate(r.steps, start=1)]
+    text = "\n".join(f"{i}. {step} — {mode}, in {a} / out {b} / saved {c} ({ok})" for i, step, mode, a, b, c, ok in rows)
+    cells = "".join(
+        f"<tr><td>{i}</td><td>{html.escape(step)}</td><td><span style='background:{MODE_COLOURS.get(mode, '#555')};"
+        f"color:#fff;padding:0 5px;border-radius:3px'>{mode}</span></td><td>{a:,}</td><td>{b:,}</td><td>{c:,}</td>"
+        f"<td>{ok}</td></tr>" for i, step, mode, a, b, c, ok in rows)
+    table = ("<table class='llmos-plan' style='font-size:12px'><tr><th>#</th><th>step</th><th>mode</th>"
+             f"<th>in</th><th>out</th><th>saved</th><th></th></tr>{cells}</table>")
+    return {"text/plain": text, "text/html": table}
+
+
 def result_bundles(r: Result) -> list[dict[str, Any]]:
     """Everything a finished request shows, in order (the streamed reply is shown separately)."""
     out: list[dict[str, Any]] = []
+    if r.steps:
+        out.append(steps_bundle(r))
     if r.code and r.code not in r.response:
         out.append(code_bundle(r.code))
     if r.output:
