@@ -105,6 +105,9 @@ class Result:
         }
 
 
+MAX_STEPS = 8  # a plan longer than this is more likely pasted text than a task
+
+
 class LLMOS:
     """Answer quantum-programming requests: choose a mode, replay verified memory or ask a model, run the
     code on Aer, verify, learn, and count every token."""
@@ -176,6 +179,9 @@ class LLMOS:
         self.memory.ready()
         if _context is None:
             steps = plan(request)
+            if len(steps) > MAX_STEPS:
+                raise ConfigError(f"The request reads as {len(steps)} steps; the orchestrator takes at most "
+                                  f"{MAX_STEPS}. Split it over several cells.")
             if len(steps) > 1:
                 return self._orchestrate(request, request_id, steps, started, provider=provider, model=model,
                                          execute=execute, namespace=namespace, on_text=on_text, trust=trust)
@@ -252,6 +258,10 @@ class LLMOS:
                     result.counts, result.shots = sub.counts, sub.shots
                 if sub.error:
                     result.error = f"Step {index} ({step}) failed:\n{sub.error}"
+                    break
+                if sub.blocked and not sub.executed:
+                    result.blocked = [f"step {index}: {b}" for b in sub.blocked]
+                    result.notice = f"Step {index} ({step}) was not run, so the plan stopped there.\n{sub.notice}"
                     break
         finally:
             result.code = "\n\n".join(codes) or None
@@ -433,8 +443,7 @@ class LLMOS:
         taken = {t.tool_name for t in self.memory.traces.all() if t.tool_name}
         function = crystallize(trace, self.memory.tools_dir, taken, self.memory.param_names(trace))
         if function:
-            trace.tool_name = function
-            self.memory.traces.update(trace)
+            self.memory.traces.modify(trace.id, lambda t: setattr(t, "tool_name", function))
             self.events.publish("crystallized", trace_id=trace.id, tool=function)
 
     @staticmethod

@@ -132,6 +132,8 @@ class Store:
         if self.home.exists() and not self.home.is_dir():
             raise StoreError(f"{self.home} is a file, not a folder. Pass a folder as home.")
         self._lock = threading.RLock()
+        self._conn = None
+        self._refuse_foreign()
         try:
             self._conn = sqlite3.connect(
                 self.path, timeout=timeout, check_same_thread=False, isolation_level=None
@@ -143,10 +145,49 @@ class Store:
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+            backup = self._backup()
             raise StoreError(
-                f"{self.path} is not a usable LLMOS store ({exc}). Nothing was changed or deleted. "
-                "Move the file aside to start afresh, or pass another home."
+                f"{self.path} is not a usable LLMOS store ({exc}). Nothing in it was changed or deleted; "
+                f"a copy is at {backup}. Move the file aside to start afresh, or pass another home."
             ) from exc
+
+    def _refuse_foreign(self) -> None:
+        """Look at an existing file read-only before touching it: switching on WAL rewrites the header, so a
+        file that is not ours must be refused before that."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        problem = None
+        with open(self.path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                problem = "it is not an SQLite database"
+        if problem is None:
+            try:
+                probe = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                try:
+                    version = probe.execute("PRAGMA user_version").fetchone()[0]
+                    tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                finally:
+                    probe.close()
+                if version == 0 and tables:
+                    problem = f"it is another program's SQLite database (tables: {', '.join(sorted(tables)[:5])})"
+            except sqlite3.DatabaseError as exc:
+                problem = str(exc)
+        if problem:
+            backup = self._backup()
+            raise StoreError(
+                f"{self.path} is not a usable LLMOS store: {problem}. Nothing in it was changed or deleted; "
+                f"a copy is at {backup}. Move the file aside to start afresh, or pass another home.")
+
+    def _backup(self) -> Path:
+        """A copy of a store we cannot use, kept beside it, so nothing is ever lost to a bad file."""
+        import shutil
+        import time
+
+        backup = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.copy2(self.path, backup)
+        return backup
 
     def _migrate(self) -> None:
         with self.transaction() as cur:

@@ -63,7 +63,7 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORDS = set(_ONES) | set(_TENS) | set(_SCALES) | {"a", "and"}
 
 _TOKEN = re.compile(
-    r"\|[^|<>⟨⟩\s]{1,12}[>⟩]"  # a ket: |101>, |+>, |psi+⟩
+    r"\|[^|<>⟨⟩\s]{1,64}[>⟩]"  # a ket: |101>, |+>, |psi+⟩
     r"|\d[\d,_]*(?:\.\d+)?k?\b"  # a number: 5, 2,048, 0.25, 4k
     r"|[a-z][a-z_]*(?:-[a-z_]+)*"  # a word, hyphenated words kept whole
     r"|\S",
@@ -145,8 +145,8 @@ def _words_to_number(words: list[str]) -> int | None:
 
 def normalize(text: str) -> Normalized:
     # 'three-qubit': split a number word from its unit so the pair reads like '3-qubit'.
-    text = re.sub(r"\b(" + "|".join(sorted(set(_ONES) | set(_TENS), key=len, reverse=True)) + r")-(?=[a-z])",
-                  r"\1 -", text, flags=re.IGNORECASE)
+    words = "|".join(sorted(set(_ONES) | set(_TENS), key=len, reverse=True))
+    text = re.sub(r"\b(" + words + r")-(?!(?:" + words + r")\b)(?=[a-z])", r"\1 -", text, flags=re.IGNORECASE)
     tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     lowered = [t.lower() for t, _, _ in tokens]
     out: list[str] = []
@@ -155,7 +155,7 @@ def normalize(text: str) -> Normalized:
     while i < len(tokens):
         raw, low = tokens[i][0], lowered[i]
         # a run of number words ("two thousand and forty-eight", "five")
-        if low in _NUMBER_WORDS and low not in ("a", "and"):
+        if all(p in _NUMBER_WORDS for p in low.split("-")) and low not in ("a", "and"):
             j = i
             parts: list[str] = []
             while j < len(tokens) and (lowered[j] in _NUMBER_WORDS or "-" in lowered[j] and

@@ -28,39 +28,37 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
           *, origin: str, billed_tokens: int) -> Learned:
     template = make_template(code, values)
     held = checks.holding(counts, check_values(values)) if counts else [checks.RUNS_ONLY]
-    same = [t for t in traces.store.query("SELECT id FROM traces WHERE shape = ? ORDER BY created",
-                                          (template.shape,))]
-    if same:
-        trace = traces.get(same[0]["id"])
-        newly = tuple(name for name in template.bound
-                      if name not in trace.generalized and all(ex.get(name) != values.get(name)
-                                                               for ex in trace.examples))
+    newly: list[str] = []
+
+    def merge(trace: Trace) -> None:
+        newly.extend(name for name in template.bound
+                     if name not in trace.generalized and all(ex.get(name) != values.get(name)
+                                                              for ex in trace.examples))
         trace.generalized = tuple(sorted(set(trace.generalized) | set(newly)))
         trace.checks = tuple(c for c in trace.checks if c in held)
         if values not in trace.examples:
             trace.examples.append(values)
         trace.uses += 1
         trace.baseline_tokens = max(trace.baseline_tokens, billed_tokens)
-        traces.update(trace)
-        traces.add_alias(trace.id, n.key, n.terms)
-        return Learned(trace, False, newly)
-    trace = Trace(
+
+    fresh = Trace(
         id="", origin=origin, title=n.text[:120], request=n.text, template=n.template, signature=n.signature,
         code=template.code, bound=template.bound, shape=template.shape,
         generalized=("SLOT_shots_0",) if "SLOT_shots_0" in template.bound else (),
         defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1)
-    traces.add(trace, [(n.key, n.terms)])
-    return Learned(trace, True)
+    trace, created = traces.merge_or_add(fresh, merge, (n.key, n.terms))
+    return Learned(trace, created, tuple(newly))
 
 
 def record_replay(traces: TraceStore, trace: Trace, values: dict[str, object], ok: bool) -> Trace:
     """Count a replay: a verified use (with its values as a new example) or a miss."""
-    fresh = traces.get(trace.id) or trace
-    if ok:
-        fresh.uses += 1
-        if values not in fresh.examples and len(fresh.examples) < 50:
-            fresh.examples.append(values)
-    else:
-        fresh.misses += 1
-    traces.update(fresh)
-    return fresh
+
+    def count(fresh: Trace) -> None:
+        if ok:
+            fresh.uses += 1
+            if values not in fresh.examples and len(fresh.examples) < 50:
+                fresh.examples.append(values)
+        else:
+            fresh.misses += 1
+
+    return traces.modify(trace.id, count) or trace

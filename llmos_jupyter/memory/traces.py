@@ -151,10 +151,52 @@ class TraceStore:
             self._version = before + 1
 
     def update(self, trace: Trace) -> None:
+        with self.store.transaction() as cur:
+            self._write(cur, trace)
+
+    @staticmethod
+    def _write(cur, trace: Trace) -> None:
         trace.updated = time.time()
         sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
+        cur.execute(f"UPDATE traces SET {sets} WHERE id = ?", (*_trace_to_row(trace)[1:], trace.id))
+
+    @staticmethod
+    def _read(cur, trace_id: str) -> Trace | None:
+        row = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE id = ?", (trace_id,)).fetchone()
+        return _row_to_trace(row) if row else None
+
+    def modify(self, trace_id: str, change) -> Trace | None:
+        """Read, change and write a trace under the write lock, so kernels sharing a home never lose an
+        update (a use counted by one and overwritten by another)."""
         with self.store.transaction() as cur:
-            cur.execute(f"UPDATE traces SET {sets} WHERE id = ?", (*_trace_to_row(trace)[1:], trace.id))
+            trace = self._read(cur, trace_id)
+            if trace is not None:
+                change(trace)
+                self._write(cur, trace)
+        return trace
+
+    def merge_or_add(self, trace: Trace, merge, alias: tuple[str, frozenset[str]]) -> tuple[Trace, bool]:
+        """In one transaction: merge into the trace with the same program shape (`merge(existing)`), or add
+        `trace`; either way record `alias`. Two kernels learning the same answer make one trace, not two."""
+        vectors = self.embedder.encode([alias[0]])
+        now = time.time()
+        with self.store.transaction() as cur:
+            row = cur.execute("SELECT id FROM traces WHERE shape = ? ORDER BY created LIMIT 1",
+                              (trace.shape,)).fetchone()
+            if row is not None:
+                existing = self._read(cur, row[0])
+                merge(existing)
+                self._write(cur, existing)
+                result, created = existing, False
+            else:
+                trace.id = trace.id or uuid.uuid4().hex[:12]
+                trace.created, trace.updated = trace.created or now, now
+                cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+                            _trace_to_row(trace))
+                result, created = trace, True
+            added = self._insert_aliases(cur, result.id, [alias], vectors)
+        self._extend_index(*added)
+        return result, created
 
     def forget(self, trace_ids: list[str]) -> int:
         with self.store.transaction() as cur:

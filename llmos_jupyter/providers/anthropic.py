@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
 from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
@@ -50,7 +50,13 @@ class AnthropicProvider(Provider):
                 with self._client.messages.stream(**kwargs) as stream:
                     for piece in stream.text_stream:
                         on_text(piece)
-                    message = stream.get_final_message()
+                    try:
+                        message = stream.get_final_message()
+                    except AssertionError:  # the SDK's way of saying no message_start ever came
+                        raise ProviderError(
+                            f"{self.name} ({self.model}) at {self.endpoint} ended its stream without a reply. "
+                            "Nothing was run. If this is a local server, check that it supports streaming or use "
+                            "%%llmos --no-stream.", provider=self.name, kind="malformed") from None
         return self._completion(message)
 
     def _completion(self, message) -> Completion:

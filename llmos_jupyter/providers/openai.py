@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
 from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
@@ -89,6 +89,12 @@ class OpenAIProvider(Provider):
                         slot["name"] += tc.function.name or ""
                         slot["arguments"] += tc.function.arguments or ""
                 finish = choice.finish_reason or finish
+        if finish is None and not text and not calls:
+            # The SDK yields nothing for a body that is not an event stream: say so, don't return an empty reply.
+            raise ProviderError(
+                f"{self.name} ({self.model}) at {self.endpoint} ended its stream without a reply (no events, no "
+                "finish reason). Nothing was run. If this is a local server, check that it supports streaming "
+                "or use %%llmos --no-stream.", provider=self.name, kind="malformed")
         tool_calls = [ToolCall(c["name"], _arguments(c["arguments"]), c["id"]) for _, c in sorted(calls.items())]
         return Completion("".join(text), _usage(usage), self.name, model, tool_calls, finish)
 

@@ -19,6 +19,8 @@ def translated_errors(provider) -> Iterator[None]:
     sdk = provider._sdk
     try:
         yield
+    except ProviderError:
+        raise
     except Exception as exc:
         transport = type(exc).__module__.split(".")[0].startswith("httpx")
         if not (isinstance(exc, (sdk.APIError, json.JSONDecodeError)) or transport):
