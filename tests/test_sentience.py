@@ -87,7 +87,8 @@ def test_low_energy_replays_what_balanced_would_not(make_engine, server):
     assert r.mode == Mode.FOLLOWER and r.why["thresholds"]["follower"] == 0.95
 
 
-def test_low_safety_turns_on_the_strict_guard(make_engine, server):
+def test_low_safety_turns_on_the_strict_guard(make_engine, server, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the allowed write lands here
     engine = make_engine("openai")
     code = "with open('out.txt', 'w') as f:\n    f.write('1')\n"
     server.enqueue(Reply(text=fenced(code)), Reply(text=fenced(code)))
