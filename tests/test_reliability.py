@@ -53,26 +53,6 @@ def test_each_fault_is_clear_bills_exactly_stores_nothing_and_the_next_request_w
 
 # -- concurrency ---------------------------------------------------------------------------------
 
-WORKER = textwrap.dedent("""
-    import json, sys
-    from llmos_jupyter import LLMOS
-    home, base_url, worker, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    engine = LLMOS(home=home, provider="openai", base_url=base_url, api_key="x", starter_skills=False,
-                   stream=False, max_retries=0)
-    errors, modes = [], {}
-    for i in range(n):
-        text = f"Create a GHZ state with {2 + (i + worker) % 4} qubits"
-        try:
-            r = engine.run(text)
-            modes[str(r.mode)] = modes.get(str(r.mode), 0) + 1
-            if r.error or not r.counts or len(next(iter(r.counts))) != 2 + (i + worker) % 4:
-                errors.append(f"{text}: {r.error or r.counts}")
-        except Exception as exc:
-            errors.append(f"{text}: {type(exc).__name__}: {exc}")
-    print(json.dumps({"errors": errors, "modes": modes}))
-""")
-
-
 def fixed_tokens(req):
     reply = respond(req)
     reply.input_tokens, reply.output_tokens = 100, 10
@@ -83,7 +63,8 @@ def test_four_processes_share_one_home_without_loss(server, tmp_path):
     server.responder = fixed_tokens
     home, n = tmp_path / "shared", 40
     LLMOS(home=home, starter_skills=False).close()  # create the schema once
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(home), server.openai_base_url, str(w), str(n)],
+    procs = [subprocess.Popen([sys.executable, "-m", "llmos_jupyter.testing.concurrency_worker", str(home),
+                               server.openai_base_url, str(w), str(n)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for w in range(4)]
     outs = [p.communicate(timeout=600) for p in procs]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
