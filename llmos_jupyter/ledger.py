@@ -129,8 +129,10 @@ class Ledger:
             " FROM requests r LEFT JOIN llm_calls c ON c.request_id = r.id GROUP BY r.mode ORDER BY requests DESC")
         return {"by_model": [dict(r) for r in by_model], "by_mode": [dict(r) for r in by_mode]}
 
-    def total_cost(self) -> float:
-        return float(self.store.query("SELECT COALESCE(SUM(cost_usd), 0) FROM llm_calls")[0][0])
+    def total_cost(self) -> float | None:
+        """Dollars billed so far; None when some call's price is unknown (never a silent 0)."""
+        row = self.store.query("SELECT COUNT(*), COUNT(cost_usd), COALESCE(SUM(cost_usd), 0) FROM llm_calls")[0]
+        return float(row[2]) if row[0] == row[1] else None
 
     def clear(self) -> None:
         with self.store.transaction() as cur:

@@ -24,6 +24,7 @@ USAGE = """\
 
 %llmos status | providers | config | reset [--ledger] | help | costs
 %llmos budget 50000 | off     a token budget: energy falls as it is spent; at zero only memory answers
+%llmos dashboard              live widgets: mode, tokens saved, valence, consensus weights, causal graph
 %llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
 %llmos forget ID|TEXT         forget traces
 %llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
@@ -31,7 +32,7 @@ USAGE = """\
 Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
 
 SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
-               "costs")
+               "costs", "dashboard")
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -72,6 +73,7 @@ class LLMOSMagics(Magics):
         self.settings = LLMOSConfig(parent=shell)
         self.settings.observe(lambda _change: self._drop_engine())
         self._engine = None
+        self._dashboard = None
 
     # The engine is made on first use so %load_ext stays fast and settings made before it apply.
     @property
@@ -80,6 +82,8 @@ class LLMOSMagics(Magics):
             from .engine import LLMOS
 
             self._engine = LLMOS(namespace=self.shell.user_ns, **self.settings.engine_options())
+            if self._dashboard is not None:  # a %config change made a new engine: the dashboard follows it
+                self._dashboard.attach(self._engine)
         return self._engine
 
     def _drop_engine(self) -> None:
@@ -130,6 +134,10 @@ class LLMOSMagics(Magics):
                 raise UsageError("%llmos import needs one file name, e.g. %llmos import skills.jsonl")
             added, skipped = self.engine.import_memory(words[1])
             print(f"Imported {added} traces from {words[1]}" + (f" ({skipped} already here)." if skipped else "."))
+        elif command == "dashboard":
+            from .widgets import show_dashboard
+
+            self._dashboard = show_dashboard(self.engine)
         elif command == "budget":
             self._budget(words[1:])
         elif command == "costs":
@@ -243,12 +251,20 @@ class LLMOSMagics(Magics):
         stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
         status = _StatusLine()
         unsubscribe = self.engine.events.subscribe(status.show, "status")
+        summary = None
+        if not args.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
+            from .widgets import live_summary
+
+            summary = live_summary(self.engine)
+            display(summary)
         try:
             result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
                                      on_text=stream.write if stream else None, trust=args.trust)
         finally:
             unsubscribe()
             status.clear()
+            if summary is not None:
+                summary.detach()
         self.shell.user_ns["_llmos"] = result
         if args.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))

@@ -55,6 +55,11 @@ if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("OPENAI_API_KEY"))
     %config LLMOS.base_url = demo_server.openai_base_url
     %config LLMOS.model = 'scripted-qiskit'
     print("Section 2 answers come from the scripted server at", demo_server.openai_base_url)"""),
+    md("""## Live dashboard
+
+`%llmos dashboard` shows the mode of each request, tokens billed against the always-LLM baseline, the valence
+radar, and the consensus weights and causal graph. It updates while the cells below run."""),
+    code("%llmos dashboard"),
     md("New to the memory: **LEARNER** asks the model, runs the answer, verifies it, and stores it as a trace."),
     code("""%%llmos
 Create a GHZ state with 3 qubits"""),
