@@ -139,6 +139,8 @@ class LLMOS:
         self.sentience = Sentience(self.store)
         self.tiers = dict(tiers or {})  # "T0".."T3" -> "provider[:model]"
         self.prices = PriceTable(prices)
+        self._price_overrides = dict(prices or {})
+        self._consensus = None
         self._providers: dict[tuple, Provider] = {}
 
     def __repr__(self) -> str:
@@ -506,6 +508,27 @@ class LLMOS:
     def costs(self) -> dict[str, Any]:
         return {**self.ledger.costs(), "total_usd": self.ledger.total_cost(),
                 "saved_tokens": self.ledger.cumulative_saved()}
+
+    # -- consensus -------------------------------------------------------------------------------
+    def consensus(self, prompt: str, providers, **options):
+        """Ask several models in parallel and weigh their answers with the thermodynamic consensus engine
+        (llmos_jupyter.consensus); every billed call goes to this ledger. `providers`: "anthropic:model,
+        openai:model,local" or a list of specs or Provider objects."""
+        from .consensus import ConsensusEngine
+
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ConfigError("The request is empty. Write the question the models should answer.")
+        if self._consensus is None:
+            self._consensus = ConsensusEngine(device="auto", seed=0, events=self.events)
+        self.memory.ready()
+        request_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        options.setdefault("provider_options", {"timeout": self.timeout, "max_retries": self.max_retries})
+        result = self._consensus.run(prompt.strip(), providers, ledger=self.ledger, request_id=request_id,
+                                     embedder=self.memory.embedder, prices=self._price_overrides, **options)
+        self.ledger.record_request(request_id, prompt.strip(), "CONSENSUS", None, None, 0, True,
+                                   (time.perf_counter() - started) * 1000)
+        return result
 
     # -- memory ----------------------------------------------------------------------------------
     def tool(self, name: str):

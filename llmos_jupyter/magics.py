@@ -15,11 +15,13 @@ from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 
 USAGE = """\
-%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust]
+%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--consensus SPECS]
 <your request, e.g. Create a Bell state circuit>
 
   {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
   --trust runs model-written code even if the guard blocks it (this cell only).
+  --consensus anthropic:claude-sonnet-5-5,openai:gpt-5.5,local asks several models in parallel and
+  weighs their answers (weights, causal graph, consensus answer, tokens and cost per model).
   The last result is kept in `_llmos`.
 
 %llmos status | providers | config | reset [--ledger] | help | costs
@@ -49,6 +51,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-stream", action="store_true")
     p.add_argument("--trust", action="store_true")
+    p.add_argument("--consensus", metavar="SPECS")
     p.add_argument("--help", "-h", action="store_true")
     return p
 
@@ -247,6 +250,15 @@ class LLMOSMagics(Magics):
             print(USAGE)
             return None
         from .render import result_bundles
+
+        if args.consensus:
+            consensus = self.engine.consensus(request, args.consensus)
+            self.shell.user_ns["_llmos"] = consensus
+            if args.json:
+                print(json.dumps(consensus.to_dict(), indent=2, default=str))
+            else:
+                display(consensus)
+            return None
 
         stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
         status = _StatusLine()

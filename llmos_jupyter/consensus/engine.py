@@ -21,25 +21,34 @@ so H has one local minimum per "cluster" the weights can settle on.
 
 Why the majority wins (and how J/T was chosen). Reduce an ensemble to two tight clusters,
 k_h honest answers and k_a < k_h adversaries, with distance delta inside a cluster and
-Delta between clusters; put mass a on the honest cluster, spread evenly. Then
+Delta between clusters; put mass a on the honest cluster, spread evenly. Then, up to a constant,
 
-    H(a) = 2 J Delta a(1-a) + J delta [a^2 (1-1/k_h) + (1-a)^2 (1-1/k_a)]
-           - T [h2(a) + a log k_h + (1-a) log k_a] + T log N                (h2: binary entropy)
+    H(a) = 2 J Delta a(1-a) + J delta [a^2 (1-1/k_h) + (1-a)^2 (1-1/k_a)] - T [h2(a) + a log k_h + (1-a) log k_a]
+
+(h2 the binary entropy), whose stationary points satisfy
+
+    log(a/(1-a)) = log(k_h/k_a) + (2J/T) [Delta (2a-1) - delta (a (1-1/k_h) - (1-a)(1-1/k_a))].
 
 * Ground state. The honest basin (a -> 1) lies below the adversarial one (a -> 0) by
-  T log(k_h/k_a) - J delta (1/k_a - 1/k_h): the entropy of spreading weight over more
-  mutually agreeing answers. For 5 vs 4 that is 0.223 T - 0.05 J delta, negative for any
-  delta < 1.1 at J/T = 4. The gap is small, so finding the right basin is the annealer's job.
-* Mass in that basin. dH/da = 0 gives log(a/(1-a)) = log(k_h/k_a) + 2 (J Delta / T)(2a - 1) + O(delta),
-  so a >= 0.9 needs J Delta / T >= 1.23; at J/T = 4 any cluster separation Delta >= 0.31 holds,
-  and two random directions in 384-D (Delta ~ 1) leave 1 - a ~ (k_a/k_h) e^-8 ~ 3e-4.
-* Phases separate at all only when J Delta > T (the curvature of H(a) at a = 1/2 is 4(T - J Delta)).
-* An outlier at distance ~1 from everything gets weight ~ e^(-2 J / T) = e^-8 of an honest answer.
-* The price of a large J/T: a single lone answer (a vertex, H ~ T log N) beats a cluster of k
-  when J delta (1 - 1/k) > T log k, i.e. the honest answers must agree to delta < T log k / (J (1 - 1/k)):
-  0.46 for k = 2, 0.40 at k = 3, 0.50 at k = 5 with J/T = 4. MiniLM distances between paraphrased
-  correct answers are typically 0.1-0.3. J/T = 4 sits between the two limits
-  (1.23/Delta below, log k / (delta (1 - 1/k)) above) for the ensembles the benchmarks draw.
+  T log(k_h/k_a) - J delta (1/k_a - 1/k_h): the entropy of spreading weight over more mutually
+  agreeing answers. For 5 vs 4 that is 0.223 T - 0.05 J delta < 0 for any delta < 1.1 at J/T = 4.
+  The gap is small next to the barrier between the basins (~J Delta / 2), so finding the right
+  basin is the search's job (annealing.py), not the energy's.
+* Mass in that basin. Near a = 1 the condition reads log(a/(1-a)) ~ log(k_h/k_a) + 2 (J/T)(Delta - delta)(2a-1),
+  so a >= 0.9 needs J (Delta - delta) / T >= 1.23. At J/T = 4 that is Delta - delta >= 0.31: an
+  adversarial cluster must sit that much further from the honest answers than they sit from each
+  other. Clusters at cosine 0.9 around random centres in 384-D have Delta - delta ~ 0.8, leaving
+  1 - a ~ (k_a/k_h) e^(-6.4) ~ 1e-3 (measured: benchmarks/consensus_robustness.py, also the sweep
+  that finds the break between J (Delta - delta) / T = 1.13 and 1.30).
+* The phases separate at all only when J Delta > T (H''(1/2) = 4 (T - J Delta) at delta = 0).
+* An outlier at distance ~1 from everything gets e^(-2 J (1 - delta (1 - 1/k_h)) / T) ~ e^-6.8 of an honest
+  answer's weight (k_h = 5, delta = 0.19; measured ~1.3e-3).
+* The price of a large J/T: one lone answer (a vertex, H ~ T log N) beats a uniform cluster of k
+  when J delta (1 - 1/k) > T log k, so a cluster holds together only while delta < T log k / (J (1 - 1/k)):
+  0.35 for k = 2, 0.41 for k = 3, 0.50 for k = 5 at J/T = 4 (the robustness sweep breaks for
+  5 vs 4 at delta = 0.51, as predicted). MiniLM puts paraphrased answers to one question at
+  0.1-0.3. J/T = 4 sits between the two limits, 1.23 / (Delta - delta) below and
+  log k / (delta (1 - 1/k)) above, for the ensembles the benchmarks draw.
 
 Stationary points satisfy the mean-field equation s = Gibbs_T(eps), eps_i = dU/ds_i = 2 sum_j J_ij d_ij s_j + h_i
 (U the pair + field energy): each answer's "local energy" is its expected disagreement with the
@@ -59,13 +68,26 @@ See annealing.py for the search.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, LLMOSError
 from .annealing import Schedule
+
+ANSWER_SYSTEM = "You are an expert in quantum computing. Answer the question accurately and concisely."
+SYNTHESIS_SYSTEM = (
+    "You combine several models' answers to one question into a single answer. Each answer comes with a "
+    "consensus weight: how strongly the ensemble agrees with it. Keep what the heavily weighted answers agree "
+    "on, drop claims only lightly weighted answers make, and do not mention the models or the weights."
+)
+
+
+class ConsensusError(LLMOSError):
+    """No answer came back, so there is nothing to weigh."""
 
 
 @dataclass
@@ -82,7 +104,6 @@ class WeighResult:
     temperatures: np.ndarray  # (K,) the annealing schedule
     device: str
     residual: float  # stationarity of the returned weights: max |log s - log Gibbs_T(eps)|
-    anneal_energy: float  # best energy reached from the annealed replicas alone (diagnostic)
     seconds: float = 0.0
     causal_pvalues: np.ndarray | None = None  # when the graph was estimated here from series
 
@@ -122,6 +143,7 @@ class ConsensusEngine:
         self.events = events
         self.max_events = max_events
         self._device: str | None = None
+        self._embedder = None  # made on the first run(): loads MiniLM once, keeps its cache
 
     # -- the Hamiltonian, in numpy (float64), the reference every other path is checked against ------------
     def distances(self, embeddings) -> np.ndarray:
@@ -239,34 +261,232 @@ class ConsensusEngine:
                 best = int(torch.argmin(H[0]))
                 bus.publish("consensus.step", step=int(step), temperature=float(tau), energy=float(H[0, best]),
                             weights=s[0, best].tolist(), batch=int(B))
-        replicas, trace = annealing.anneal(A, h, T, sched, gen, publish, self.max_events)
-        starts = torch.cat([replicas, annealing.neighbourhood_starts(A, h, T)], 1)
-        s, H, residual = annealing.polish(starts, A, h, T, sched.polish_steps, sched.polish_tol)
-        best = torch.argmin(H, 1)
-        rows = torch.arange(B, device=dev)
-        weights = s[rows, best]
+        found = annealing.ground_states(A, h, T, sched, gen, publish, self.max_events)
+        weights = found["weights"]
         g = 2.0 * torch.bmm(weights[:, None, :], A)[:, 0] + h
         free = -T * torch.logsumexp(-g / T, -1)
-        anneal_best = H[:, :sched.replicas].min(1).values
-
         weights_np = weights.cpu().numpy()
         weights_np = weights_np / weights_np.sum(1, keepdims=True)
-        out = dict(energy=H[rows, best].cpu().numpy(), free=free.cpu().numpy(), eps=g.cpu().numpy(),
-                   trace=trace.cpu().numpy(), residual=residual[rows, best].cpu().numpy(),
-                   anneal=anneal_best.cpu().numpy())
+        out = dict(energy=found["energy"].cpu().numpy(), free=free.cpu().numpy(), eps=g.cpu().numpy(),
+                   trace=found["trace"].cpu().numpy(), residual=found["residual"].cpu().numpy())
         seconds = time.perf_counter() - started
         temps = np.asarray(sched.temperatures())
         results = [WeighResult(weights=weights_np[b], energy=float(out["energy"][b]), free_energy=float(out["free"][b]),
                                local_energies=out["eps"][b], causal=causal_used[b], priors=pis[b],
                                trace=out["trace"][b], temperatures=temps, device=self.device,
-                               residual=float(out["residual"][b]), anneal_energy=float(out["anneal"][b]),
-                               seconds=seconds / B)
+                               residual=float(out["residual"][b]), seconds=seconds / B)
                    for b in range(B)]
         if bus is not None:
             r = results[0]
             bus.publish("consensus.done", weights=r.weights.tolist(), energy=r.energy, free_energy=r.free_energy,
-                        device=r.device, batch=int(B), seconds=round(seconds, 4))
+                        entropy=r.entropy, device=r.device, batch=int(B), seconds=round(seconds, 4))
         return results
+
+    # -- the whole pipeline -------------------------------------------------------------------------------
+    def run(self, prompt: str, providers: Sequence[Any] | str, *, system: str = ANSWER_SYSTEM,
+            max_tokens: int = 1024, priors: dict[str, float] | Sequence[float] | None = None,
+            synthesize_with: Any = None, target_entropy: float = 0.1, causal: bool = True,
+            privacy: Any = None, reservoir: bool = False, embedder: Any = None, ledger: Any = None,
+            request_id: str | None = None, events: Any = None,
+            prices: dict[str, tuple[float, float]] | None = None, provider_options: dict[str, Any] | None = None):
+        """Ask every provider in parallel, weigh the answers, and return a ConsensusResult.
+
+        providers: Provider objects, "name[:model]" specs, (name, model) pairs, or one comma-separated string.
+        A provider that cannot be made or fails to answer is left out and listed in `failures`; the run fails
+        only when no answer comes back. priors: per answer label ("provider:model") or provider name, or a
+        list aligned with `providers`. synthesize_with: a Provider (or spec) that writes the consensus answer
+        from the weighted answers; otherwise the top-weighted answer is the consensus. privacy: a
+        privacy.PrivateAggregator; its noisy mean embedding is released (and charged to its accountant).
+        reservoir: also score the answers with the quantum reservoir (reservoir.py). ledger: each billed call
+        is recorded under request_id.
+        """
+        from ..providers import Message
+        from .active_inference import refine
+        from .result import ConsensusResult
+
+        bus = events if events is not None else self.events
+        request_id = request_id or uuid.uuid4().hex
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        entries, failures = self._make_providers(providers, provider_options or {})
+        made = [e for e in entries if e[1] is not None]
+        pricing = _price_table(prices)
+
+        def ask(item):
+            label, provider = item
+            t0 = time.perf_counter()
+            try:
+                completion = provider.complete(system, [Message("user", prompt)], max_tokens=max_tokens)
+            except Exception as exc:  # noqa: BLE001 - one provider failing must not sink the others
+                return label, provider, None, exc, time.perf_counter() - t0
+            return label, provider, completion, None, time.perf_counter() - t0
+
+        answers: list[tuple[str, Any, Any]] = []
+        tokens: dict[str, dict[str, Any]] = {}
+        latency: dict[str, float] = {}
+        if made:
+            with ThreadPoolExecutor(max_workers=len(made), thread_name_prefix="consensus") as pool:
+                outcomes = list(pool.map(ask, made))
+            for label, provider, completion, exc, seconds in outcomes:
+                latency[label] = round(seconds * 1000, 1)
+                if exc is not None:
+                    failures.append(_failure(label, exc))
+                else:
+                    tokens[label] = self._bill(ledger, request_id, provider, completion.usage, pricing)
+                    if completion.text.strip():
+                        answers.append((label, provider, completion))
+                    else:
+                        failures.append({"model": label, "kind": "empty",
+                                         "message": f"{label} returned an empty answer."})
+                _publish(bus, "consensus.answer", model=label, ok=bool(answers) and answers[-1][0] == label,
+                         seconds=round(seconds, 3))
+        timings["query"] = (time.perf_counter() - started) * 1000
+        if not answers:
+            detail = "; ".join(f"{f['model']}: {f['message']}" for f in failures) or "no providers were given"
+            raise ConsensusError(f"No model answered, so there is no consensus. {detail}")
+
+        labels = [a[0] for a in answers]
+        texts = [a[2].text for a in answers]
+        t0 = time.perf_counter()
+        if embedder is None:
+            if self._embedder is None:
+                from ..memory.embed import Embedder
+
+                self._embedder = Embedder()
+            embedder = self._embedder
+        E = embedder.encode(texts).astype(np.float64)
+        timings["embed"] = (time.perf_counter() - t0) * 1000
+
+        graph = None
+        if causal and len(texts) >= 2:
+            t0 = time.perf_counter()
+            from .series import text_series
+            from .transfer_entropy import causal_graph
+
+            graph = causal_graph(text_series(texts, embedder), seed=self.seed, labels=labels)
+            _publish(bus, "consensus.causal", **graph.to_event())
+            timings["causal"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        ground = self.weigh(E, priors=_prior_vector(priors, entries, labels),
+                            causal=None if graph is None else graph.effective, events=bus)
+        ground.causal_pvalues = None if graph is None else graph.pvalues
+        timings["weigh"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        refinement = refine(ground.weights, ground.local_energies, target_entropy=target_entropy)
+        timings["refine"] = (time.perf_counter() - t0) * 1000
+
+        reservoir_weights = None
+        if reservoir:
+            t0 = time.perf_counter()
+            from .reservoir import QuantumReservoir
+
+            reservoir_weights = QuantumReservoir(seed=self.seed).weights(E)
+            timings["reservoir"] = (time.perf_counter() - t0) * 1000
+        private = privacy.aggregate(E) if privacy is not None else None
+
+        top = int(np.argmax(ground.weights))
+        answer, source = texts[top], labels[top]
+        if synthesize_with is not None:
+            t0 = time.perf_counter()
+            answer, source = self._synthesize(synthesize_with, prompt, labels, texts, ground.weights, answer, source,
+                                              max_tokens, ledger, request_id, pricing, tokens, failures,
+                                              provider_options or {})
+            timings["synthesize"] = (time.perf_counter() - t0) * 1000
+        result = ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
+                                 refinement=refinement, graph=graph, answer=answer, answer_source=source,
+                                 failures=failures, tokens=tokens, latency_ms=latency, timings_ms=timings,
+                                 reservoir_weights=reservoir_weights, private=private, request_id=request_id)
+        _publish(bus, "consensus.result", answer_source=source, models=labels, weights=ground.weights.tolist(),
+                 failures=[f["model"] for f in failures])
+        return result
+
+    def _make_providers(self, providers, options: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[dict]]:
+        """(label, Provider or None) for every provider asked for, in order; the ones that could not be made
+        (e.g. no API key) have None and a failure entry."""
+        from ..providers import Provider, make_provider
+        from .specs import parse_specs
+
+        items = parse_specs(providers) if isinstance(providers, str) else list(providers)
+        entries, failures, seen = [], [], {}
+        for item in items:
+            provider = item if isinstance(item, Provider) else None
+            if provider is None:
+                name, model = parse_specs(item)[0] if isinstance(item, str) else tuple(item)
+                try:
+                    provider = make_provider(name, model, **options)
+                except Exception as exc:  # noqa: BLE001 - e.g. a missing API key: left out, shown
+                    label = f"{name}:{model}" if model else name
+                    failures.append(_failure(label, exc))
+                    entries.append((label, None))
+                    continue
+            label = f"{provider.name}:{provider.model}"
+            seen[label] = seen.get(label, 0) + 1
+            entries.append((label if seen[label] == 1 else f"{label}#{seen[label]}", provider))
+        return entries, failures
+
+    def _bill(self, ledger, request_id: str, provider, usage, pricing) -> dict[str, Any]:
+        cost = pricing.cost(provider.name, provider.model, usage) if pricing is not None else None
+        if ledger is not None:
+            ledger.record_call(request_id, provider.name, provider.model, usage, cost_usd=cost)
+        return {"input": usage.input, "output": usage.output, "cache_read": usage.cache_read,
+                "cache_write": usage.cache_write, "reported": usage.reported, "cost_usd": cost}
+
+    def _synthesize(self, synthesizer, prompt, labels, texts, weights, fallback, fallback_source, max_tokens,
+                    ledger, request_id, pricing, tokens, failures, options):
+        """One LLM call that writes the consensus from the weighted answers; on failure the top-weighted
+        answer stands and the failure is listed."""
+        from ..providers import Message, Provider, make_provider
+        from .specs import parse_specs
+
+        if isinstance(synthesizer, Provider):
+            label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
+        else:
+            name, model = parse_specs(synthesizer)[0] if isinstance(synthesizer, str) else tuple(synthesizer)
+            label = f"synthesis:{name}:{model}" if model else f"synthesis:{name}"
+        order = np.argsort(-np.asarray(weights), kind="stable")
+        body = "\n\n".join(f"Answer {k + 1} (consensus weight {weights[i]:.3f}):\n{texts[i]}"
+                             for k, i in enumerate(order))
+        try:
+            if not isinstance(synthesizer, Provider):
+                synthesizer = make_provider(name, model, **options)
+                label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
+            completion = synthesizer.complete(SYNTHESIS_SYSTEM, [Message("user", f"Question: {prompt}\n\n{body}")],
+                                              max_tokens=max_tokens)
+        except Exception as exc:  # noqa: BLE001 - fall back to the top-weighted answer, and say so
+            failures.append(_failure(label, exc))
+            return fallback, fallback_source
+        tokens[label] = self._bill(ledger, request_id, synthesizer, completion.usage, pricing)
+        if not completion.text.strip():
+            failures.append({"model": label, "kind": "empty", "message": f"{label} returned an empty synthesis."})
+            return fallback, fallback_source
+        return completion.text, label
+
+
+def _failure(label: str, exc: BaseException) -> dict[str, Any]:
+    kind = getattr(exc, "kind", None) or ("config" if isinstance(exc, ConfigError) else type(exc).__name__)
+    message = str(exc) if isinstance(exc, LLMOSError) else f"{type(exc).__name__}: {exc}"
+    return {"model": label, "kind": kind, "message": message}
+
+
+def _prior_vector(priors, entries, labels: list[str]) -> np.ndarray | None:
+    """Priors for the answers that came back: from a dict (by "provider:model" label or provider name;
+    1 when absent) or a list aligned with the providers asked for."""
+    if priors is None:
+        return None
+    if isinstance(priors, dict):
+        return np.array([float(priors.get(lab, priors.get(lab.split(":")[0], 1.0))) for lab in labels])
+    given = list(priors)
+    if len(given) != len(entries):
+        raise ConfigError(f"priors has {len(given)} entries for {len(entries)} providers.")
+    by_label = {lab: p for (lab, _), p in zip(entries, given)}
+    return np.array([float(by_label[lab]) for lab in labels])
+
+
+def _price_table(prices):
+    from ..prices import PriceTable
+
+    return PriceTable(prices)
 
 
 def resolve_device(device: str | None) -> str:
@@ -277,7 +497,8 @@ def resolve_device(device: str | None) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     device = str(device)
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"Device {device!r} was asked for, but torch sees no CUDA GPU here. Use device='auto' or 'cpu'.")
+        raise ConfigError(f"Device {device!r} was asked for, but torch sees no CUDA GPU here. "
+                          "Use device='auto' or 'cpu'.")
     if not (device == "cpu" or device.startswith("cuda")):
         raise ConfigError(f"Unknown device {device!r}: use 'auto', 'cpu' or 'cuda'.")
     return device
@@ -291,7 +512,8 @@ def _as_matrix(embeddings) -> np.ndarray:
     if not np.all(np.isfinite(E)) or np.any(norms == 0):
         raise ConfigError("Embeddings must be finite and non-zero.")
     if np.any(np.abs(norms - 1.0) > 1e-3):
-        raise ConfigError("Embeddings must have unit-norm rows (as Embedder.encode returns them); normalise them first.")
+        raise ConfigError("Embeddings must have unit-norm rows (as Embedder.encode returns them); "
+                          "normalise them first.")
     return E / norms[:, None]
 
 

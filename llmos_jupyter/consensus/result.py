@@ -1,0 +1,154 @@
+"""What ConsensusEngine.run returns, and how a notebook shows it (mime bundles; no Jupyter import)."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .active_inference import Refinement
+from .engine import WeighResult
+from .transfer_entropy import CausalGraph
+
+
+@dataclass
+class ConsensusResult:
+    prompt: str
+    models: list[str]  # "provider:model" of each answer that came back, in the order asked
+    texts: list[str]
+    weights: np.ndarray  # the consensus weights: the ground state of H, causal discount applied
+    ground: WeighResult  # everything about that ground state (energy, free energy, trace, ...)
+    refinement: Refinement  # the belief sharpened to the target entropy (same ranking), F before and after
+    graph: CausalGraph | None
+    answer: str
+    answer_source: str  # the model whose answer was chosen, or "synthesis:provider:model"
+    failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> input/output/cache/cost_usd
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    reservoir_weights: np.ndarray | None = None
+    private: Any = None  # privacy.PrivateRelease when asked for
+    request_id: str = ""
+
+    # -- derived ----------------------------------------------------------------------------------
+    @property
+    def refined(self) -> np.ndarray:
+        return self.refinement.weights
+
+    @property
+    def causal(self) -> np.ndarray:
+        return self.ground.causal
+
+    @property
+    def energy(self) -> float:
+        return self.ground.energy
+
+    @property
+    def free_energy(self) -> float:
+        return self.ground.free_energy
+
+    @property
+    def device(self) -> str:
+        return self.ground.device
+
+    @property
+    def total_tokens(self) -> dict[str, int]:
+        return {k: sum(int(t.get(k, 0)) for t in self.tokens.values()) for k in ("input", "output")}
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [t.get("cost_usd") for t in self.tokens.values()]
+        return None if any(c is None for c in costs) else float(sum(costs))
+
+    # -- serialisation ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        answers = [{"model": m, "text": t, "weight": float(w), "refined": float(q), "local_energy": float(e),
+                    "tokens": self.tokens.get(m), "latency_ms": self.latency_ms.get(m)}
+                   for m, t, w, q, e in zip(self.models, self.texts, self.weights, self.refined,
+                                            self.ground.local_energies)]
+        return {
+            "answer": self.answer,
+            "answers": answers,
+            "metadata": {
+                "mode": "CONSENSUS",
+                "answer_source": self.answer_source,
+                "models": self.models,
+                "failures": self.failures,
+                "tokens": self.tokens,
+                "total_tokens": self.total_tokens,
+                "cost_usd": self.cost_usd,
+                "energy": self.energy,
+                "free_energy": self.free_energy,
+                "refinement": self.refinement.to_dict(),
+                "causal": self.graph.to_dict() if self.graph is not None else None,
+                "ground": self.ground.to_dict(),
+                "reservoir_weights": None if self.reservoir_weights is None else self.reservoir_weights.tolist(),
+                "private": None if self.private is None else self.private.to_dict(),
+                "device": self.device,
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+                "request_id": self.request_id,
+            },
+        }
+
+    # -- display ----------------------------------------------------------------------------------
+    def edges_text(self) -> list[str]:
+        if self.graph is None:
+            return ["not computed"]
+        edges = self.graph.edges()
+        if not edges:
+            return [self.graph.note
+                    or f"no significant transfer entropy between answers (BH, alpha={self.graph.alpha})"]
+        return [f"{self.models[e['source']]} → {self.models[e['target']]}: TE {e['te']:.3f} nats "
+                f"(effective {e['effective']:.3f}), lag {e['lag']}, p = {e['p']:.3g}" for e in edges]
+
+    def metadata_line(self) -> str:
+        parts = []
+        for m, t in self.tokens.items():
+            cost = "cost n/a" if t.get("cost_usd") is None else f"${t['cost_usd']:.4f}"
+            parts.append(f"{m}: in {t['input']:,} / out {t['output']:,}, {cost}")
+        total = self.cost_usd
+        parts.append("total " + ("cost n/a" if total is None else f"${total:.4f}"))
+        r = self.refinement
+        parts.append(f"H = {self.energy:.4f}, F = {self.free_energy:.4f}")
+        if r.free_energy_before is not None:
+            parts.append(f"refined: S {r.entropy_before:.3f} → {r.entropy_after:.3f} nats, "
+                         f"F {r.free_energy_before:.4f} → {r.free_energy_after:.4f} at T_r = {r.temperature:.3g}")
+        if self.reservoir_weights is not None:
+            parts.append("quantum reservoir: " + ", ".join(f"{w:.3f}" for w in self.reservoir_weights))
+        if self.private is not None:
+            parts.append(f"DP centroid released (epsilon {self.private.epsilon:g}, delta {self.private.delta:g}, "
+                         f"sigma {self.private.sigma:.3g})")
+        parts.append(f"device {self.device}")
+        parts.append(f"{sum(self.timings_ms.values()) / 1000:.2f} s")
+        return " · ".join(parts)
+
+    def __str__(self) -> str:
+        lines = [f"Consensus ({self.answer_source}):", self.answer, "", "Answers:"]
+        for m, w, q in zip(self.models, self.weights, self.refined):
+            lines.append(f"  {m:<32} weight {w:.3f} (refined {q:.3f})")
+        for f in self.failures:
+            lines.append(f"  {f['model']:<32} FAILED ({f['kind']}): {f['message']}")
+        lines += ["Causal graph:"] + [f"  {e}" for e in self.edges_text()]
+        lines.append(self.metadata_line())
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(m)}</td><td style='text-align:right'>{w:.3f}</td><td style='text-align:right'>{q:.3f}</td>"
+            f"<td><details><summary>{esc(t[:80])}{'…' if len(t) > 80 else ''}</summary>"
+            f"<div style='white-space:pre-wrap'>{esc(t)}</div></details></td></tr>"
+            for m, t, w, q in zip(self.models, self.texts, self.weights, self.refined))
+        rows += "".join(f"<tr><td>{esc(f['model'])}</td><td colspan=3 style='color:var(--jp-error-color1,#c62828)'>"
+                        f"failed ({esc(f['kind'])}): {esc(f['message'])}</td></tr>" for f in self.failures)
+        markup = (
+            "<div class='llmos-consensus'>"
+            f"<div><b>Consensus</b> ({esc(self.answer_source)})</div>"
+            f"<div style='white-space:pre-wrap;border-left:3px solid #6a3d9a;padding:4px 8px'>{esc(self.answer)}</div>"
+            "<table><thead><tr><th>model</th><th>weight</th><th>refined</th><th>answer</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            "<div><b>Causal graph</b><ul>" + "".join(f"<li>{esc(e)}</li>" for e in self.edges_text()) + "</ul></div>"
+            f"<div class='llmos-meta' style='font-size:12px'>{esc(self.metadata_line())}</div></div>"
+        )
+        return {"text/plain": str(self), "text/html": markup}
