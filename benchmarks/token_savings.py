@@ -21,7 +21,12 @@ What it measures
 
     The same stream is then run once more in a fresh home with starter_skills=True (totals row only).
 
-    python benchmarks/token_savings.py [--quick] [--requests N] [--seed S] [--log requests.jsonl]
+    Tables: totals (with the engine's own `r.tokens.saved` beside the measured saving), mode mix, the
+    learning curve per block of 50 requests, billed tokens per family, why the LLM was asked (each
+    billed request classified from its `why.reason`), and every wrong or failed answer.
+
+    python benchmarks/token_savings.py [--quick] [--requests N] [--seed S] [--exclude basis,...]
+                                       [--no-starter-run] [--log requests.jsonl]
 
 Target (from the issue): >= 90 % saved with 0 wrong answers, starter skills off. A missed target is
 printed, not an error: the exit status is non-zero only if the benchmark itself crashes.
@@ -235,6 +240,8 @@ class Row:
     failed: str | None = None
     ms: float = 0.0
     reason: str = ""
+    latent: str = ""  # the sentience layer's latent mode when the request was answered
+    index: int = 0  # position in the stream
 
 
 def lean_baseline(srv: ScriptedLLMServer, texts: list[str]) -> dict[str, int]:
@@ -276,16 +283,18 @@ def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, in
                     r = llmos.run(item.text)
                 except Exception as exc:  # noqa: BLE001 - a provider error is a failed answer, not a crash
                     rows.append(Row(item, "ERROR", 0, baseline[item.text], len(srv.requests) - before,
-                                    failed=f"{type(exc).__name__}: {exc}"[:200]))
+                                    failed=f"{type(exc).__name__}: {exc}"[:200], index=i))
                     continue
                 ms = (time.perf_counter() - started) * 1000
                 row = Row(item, str(r.mode), r.tokens.input + r.tokens.output, baseline[item.text],
                           len(srv.requests) - before, r.tokens.saved, ms=ms,
-                          reason=str(r.why.get("reason", ""))[:300])
+                          reason=str(r.why.get("reason", ""))[:300],
+                          latent=str((r.sentience or {}).get("latent_mode", "")))
                 if r.error or not r.counts:
                     row.failed = (r.error or r.notice or "no counts").strip().splitlines()[-1][:200]
                 else:
                     row.wrong = problems(item, r.counts)
+                row.index = i
                 rows.append(row)
                 if progress and (i + 1) % 50 == 0:
                     print(f"  … {progress}: {i + 1}/{len(items)} requests", file=sys.stderr, flush=True)
@@ -296,6 +305,25 @@ def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, in
 
 
 # -- tables --------------------------------------------------------------------------------------
+def cause(r: Row) -> str:
+    """Why a billed request went to the LLM, read from the engine's explanation."""
+    why = r.reason
+    if r.mode == "LEARNER":
+        return "LEARNER: memory empty" if "empty" in why else "LEARNER: nothing in memory close enough"
+    m = re.search(r"failed verification \(([^)]*)\)", why)
+    if m:
+        return f"MIXED: a replay failed its recorded checks ({m.group(1)})"
+    if "has not been shown to rebind" in why:
+        return "MIXED: new slot value, slot not yet generalized"
+    if "cannot take" in why:
+        return "MIXED: the trace has no placeholder for this value (program not a template)"
+    if "terms" in why and "differ" in why:
+        return "MIXED: domain terms differ from the nearest trace"
+    if r.mode == "MIXED":
+        return "MIXED: paraphrase below the replay threshold"
+    return f"{r.mode}: other"
+
+
 def pct(saved: int, base: int) -> str:
     return f"{100 * saved / base:.1f} %" if base else "–"
 
@@ -323,17 +351,20 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
     print("\n### Mode mix (starter skills off)\n")
     print("| mode | requests | LLM calls | billed tokens | baseline tokens | billed / request | wrong | failed |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for mode in (*MODES, "ERROR"):
+    for mode in (*MODES, *sorted({r.mode for r in rows} - set(MODES))):
         sel = [r for r in rows if r.mode == mode]
-        if not sel and mode == "ERROR":
-            continue
         billed = sum(r.billed for r in sel)
         print(f"| {mode} | {len(sel)} | {sum(r.calls for r in sel)} | {billed:,} | "
               f"{sum(r.baseline for r in sel):,} | {billed / len(sel) if sel else 0:,.0f} | "
               f"{sum(1 for r in sel if r.wrong)} | {sum(1 for r in sel if r.failed)} |")
 
+    latent = Counter(r.latent for r in rows if r.latent)
+    if latent:
+        print("\nSentience latent mode when each request was answered (it shifts the thresholds): "
+              + ", ".join(f"{m} {c}" for m, c in latent.most_common()) + ".")
+
     print("\n### Learning curve (starter skills off, blocks of 50 requests)\n")
-    print("| requests | new families | billed | baseline | % saved | C / F / M / L |")
+    print("| requests | new families | billed | baseline | % saved | C / F / M / L / O |")
     print("|---|---|---:|---:|---:|---|")
     seen: set[str] = set()
     for start in range(0, len(rows), 50):
@@ -344,7 +375,7 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
         base = sum(r.baseline for r in block)
         mix = Counter(r.mode for r in block)
         print(f"| {start + 1}–{start + len(block)} | {', '.join(fams) or '–'} | {billed:,} | {base:,} | "
-              f"{pct(base - billed, base)} | {' / '.join(str(mix[m]) for m in MODES)} |")
+              f"{pct(base - billed, base)} | {' / '.join(str(mix[m]) for m in (*MODES, 'ORCHESTRATOR'))} |")
 
     print("\n### Where the billed tokens go (starter skills off, by family)\n")
     print("| family | requests | LLM calls | LEARNER | MIXED | billed | baseline | % saved |")
@@ -361,13 +392,27 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
         print(f"| {fam} | {len(sel)} | {sum(r.calls for r in sel)} | {sum(r.mode == 'LEARNER' for r in sel)} | "
               f"{sum(r.mode == 'MIXED' for r in sel)} | {billed:,} | {base:,} | {pct(base - billed, base)} |")
 
-    bad = [r for r in rows if r.wrong or r.failed] + [r for r in (starter_rows or []) if r.wrong or r.failed]
+    print("\n### Why the LLM was asked (starter skills off; from each result's `why.reason`)\n")
+    print("| cause | requests | billed | share of billed |")
+    print("|---|---:|---:|---:|")
+    causes: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        if r.billed:
+            causes[cause(r)].append(r)
+    total_billed = sum(r.billed for r in rows) or 1
+    for name, sel in sorted(causes.items(), key=lambda kv: -sum(r.billed for r in kv[1])):
+        billed = sum(r.billed for r in sel)
+        print(f"| {name} | {len(sel)} | {billed:,} | {100 * billed / total_billed:.1f} % |")
+
+    bad = [("off", r) for r in rows if r.wrong or r.failed] + \
+        [("on", r) for r in (starter_rows or []) if r.wrong or r.failed]
     if bad:
         print("\n### Wrong or failed answers\n")
-        print("| request | mode | problem |")
-        print("|---|---|---|")
-        for r in bad[:30]:
-            print(f"| {r.item.text} | {r.mode} | {'; '.join(r.wrong) or 'failed: ' + str(r.failed)} |")
+        print("| starter skills | # | request | mode | problem |")
+        print("|---|---:|---|---|---|")
+        for run, r in bad[:40]:
+            print(f"| {run} | {r.index + 1} | {r.item.text} | {r.mode} | "
+                  f"{'; '.join(r.wrong) or 'failed: ' + str(r.failed)} |")
 
 
 def main() -> int:
@@ -422,7 +467,7 @@ def main() -> int:
                 f.write(json.dumps({"text": r.item.text, "family": r.item.family, "kind": r.item.kind,
                                     "mode": r.mode, "billed": r.billed, "baseline": r.baseline, "calls": r.calls,
                                     "wrong": r.wrong, "failed": r.failed, "ms": round(r.ms, 1),
-                                    "reason": r.reason}) + "\n")
+                                    "reason": r.reason, "latent": r.latent}) + "\n")
     return 0
 
 

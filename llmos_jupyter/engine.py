@@ -285,7 +285,7 @@ class LLMOS:
         result.ptc_used = True
         result.agent = "memory"
         result.response = f"Replayed verified trace {trace.id}" + (f" as tool {trace.tool_name}()" if crystallized else "")
-        result.tokens.saved = trace.baseline_tokens
+        result.tokens.saved = self._lean_baseline(result.request, instantiate(trace.code, decision.values))
         if not execute:
             result.notice = "Not run (--no-exec)."
             return True
@@ -361,12 +361,22 @@ class LLMOS:
                 tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
         result.code = code
         result.why["answer"] = how
-        if decision.trace is not None and result.mode == Mode.MIXED:
+        if decision.trace is not None and result.mode == Mode.MIXED and code:
             billed = result.tokens.input + result.tokens.output
-            result.tokens.saved = max(0, decision.trace.baseline_tokens - billed)
+            result.tokens.saved = max(0, self._lean_baseline(result.request, code) - billed)
         if result.code is None:
             result.notice = ("The reply holds no Python code, so nothing ran. "
                              "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
+
+    @staticmethod
+    def _lean_baseline(request: str, code: str) -> int:
+        """What always asking the LLM would have billed for this request: the lean LEARNER prompt and the
+        request in, the program out (cl100k estimate, plus a few tokens of chat framing). Savings are
+        counted against this, never against the bigger prompts LEARNER sends when it adds tools and facts."""
+        from .prompts import LEARNER_SYSTEM
+        from .tokencount import count_tokens
+
+        return count_tokens(LEARNER_SYSTEM) + count_tokens(request) + count_tokens(code) + 12
 
     def _model_for(self, result: Result, provider: str | None, model: str | None) -> Provider:
         """The model for this call: the cell's choice, else the tier for the mode (when tiers are configured:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import time
 
@@ -376,7 +377,9 @@ def test_async_clients_stream(srv):
         return final, chunks
 
     srv.enqueue(Reply(text="async A", cache_read=4), Reply(text="async O", cache_read=4))
-    final, chunks = asyncio.run(main())
+    # In a thread of its own: an event loop left running by another test must not matter here.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        final, chunks = pool.submit(asyncio.run, main()).result()
     assert final.content[0].text == "async A" and final.usage.cache_read_input_tokens == 4
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "async O"
     assert chunks[-1].usage.prompt_tokens == 14

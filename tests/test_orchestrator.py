@@ -31,6 +31,8 @@ def test_the_plan():
     assert plan("Create a GHZ state with 5 qubits, 2048 shots") == ["Create a GHZ state with 5 qubits, 2048 shots"]
     assert plan("Prepare an EPR pair and measure it") == ["Prepare an EPR pair and measure it"]
     assert plan("1. Create a Bell state 2. add noise") == ["Create a Bell state", "add noise"]
+    assert plan("Prepare a W state on 4 qubits, run it 4,096 times") == [
+        "Prepare a W state on 4 qubits, run it 4,096 times"]
 
 
 def test_multi_step_request_runs_each_step_and_replays_them_at_zero_tokens(make_engine, server):
@@ -48,9 +50,10 @@ def test_multi_step_request_runs_each_step_and_replays_them_at_zero_tokens(make_
     calls = len(server.requests)
     second = engine.run(text)
     assert [s["mode"] for s in second.steps] == ["FOLLOWER"] * 3
-    assert (second.tokens.input, second.tokens.output) == (0, 0) and second.tokens.saved == 840
+    assert (second.tokens.input, second.tokens.output) == (0, 0)
+    assert second.tokens.saved == sum(s["tokens"]["saved"] for s in second.steps) > 0
     assert len(server.requests) == calls
-    assert engine.ledger.cumulative_saved() == 840  # counted once, in the steps
+    assert engine.ledger.cumulative_saved() == second.tokens.saved  # counted once, in the steps
 
 
 def test_steps_use_memory_and_the_llm_as_needed(make_engine, server):

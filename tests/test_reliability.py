@@ -230,6 +230,7 @@ def test_the_api_key_reaches_no_store_output_log_or_export(server, home, tmp_pat
     ip = InteractiveShell.instance()
     ip.run_line_magic("load_ext", "llmos_jupyter")
     ip.run_line_magic("config", f"LLMOS.home = {str(home)!r}")
+    ip.run_line_magic("config", "LLMOS.starter_skills = False")  # so the model is really asked, with the key
     try:
         with capture_output() as cap:
             for text in ("Create a GHZ state with 3 qubits", "Create a GHZ state with 3 qubits",
@@ -247,3 +248,4 @@ def test_the_api_key_reaches_no_store_output_log_or_export(server, home, tmp_pat
         assert not [t for t in texts if secret in t] and secret.encode() not in blobs
     finally:
         ip.run_line_magic("config", "LLMOS.home = '.llmos'")
+        ip.run_line_magic("config", "LLMOS.starter_skills = True")

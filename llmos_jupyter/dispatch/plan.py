@@ -17,7 +17,7 @@ VERBS = {"build", "create", "make", "prepare", "add", "apply", "compare", "run",
          "append", "use", "take", "get", "find", "construct", "implement", "write", "generate", "visualize",
          "visualise", "report", "save", "load", "convert", "decompose", "invert", "reverse"}
 _SEPARATORS = re.compile(r"\s*(?:;|\n+|\bthen\b|\bafter that\b|\bafterwards\b|\bfinally\b|\bnext\b)\s*", re.I)
-_SHOTS_ONLY = re.compile(r"(?:run|measure|sample|use|with)\b[^,]*\b(?:shots?|times|samples)\b", re.I)
+_SHOTS_ONLY = re.compile(r"(?:run|measure|sample|use|with)\b(?:[^,]|,(?=\d))*\b(?:shots?|times|samples)\b", re.I)
 _NUMBERED = re.compile(r"(?:^|\n|\s)\(?\d+[.)]\s+")
 
 

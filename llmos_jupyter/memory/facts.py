@@ -18,7 +18,7 @@ from .embed import DIM, Embedder
 
 
 class Facts:
-    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.35):
+    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.45):
         self.store = store
         self.embedder = embedder
         self.budget = budget

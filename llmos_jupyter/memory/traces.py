@@ -69,6 +69,18 @@ def _trace_to_row(t: Trace) -> tuple:
     return tuple(out)
 
 
+_blas = None
+
+
+def _one_blas_thread():
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
 @dataclass(frozen=True)
 class Hit:
     score: float
@@ -234,7 +246,8 @@ class TraceStore:
         with self._lock:
             if not self._rows:
                 return []
-            scores = self._matrix @ vector.astype(np.float32)
+            with _one_blas_thread():  # on 2 cores a multi-threaded BLAS fights torch's threads for them
+                scores = self._matrix @ vector.astype(np.float32)
             k = min(k, len(scores))
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top])]
