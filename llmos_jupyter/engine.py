@@ -274,12 +274,14 @@ class LLMOS:
         return result
     def _replay(self, result: Result, decision: Decision, namespace: dict[str, Any], execute: bool) -> bool:
         """FOLLOWER / CRYSTALLIZED: run the stored program with rebound slots, then verify. False: fall back."""
-        from .memory.crystallize import call_snippet
+        from .memory.crystallize import call_snippet, own_module
         from .memory.learn import record_replay
         from .memory.templates import instantiate
 
         trace = decision.trace
         crystallized = decision.mode == Mode.CRYSTALLIZED
+        if crystallized:
+            own_module(trace.tool_name, self.memory.tools_dir)
         result.code = (call_snippet(trace, decision.values, self.memory.param_names(trace)) if crystallized
                        else instantiate(trace.code, decision.values))
         result.ptc_used = True
@@ -545,9 +547,9 @@ class LLMOS:
         """A crystallized tool as a Python function."""
         import importlib
 
-        from .memory.crystallize import ensure_on_path, module_name
+        from .memory.crystallize import module_name, own_module
 
-        ensure_on_path(self.memory.tools_dir)
+        own_module(name, self.memory.tools_dir)
         return getattr(importlib.import_module(module_name(name)), name)
 
     def export_memory(self, path: str | Path, text: str | None = None) -> int:

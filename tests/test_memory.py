@@ -315,3 +315,16 @@ def test_recorded_checks_only_apply_where_they_mean_something():
     assert "never_all_zero" not in recorded and "exact_bits" in recorded
     assert failures({"000": 1024}, {"bits": "000", "shots": 1024}, recorded) == []
     assert failures({"0000000": 100}, {"shots": 100, "qubits": 7}, ["all_outcomes"]) == []  # too few shots to say
+
+
+def test_two_homes_in_one_process_each_call_their_own_tool(make_engine, server, tmp_path):
+    server.responder = respond
+    a = make_engine("openai", home=tmp_path / "a", crystallize_uses=2)
+    b = make_engine("openai", home=tmp_path / "b", crystallize_uses=2)
+    for _ in range(2):
+        a.run("Create a GHZ state with 3 qubits")
+        b.run("Create a GHZ state with 4 qubits")
+    ra, rb = a.run("Create a GHZ state with 3 qubits"), b.run("Create a GHZ state with 4 qubits")
+    assert ra.mode == rb.mode == Mode.CRYSTALLIZED
+    assert ghz_ok(ra.counts, 3, 1024) and ghz_ok(rb.counts, 4, 1024)
+    assert ghz_ok(a.run("Create a GHZ state with 3 qubits").counts, 3, 1024)

@@ -107,9 +107,23 @@ def verify_examples(trace: Trace, function: str, params: dict[str, str], tools_d
 
 
 def ensure_on_path(tools_dir: Path) -> None:
+    """Put this home's tools first on sys.path (another home in the same process may have its own)."""
     path = str(tools_dir)
-    if path not in sys.path:
+    if sys.path[:1] != [path]:
+        if path in sys.path:
+            sys.path.remove(path)
         sys.path.insert(0, path)
+
+
+def own_module(function: str, tools_dir: Path) -> None:
+    """Make `import llmos_<function>` load this home's file: a module of the same name imported from
+    another home in this process is dropped from the import cache first."""
+    module = module_name(function)
+    loaded = sys.modules.get(module)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != \
+            (tools_dir / f"{module}.py").resolve():
+        del sys.modules[module]
+    ensure_on_path(tools_dir)
 
 
 def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str, str]) -> str | None:
