@@ -106,13 +106,6 @@ class Ledger:
         reqs = self.store.query("SELECT COUNT(*), COALESCE(SUM(saved_tokens),0) FROM requests")[0]
         return Totals(reqs[0], calls[0], calls[1], calls[2], calls[3], reqs[1])
 
-    def by_mode(self) -> list[dict]:
-        rows = self.store.query(
-            "SELECT mode, COUNT(*) AS n, SUM(input_tokens) AS input, SUM(output_tokens) AS output,"
-            " SUM(saved_tokens) AS saved FROM requests GROUP BY mode ORDER BY n DESC"
-        )
-        return [dict(r) for r in rows]
-
     def costs(self) -> dict[str, list[dict]]:
         """Billed tokens and dollars by model and by mode, with what memory saved. A cost of None means
         some call's price was unknown."""
