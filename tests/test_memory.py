@@ -315,6 +315,11 @@ def test_recorded_checks_only_apply_where_they_mean_something():
     assert "never_all_zero" not in recorded and "exact_bits" in recorded
     assert failures({"000": 1024}, {"bits": "000", "shots": 1024}, recorded) == []
     assert failures({"0000000": 100}, {"shots": 100, "qubits": 7}, ["all_outcomes"]) == []  # too few shots to say
+    uniform = {format(i, "02b"): 256 for i in range(4)}
+    assert "all_outcomes" in holding(uniform, {"shots": 1024, "qubits": 2})
+    # A noisy GHZ once saw every outcome; its rare ones need not come back, so that is not recorded.
+    noisy = {"00": 500, "11": 500, "01": 14, "10": 10}
+    assert "all_outcomes" not in holding(noisy, {"shots": 1024, "qubits": 2})
 
 
 def test_two_homes_in_one_process_each_call_their_own_tool(make_engine, server, tmp_path):

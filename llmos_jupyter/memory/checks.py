@@ -89,17 +89,29 @@ CHECKS: dict[str, tuple[Callable[[Counts, Values], bool], Callable[[Values, Coun
     "all_zero": (_all_zero, lambda v, c: "bits" not in v),
     "never_all_zero": (_never_all_zero, lambda v, c: "bits" not in v),
     "runs": (lambda c, v: True, lambda v, c: False),  # see RUNS_ONLY; never inferred from counts
-    # 16 shots per outcome leave a chance below 2**w * e**-16 of missing one by bad luck.
+    # Recorded only for a near-uniform spread (see STABLE): each outcome then has at least half the
+    # uniform chance, so 32 shots per outcome leave a chance below 2**w * e**-16 of missing one.
     "all_outcomes": (_all_outcomes, lambda v, c: (width(c) or 99) <= 10
-                     and sum(c.values()) >= 16 * 2 ** (width(c) or 99)),
+                     and sum(c.values()) >= 32 * 2 ** (width(c) or 99)),
 }
+
+
+def _near_uniform(c: Counts) -> bool:
+    seen = bits_of(c)
+    return min(seen.values()) * 2 * len(seen) >= sum(seen.values())
+
+
+# Checks that a lucky run can pass but a later one need not: recorded only when the run shows them
+# to be stable (a noisy GHZ sees all 16 outcomes once, yet its rare ones come and go).
+STABLE: dict[str, Callable[[Counts], bool]] = {"all_outcomes": _near_uniform}
 BASIC = ("total_shots", "width_is_qubits")
 RUNS_ONLY = "runs"  # recorded for a program that measures nothing: a replay must run without error, no more
 
 
 def holding(counts: Counts, values: Values) -> list[str]:
     """The candidate checks that apply to this run and hold for it (recorded when a trace is learned)."""
-    return [name for name, (check, applies) in CHECKS.items() if applies(values, counts) and check(counts, values)]
+    return [name for name, (check, applies) in CHECKS.items()
+            if applies(values, counts) and check(counts, values) and STABLE.get(name, bool)(counts)]
 
 
 def failures(counts: Counts | None, values: Values, names: list[str] | tuple[str, ...] = ()) -> list[str]:
