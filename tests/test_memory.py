@@ -93,6 +93,30 @@ def test_a_program_that_only_looks_like_a_template_is_not_generalized(make_engin
     assert engine.run("Create a GHZ state with 5 qubits").mode == Mode.FOLLOWER  # exact repeats still replay
 
 
+def test_x_gates_that_spell_the_bitstring_become_a_template(engine, server):
+    # The scripted model writes |0110> as qc.x(1); qc.x(2): no literal carries the bitstring.
+    first = engine.run("Prepare the basis state |0110>")
+    assert "reversed(SLOT_bits_0)" in engine.memory.traces.get(first.trace_id).code
+    assert engine.run("Prepare the basis state |100>").mode == Mode.MIXED  # a second value proves the loop
+    calls = len(server.requests)
+    for bits in ("11010", "1", "0001", "0000"):
+        r = engine.run(f"Prepare the basis state |{bits}>")
+        assert r.mode in (Mode.FOLLOWER, Mode.CRYSTALLIZED) and r.counts == {bits: 1024}, (bits, r.why)
+    assert len(server.requests) == calls
+
+
+def test_only_the_x_gates_that_spell_the_bitstring_are_lifted():
+    from llmos_jupyter.memory.templates import make_template
+
+    head = "from qiskit import QuantumCircuit\nqc = QuantumCircuit(3)\n"
+    # Both orders of |110> are spelled by other gates than these, so nothing is lifted.
+    t = make_template(head + "qc.x(0)\nqc.x(2)\nqc.measure_all()\n", {"SLOT_bits_0": "110"})
+    assert t.bound == () and "qc.x(0)" in t.code
+    # Read from the left, as some programs do: the loop keeps that order.
+    t = make_template(head + "qc.x(0)\nqc.x(1)\nqc.measure_all()\n", {"SLOT_bits_0": "110"})
+    assert "enumerate(SLOT_bits_0)" in t.code and "QuantumCircuit(len(SLOT_bits_0))" in t.code
+
+
 def test_a_replay_that_fails_verification_falls_back_and_is_counted_as_a_miss(engine, server):
     engine.run("Create a GHZ state with 3 qubits")
     trace = engine.memory.traces.get(engine.memory.traces.all()[0].id)

@@ -4,6 +4,8 @@ A placeholder is a bare identifier `SLOT_<kind>_<i>` (the i-th slot of that kind
 request), spliced into the original source so comments and layout survive. Only literals
 equal to a slot's value are replaced, and a value that two slots share is left alone
 (ambiguous). `shots=` keyword arguments bind to the shots slot by meaning, not by value.
+A bitstring written out as X gates (`qc.x(0)`, `qc.x(2)` for |101>) is first lifted into a
+loop over the bitstring, since no literal in such a program carries the value.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def shape_of(code: str) -> str:
 
 def make_template(code: str, values: dict[str, object]) -> Template:
     """Replace literals in `code` that carry the request's slot values with their placeholders."""
+    code = lift_bit_flips(code, values)
     tree = ast.parse(code)
     by_value: dict[tuple[type, object], list[str]] = {}
     for name, value in values.items():
@@ -73,8 +76,96 @@ def make_template(code: str, values: dict[str, object]) -> Template:
     out = code
     for (start, end), name in sorted(edits.items(), reverse=True):
         out = out[:start] + name + out[end:]
-    bound = tuple(sorted(set(edits.values())))
+    bound = tuple(sorted({m.group(0) for m in PLACEHOLDER.finditer(out)} & set(values)))
     return Template(out, bound, shape_of(out))
+
+
+def lift_bit_flips(code: str, values: dict[str, object]) -> str:
+    """Unrolled X gates that spell the request's bitstring become a loop over its placeholder.
+
+    The run of `reg.x(<int>)` statements must flip exactly the bitstring's 1s, in Qiskit's order
+    (bit i of the string read from the right) or read from the left; the circuit width, when it is
+    the bitstring's length, becomes `len(<placeholder>)`. Anything else is left as it was: a replay
+    of the lifted program is verified like any other, so a wrong lift costs a miss, never an answer.
+    """
+    names = [n for n, v in values.items() if n.startswith("SLOT_bits_") and isinstance(v, str)]
+    if len(names) != 1:
+        return code
+    slot, bits = names[0], str(values[names[0]])
+    orders = {"reversed": {i for i, b in enumerate(reversed(bits)) if b == "1"},
+              "plain": {i for i, b in enumerate(bits) if b == "1"}}
+    if not orders["reversed"]:
+        return code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    run = _flip_run(tree, orders)
+    if run is None:
+        return code
+    first, last, register, order = run
+    lines = code.splitlines(keepends=True)
+    indent = lines[first.lineno - 1][:first.col_offset]
+    source = f"reversed({slot})" if order == "reversed" else slot
+    loop = (f"{indent}for _q, _bit in enumerate({source}):  # X on every 1 of the bitstring\n"
+            f"{indent}    if _bit == \"1\":\n{indent}        {register}.x(_q)\n")
+    lifted = "".join(lines[:first.lineno - 1]) + loop + "".join(lines[last.end_lineno:])
+    if any(v == len(bits) for n, v in values.items() if n != slot and isinstance(v, int)):
+        return lifted  # the width literal could mean another slot: leave it to the plain rules
+    return _width_to_len(lifted, len(bits), slot)
+
+
+def _flip_run(tree: ast.AST, orders: dict[str, set[int]]):
+    """(first stmt, last stmt, register, order) of the one run of X gates that spells the bitstring."""
+    found = []
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list):
+                continue
+            run: list[tuple[ast.stmt, str, int]] = []
+            for stmt in [*body, None]:
+                flip = _x_gate(stmt) if stmt is not None else None
+                if flip is not None and (not run or run[0][1] == flip[0]):
+                    run.append((stmt, *flip))
+                    continue
+                indices = [i for _, _, i in run]
+                for order, wanted in orders.items():
+                    if run and len(set(indices)) == len(indices) and set(indices) == wanted:
+                        found.append((run[0][0], run[-1][0], run[0][1], order))
+                        break
+                run = [(stmt, *flip)] if flip is not None else []
+    return found[0] if len(found) == 1 else None
+
+
+def _x_gate(stmt: ast.stmt) -> tuple[str, int] | None:
+    """(register, qubit) for a statement `register.x(<int>)`."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "x" and isinstance(call.func.value, ast.Name)
+            and len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Constant)
+            and type(call.args[0].value) is int):
+        return None
+    return call.func.value.id, call.args[0].value
+
+
+def _width_to_len(code: str, width: int, slot: str) -> str:
+    """`QuantumCircuit(4)`, `QuantumCircuit(4, 4)` and `range(4)` become `len(<slot>)`."""
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ("QuantumCircuit", "range"):
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and type(arg.value) is int and arg.value == width:
+                    spans.append((arg.lineno, arg.col_offset, arg.end_col_offset))
+    for lineno, start, end in sorted(spans, reverse=True):
+        line = lines[lineno - 1]
+        a, b = _char_col(line, start), _char_col(line, end)
+        lines[lineno - 1] = line[:a] + f"len({slot})" + line[b:]
+    return "".join(lines)
 
 
 def instantiate(template_code: str, values: dict[str, object]) -> str:
