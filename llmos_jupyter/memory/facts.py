@@ -3,11 +3,14 @@
 Two sources: a curated Qiskit 2.x knowledge base shipped with the package
 (qiskit_facts.FACTS), and facts learned from verified runs (which simulator method or
 transpile options worked for which kind of request). At most `budget` tokens go into a
-prompt.
+prompt. A fact must be close by embedding *and* share a telling word with the request:
+MiniLM alone scores 'Prepare a W state' as close to the statevector-memory fact (0.57) as
+real matches score, and every irrelevant note is billed on every LEARNER call.
 """
 from __future__ import annotations
 
 import ast
+import re
 import time
 
 import numpy as np
@@ -17,35 +20,55 @@ from ..tokencount import count_tokens
 from .embed import DIM, Embedder
 
 
+# Words nearly every Qiskit request or fact has: sharing one says nothing about relevance.
+GENERIC = frozenset("""
+a an and the of on in to for with by from at as is are be it its this that or not no use using used
+qubit circuit state register run measure measurement shot count result print simulate simulator
+qiskit aer create prepare make build show get give set new each every all one two three n qc sim
+code python function algorithm library gate value
+""".split())
+
+
+def telling_words(text: str) -> set[str]:
+    """Lower-case words of `text` (split at '_' and '.' too), plural 's' dropped, generic words left out."""
+    words = {w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+             for w in re.findall(r"[a-z][a-z0-9]*", text.lower())}
+    return {w for w in words if len(w) > 1 and w not in GENERIC}
+
+
 class Facts:
-    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.45):
+    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.33):
         self.store = store
         self.embedder = embedder
         self.budget = budget
         self.min_score = min_score
-        self._curated: tuple[list[str], np.ndarray] | None = None
+        self._curated: tuple[list[str], list[set[str]], np.ndarray] | None = None
 
-    def _curated_index(self) -> tuple[list[str], np.ndarray]:
+    def _curated_index(self) -> tuple[list[str], list[set[str]], np.ndarray]:
         if self._curated is None:
             from .qiskit_facts import FACTS
 
-            texts = [f.text for f in FACTS]
-            self._curated = (texts, self.embedder.encode([f"{f.topic}: {f.text}" for f in FACTS]))
+            keys = [f"{f.topic}: {f.text}" for f in FACTS]
+            self._curated = ([f.text for f in FACTS], [telling_words(k) for k in keys], self.embedder.encode(keys))
         return self._curated
 
     def relevant(self, query: str) -> list[str]:
         """The best facts for `query`, best first, within the token budget."""
-        texts, matrix = self._curated_index()
+        texts, words, matrix = self._curated_index()
         rows = self.store.query("SELECT text, embedding FROM facts")
         if rows:
             texts = texts + [r["text"] for r in rows]
+            words = words + [telling_words(r["text"]) for r in rows]
             learned = np.frombuffer(b"".join(r["embedding"] for r in rows), np.float32).reshape(-1, DIM)
             matrix = np.concatenate([matrix, learned])
         scores = matrix @ self.embedder.one(query)
+        wanted = telling_words(query)
         chosen, used = [], 0
         for i in np.argsort(-scores):
             if scores[i] < self.min_score:
                 break
+            if not wanted & words[i]:
+                continue
             cost = count_tokens(texts[i])
             if used + cost > self.budget:
                 continue

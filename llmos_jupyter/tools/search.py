@@ -57,14 +57,16 @@ class ToolBox:
             input_examples=tuple(e for e in examples if e),
         )
 
-    def find(self, text: str) -> list[ToolSpec]:
-        """Skills whose aliases are close to `text`."""
+    def find(self, text: str, *, fitting: bool = False) -> list[ToolSpec]:
+        """Skills whose aliases are close to `text`; `fitting` also wants every domain term the alias
+        names ('ghz', 'balanced') in `text`, so a GHZ skill is not offered for a superposition request."""
         from ..dispatch.normalize import normalize
 
-        hits = self.memory.traces.search(self.memory.embedder.one(normalize(text).key), k=12)
+        n = normalize(text)
+        hits = self.memory.traces.search(self.memory.embedder.one(n.key), k=12)
         specs, seen = [], set()
         for hit in hits:
-            if hit.score < self.min_score or hit.trace_id in seen:
+            if hit.score < self.min_score or hit.trace_id in seen or (fitting and not hit.terms <= n.terms):
                 continue
             seen.add(hit.trace_id)
             trace = self.memory.traces.get(hit.trace_id)
@@ -78,8 +80,12 @@ class ToolBox:
         return specs
 
     def for_request(self, text: str) -> list[ToolSpec]:
+        """What LEARNER offers: the code runner, and with a memory to search, `search_tools` and the skills
+        that fit. The model's own `search_tools` queries get every close skill (`answer_search`)."""
         self.offered = {}
-        return [EXECUTE_TOOL, SEARCH_TOOL, *self.find(text)]
+        if not self.memory.traces.count():
+            return [EXECUTE_TOOL]
+        return [EXECUTE_TOOL, SEARCH_TOOL, *self.find(text, fitting=True)]
 
     def answer_search(self, query: str) -> tuple[str, list[ToolSpec]]:
         found = self.find(query)
