@@ -117,6 +117,17 @@ def test_only_the_x_gates_that_spell_the_bitstring_are_lifted():
     assert "enumerate(SLOT_bits_0)" in t.code and "QuantumCircuit(len(SLOT_bits_0))" in t.code
 
 
+def test_a_home_keyed_by_an_older_normalizer_is_rekeyed(engine, server, home, make_engine):
+    first = engine.run("Create a GHZ state with 3 qubits")
+    # As an older version stored it: the request's wording, before verbs and articles were folded.
+    with engine.store.transaction() as cur:
+        cur.execute("UPDATE aliases SET template = 'create a ghz state with <qubits> qubits'")
+        cur.execute("DELETE FROM meta WHERE key = 'key_version'")
+    again = make_engine("openai").run("Build a GHZ state on 3 qubits")
+    assert again.mode == Mode.FOLLOWER and again.trace_id == first.trace_id, again.why
+    assert engine.memory.traces.aliases(first.trace_id) == ["prepare ghz state <qubits> qubits"]
+
+
 def test_a_replay_that_fails_verification_falls_back_and_is_counted_as_a_miss(engine, server):
     engine.run("Create a GHZ state with 3 qubits")
     trace = engine.memory.traces.get(engine.memory.traces.all()[0].id)
@@ -146,10 +157,10 @@ def test_paraphrases_hit(engine):
 
 def test_a_paraphrase_answered_by_the_llm_becomes_an_alias(engine, server):
     engine.run("Create a GHZ state with 3 qubits")
-    r = engine.run("Build a 3-qubit GHZ circuit")
+    r = engine.run("GHZ on 3 qubits")
     assert r.mode == Mode.MIXED and r.why["learned"]["new"] is False
     calls = len(server.requests)
-    assert engine.run("Build a 3-qubit GHZ circuit").mode == Mode.FOLLOWER
+    assert engine.run("GHZ on 3 qubits").mode == Mode.FOLLOWER
     assert len(server.requests) == calls
 
 
@@ -274,7 +285,7 @@ def test_learner_offers_only_found_tools_and_runs_a_skill_call(starter, server):
     server.enqueue(Reply(tool_calls=[("search_tools", {"query": "grover"})], input_tokens=50, output_tokens=5),
                    Reply(tool_calls=[("grover_search", {"marked": "11", "shots": 300})], input_tokens=80,
                          output_tokens=9))
-    r = starter.run("Amplitude amplification to find the item 11 in an unsorted list please")
+    r = starter.run("Search an unsorted list of four items for the entry 11")
     assert r.mode == Mode.LEARNER and (r.tokens.input, r.tokens.output) == (130, 14)
     first_tools = [t["function"]["name"] for t in server.requests[0].body["tools"]]
     assert first_tools[:2] == ["execute_qiskit_code", "search_tools"] and len(first_tools) <= 5

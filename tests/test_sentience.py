@@ -80,11 +80,11 @@ def test_low_energy_replays_what_balanced_would_not(make_engine, server):
     server.responder = respond
     engine = make_engine("openai", follower_threshold=0.99)
     engine.run("Create a GHZ state with 3 qubits")
-    assert engine.run("Prepare a cat state on 3 qubits").mode == Mode.MIXED  # similarity 0.92-0.99
+    assert engine.run("Create the GHZ state of 3 qubits now").mode == Mode.MIXED  # similarity 0.974
     engine.sentience.valence.energy = 0.1  # AUTO_CONTAINED: threshold 0.95
     engine.sentience.valence.curiosity = 0.0
-    r = engine.run("Make a GHZ state with 3 qubits")
-    assert r.mode == Mode.FOLLOWER and r.why["thresholds"]["follower"] == 0.95
+    r = engine.run("Make a 3-qubit GHZ state")
+    assert r.mode == Mode.FOLLOWER and r.why["thresholds"]["follower"] == 0.95 and r.why["score"] < 0.99
 
 
 def test_low_safety_turns_on_the_strict_guard(make_engine, server, tmp_path, monkeypatch):

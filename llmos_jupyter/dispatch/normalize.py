@@ -37,6 +37,19 @@ SYNONYMS = [  # applied to the template before embedding; the canonical form com
     (r"\bmax[\s-]*cut\b", "maxcut"),
     (r"\bteleportation\b", "teleport"),
     (r"\bteleports?\b", "teleport"),
+    (r"\b(constant|balanced) functions?\b", r"\1 oracle"),
+]
+# Applied to the match key only: wording that changes no circuit. Articles, the verb that asks
+# for a circuit ('create', 'build', 'run'), and where the qubit count sits in the sentence.
+# KEY_VERSION changes with them, so homes keyed the old way are re-keyed (TraceStore).
+KEY_VERSION = 2
+KEY_REWRITES = [
+    (r"\b(?:a|an|the)\b", " "),
+    (r"\b(?:create|make|build|prepare|generate|construct|initiali[sz]e|produce|set up|put)\b", "prepare"),
+    (r"^(?:run|show|perform|execute|implement|demonstrate|do)\b", " "),
+    (r"\balgorithm\b", " "),
+    (r"\b(?:on|with|over|for|using|across|of|in|and)\s+(<qubits>\s+(?:input\s+)?qubits)\b", r"\1"),
+    (r"<qubits>[- ]qubit\b", "<qubits> qubits"),
 ]
 DOMAIN_TERMS = {
     "bell", "ghz", "w", "superposition", "uniform", "basis", "qft", "inverse", "grover", "bernstein-vazirani",
@@ -94,7 +107,7 @@ class Normalized:
         """What is embedded and matched: the template without its shot-count phrase, which says
         nothing about the circuit ('... and run <shots> shots')."""
         key = _FILLER.sub(" ", _SHOTS_PHRASE.sub("", self.template))
-        return re.sub(r"\s+", " ", key).strip(" ,.;") or self.template
+        return rekey(re.sub(r"\s+", " ", key).strip(" ,.;")) or self.template
 
     def values(self, kind: str) -> list[object]:
         return [s.value for s in self.slots if s.kind == kind]
@@ -107,6 +120,13 @@ class Normalized:
     def signature(self) -> tuple[str, ...]:
         """The slot kinds in order: two requests can share a trace only if these agree."""
         return tuple(s.kind for s in self.slots)
+
+
+def rekey(key: str) -> str:
+    """A match key with KEY_REWRITES applied (idempotent, so an old home's keys can be brought up to date)."""
+    for pattern, replacement in KEY_REWRITES:
+        key = re.sub(pattern, replacement, key.strip())
+    return re.sub(r"\s+", " ", key).strip(" ,.;")
 
 
 def _number(text: str) -> float | int | None:

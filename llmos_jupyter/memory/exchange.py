@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..dispatch.normalize import DOMAIN_TERMS
+from ..dispatch.normalize import DOMAIN_TERMS, rekey
 from ..errors import LLMOSError
 from .templates import PLACEHOLDER, shape_of
 from .traces import Trace, TraceStore
@@ -107,5 +107,6 @@ def import_(traces: TraceStore, path: str | Path, guard=None) -> tuple[int, int]
         parsed.append((trace, aliases))
     existing = {t.id for t in traces.all()}
     fresh = [(t, a) for t, a in parsed if t.id not in existing]
-    traces.add_many([(t, [(a, terms_of(a)) for a in aliases]) for t, aliases in fresh])
+    # A file written by an older version carries older keys: bring them to this normalizer's form.
+    traces.add_many([(t, list(dict.fromkeys((rekey(a), terms_of(a)) for a in aliases))) for t, aliases in fresh])
     return len(fresh), len(parsed) - len(fresh)

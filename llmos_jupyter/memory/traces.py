@@ -97,6 +97,7 @@ class TraceStore:
         self._version = -1
         self._matrix = np.zeros((0, DIM), np.float32)
         self._rows: list[tuple[str, str, frozenset[str]]] = []
+        self._keys_checked = False
 
     # -- writing ---------------------------------------------------------------------------------
     def add(self, trace: Trace, aliases: list[tuple[str, frozenset[str]]]) -> Trace:
@@ -253,7 +254,31 @@ class TraceStore:
             top = top[np.argsort(-scores[top])]
             return [Hit(float(scores[i]), *self._rows[i]) for i in top]
 
+    def _upgrade_keys(self) -> None:
+        """Bring aliases keyed by an older normalizer (dispatch.normalize.KEY_VERSION) up to date, once per
+        home: re-key and re-embed them in one transaction, so old and new requests meet on equal terms."""
+        from ..dispatch.normalize import KEY_VERSION, rekey
+
+        self._keys_checked = True
+        row = self.store.query("SELECT value FROM meta WHERE key = 'key_version'")
+        if row and int(row[0][0]) >= KEY_VERSION:
+            return
+        stale = [(r["id"], r["template"], rekey(r["template"]))
+                 for r in self.store.query("SELECT id, template FROM aliases")]
+        stale = [(i, old, new) for i, old, new in stale if new != old]
+        vectors = self.embedder.encode([new for _, _, new in stale]) if stale else []
+        with self.store.transaction() as cur:
+            for (alias_id, _, new), vector in zip(stale, vectors):
+                moved = cur.execute("UPDATE OR IGNORE aliases SET template = ?, embedding = ? WHERE id = ?",
+                                    (new, vector.astype(np.float32).tobytes(), alias_id)).rowcount
+                if not moved:  # the trace already has this key: the old row is a duplicate now
+                    cur.execute("DELETE FROM aliases WHERE id = ?", (alias_id,))
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('key_version', ?)", (KEY_VERSION,))
+            cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+
     def _refresh(self) -> None:
+        if not self._keys_checked:
+            self._upgrade_keys()
         version = int(self.store.query("SELECT value FROM meta WHERE key = 'memory_version'")[0][0])
         if version == self._version:
             return
