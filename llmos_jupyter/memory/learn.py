@@ -3,11 +3,13 @@
 Two answers are the same pattern when their templated programs have the same shape. A
 placeholder becomes *generalized* (free to rebind to any value) once the same program
 has been verified with two different values for it; `shots=` is generalized from the
-start because its meaning is unambiguous. Recorded checks keep only what held in every
-verified run.
+start because its meaning is unambiguous, and so is a value the program takes as one
+named parameter and nothing else hints is size-specific (`named_parameters`). Recorded
+checks keep only what held in every verified run.
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from ..dispatch.dispatcher import check_values
@@ -44,10 +46,59 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
     fresh = Trace(
         id="", origin=origin, title=n.text[:120], request=n.text, template=n.template, signature=n.signature,
         code=template.code, bound=template.bound, shape=template.shape,
-        generalized=("SLOT_shots_0",) if "SLOT_shots_0" in template.bound else (),
+        generalized=tuple(sorted({"SLOT_shots_0"} & set(template.bound)
+                                 | named_parameters(template.code, values, held))),
         defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1)
     trace, created = traces.merge_or_add(fresh, merge, (n.key, n.terms))
     return Learned(trace, created, tuple(newly))
+
+
+def named_parameters(code: str, values: dict[str, object], held: list[str]) -> set[str]:
+    """Placeholders that one verified run already shows to be parameters: the program assigns the value
+    once, at the top (`n = SLOT_qubits_0`), never rebinds that name, and uses it; and nothing in it looks
+    made for this one value: no other literal derived from it (n-1, n+1, 2n, n*n, 2**n, or the bitstring's
+    length), no float literal, no qubit index beyond 0 written out in a gate call. A run that records no
+    check beyond the basic ones generalizes nothing here: its replays would have little to be caught by."""
+    if not set(held) - {*checks.BASIC, checks.RUNS_ONLY}:
+        return set()
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and not isinstance(n.value, bool)]
+    if any(isinstance(v, float) for v in literals) or _indices_written_out(tree):
+        return set()
+    found = set()
+    for stmt in tree.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Name) and stmt.value.id in values):
+            continue
+        slot, name, value = stmt.value.id, stmt.targets[0].id, values[stmt.value.id]
+        if slot.startswith("SLOT_shots_") or isinstance(value, bool):
+            continue
+        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == slot]
+        stores = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+        loads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        if len(uses) != 1 or len(stores) != 1 or not loads:
+            continue
+        if isinstance(value, int):
+            derived = {value, value - 1, value + 1, 2 * value, value * value, 2 ** min(value, 64)}
+        elif isinstance(value, str) and set(value) <= {"0", "1"}:
+            derived = {len(value)} | {v for v in literals if isinstance(v, str) and set(v) <= {"0", "1"} and len(v) > 1}
+        else:
+            continue
+        if not any(v in derived and (not isinstance(v, int) or v >= 3) for v in literals):
+            found.add(slot)
+    return found
+
+
+def _indices_written_out(tree: ast.AST) -> bool:
+    """A gate call with a qubit index above 0 as a literal (`qc.cx(0, 1)`): a circuit built for one size."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            if any(isinstance(a, ast.Constant) and type(a.value) is int and a.value >= 1 for a in node.args):
+                return True
+    return False
 
 
 def record_replay(traces: TraceStore, trace: Trace, values: dict[str, object], ok: bool) -> Trace:
