@@ -7,13 +7,11 @@ from ..providers.base import ToolSpec
 
 EXECUTE_TOOL = ToolSpec(
     name="execute_qiskit_code",
-    description=(
-        "Run a complete Python program with qiskit and qiskit-aer on the Aer simulator inside the "
-        "user's Jupyter kernel. Returns printed output and measurement counts."
-    ),
+    # Sent with every LEARNER call, so every word of it is billed every time.
+    description="Run a complete Qiskit/Aer Python program in the user's kernel; returns its output and counts.",
     input_schema={
         "type": "object",
-        "properties": {"code": {"type": "string", "description": "A complete, runnable Python program."}},
+        "properties": {"code": {"type": "string"}},
         "required": ["code"],
     },
 )
