@@ -79,7 +79,12 @@ class Lab:
         toolbar already says idle, but a cell run then would be dropped)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ready = [k for k in self.kernels() if k.get("connections", 0) > 0 and k.get("execution_state") == "idle"]
+            try:
+                kernels = self.kernels()
+            except OSError:  # the server answers an error while a kernel is starting: ask again
+                time.sleep(0.3)
+                continue
+            ready = [k for k in kernels if k.get("connections", 0) > 0 and k.get("execution_state") == "idle"]
             if ready:
                 return ready[0]
             time.sleep(0.3)
