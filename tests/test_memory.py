@@ -390,6 +390,10 @@ def test_recorded_checks_only_apply_where_they_mean_something():
     # A noisy GHZ once saw every outcome; its rare ones need not come back, so that is not recorded.
     noisy = {"00": 500, "11": 500, "01": 14, "10": 10}
     assert "all_outcomes" not in holding(noisy, {"shots": 1024, "qubits": 2})
+    # 100 shots over 128 outcomes: not seeing |0000000> says nothing.
+    sparse = {format(i, "07b"): 1 for i in range(1, 101)}
+    assert "never_all_zero" not in holding(sparse, {"shots": 100, "qubits": 7})
+    assert "never_all_zero" in holding({"111": 1024}, {"shots": 1024, "qubits": 3})
 
 
 def test_two_homes_in_one_process_each_call_their_own_tool(make_engine, server, tmp_path):

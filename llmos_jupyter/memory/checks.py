@@ -101,9 +101,18 @@ def _near_uniform(c: Counts) -> bool:
     return min(seen.values()) * 2 * len(seen) >= sum(seen.values())
 
 
+def _well_sampled(c: Counts) -> bool:
+    """At least 16 shots per outcome seen: an outcome the run never saw is then unlikely to be merely rare."""
+    return len(bits_of(c)) * 16 <= sum(c.values())
+
+
 # Checks that a lucky run can pass but a later one need not: recorded only when the run shows them
-# to be stable (a noisy GHZ sees all 16 outcomes once, yet its rare ones come and go).
-STABLE: dict[str, Callable[[Counts], bool]] = {"all_outcomes": _near_uniform}
+# to be stable. A noisy GHZ sees all 16 outcomes once, yet its rare ones come and go; 100 shots of a
+# 7-qubit superposition miss |0000000> and would record 'never all zeros'.
+STABLE: dict[str, Callable[[Counts], bool]] = {
+    "all_outcomes": _near_uniform,
+    **{name: _well_sampled for name in ("ghz_support", "single_outcome", "one_hot", "all_zero", "never_all_zero")},
+}
 BASIC = ("total_shots", "width_is_qubits")
 RUNS_ONLY = "runs"  # recorded for a program that measures nothing: a replay must run without error, no more
 
