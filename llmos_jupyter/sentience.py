@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from .store import Store
@@ -110,16 +111,30 @@ class Sentience:
         self._load()
 
     def _load(self) -> None:
-        rows = self.store.query("SELECT valence, streak, budget, spent FROM sentience WHERE id = 1")
+        self._take(self.store.query("SELECT valence, streak, budget, spent FROM sentience WHERE id = 1"))
+
+    def _take(self, rows) -> None:
         if rows:
             self.valence = Valence(**json.loads(rows[0]["valence"]))
             self.streak, self.budget, self.spent = rows[0]["streak"], rows[0]["budget"], rows[0]["spent"]
 
     def _save(self) -> None:
         with self.store.transaction() as cur:
-            cur.execute("INSERT OR REPLACE INTO sentience (id, valence, streak, budget, spent, updated)"
-                        " VALUES (1, ?, ?, ?, ?, ?)",
-                        (json.dumps(asdict(self.valence)), self.streak, self.budget, self.spent, time.time()))
+            self._write(cur)
+
+    def _write(self, cur) -> None:
+        cur.execute("INSERT OR REPLACE INTO sentience (id, valence, streak, budget, spent, updated)"
+                    " VALUES (1, ?, ?, ?, ?, ?)",
+                    (json.dumps(asdict(self.valence)), self.streak, self.budget, self.spent, time.time()))
+
+    @contextmanager
+    def _update(self):
+        """Read, change and write under the store's write lock: kernels sharing a home add up their
+        outcomes (and the tokens spent against a budget) instead of overwriting each other's."""
+        with self.store.transaction() as cur:
+            self._take(cur.execute("SELECT valence, streak, budget, spent FROM sentience WHERE id = 1").fetchall())
+            yield
+            self._write(cur)
 
     @property
     def latent_mode(self) -> str:
@@ -134,12 +149,16 @@ class Sentience:
     def set_budget(self, tokens: int | None) -> None:
         if tokens is not None and (not isinstance(tokens, int) or tokens <= 0):
             raise ValueError("A token budget is a positive whole number, e.g. 50000 (or None to clear it).")
-        self.budget, self.spent = tokens, 0
-        if tokens is not None:
-            self.valence.energy = 1.0
-        self._save()
+        with self._update():
+            self.budget, self.spent = tokens, 0
+            if tokens is not None:
+                self.valence.energy = 1.0
 
     def observe(self, o: Outcome) -> None:
+        with self._update():
+            self._apply(o)
+
+    def _apply(self, o: Outcome) -> None:
         v = self.valence
         if o.ok:
             v.safety += 0.05 * (1 - v.safety)
@@ -164,7 +183,6 @@ class Sentience:
         else:
             v.energy += 0.03 * (1 - v.energy)
         v.clamp()
-        self._save()
 
     def reset(self) -> None:
         self.valence, self.streak = Valence(), 0

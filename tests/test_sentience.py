@@ -113,3 +113,12 @@ def test_budget_energy_and_exhaustion(make_engine, server):
     assert follower.mode == Mode.FOLLOWER
     engine.set_budget(None)
     assert engine.sentience.budget_left() is None
+
+
+def test_kernels_sharing_a_home_add_up_their_outcomes(tmp_path):
+    a, b = Sentience(Store(tmp_path)), Sentience(Store(tmp_path))
+    a.set_budget(1000)
+    b.observe(Outcome("LEARNER", ok=True, billed=300))  # b learns of the budget when it writes
+    a.observe(Outcome("LEARNER", ok=True, billed=200))
+    assert a.spent == 500 and a.budget_left() == 500
+    assert Sentience(Store(tmp_path)).spent == 500
