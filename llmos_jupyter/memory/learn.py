@@ -56,8 +56,8 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
 def named_parameters(code: str, values: dict[str, object], held: list[str]) -> set[str]:
     """Placeholders that one verified run already shows to be parameters: the program assigns the value
     once, at the top (`n = SLOT_qubits_0`), never rebinds that name, and uses it; and nothing in it looks
-    made for this one value: no other literal derived from it (n-1, n+1, 2n, n*n, 2**n, or the bitstring's
-    length), no float literal, no qubit index beyond 0 written out in a gate call. A run that records no
+    made for this one value: no other literal derived from its size (n or a bitstring's length, n±1, 2n,
+    n*n, 2**n), no float literal, no qubit index beyond 0 written out in a gate call. A run that records no
     check beyond the basic ones generalizes nothing here: its replays would have little to be caught by."""
     if not set(held) - {*checks.BASIC, checks.RUNS_ONLY}:
         return set()
@@ -74,19 +74,20 @@ def named_parameters(code: str, values: dict[str, object], held: list[str]) -> s
                 and isinstance(stmt.value, ast.Name) and stmt.value.id in values):
             continue
         slot, name, value = stmt.value.id, stmt.targets[0].id, values[stmt.value.id]
-        if slot.startswith("SLOT_shots_") or isinstance(value, bool):
+        if slot.startswith("SLOT_shots_") or isinstance(value, bool) or not isinstance(value, (int, str)):
             continue
-        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == slot]
-        stores = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
-        loads = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        if isinstance(value, str) and not set(value) <= {"0", "1"}:
+            continue
+        names = [n for n in ast.walk(tree) if isinstance(n, ast.Name)]
+        uses = [n for n in names if n.id == slot]
+        stores = [n for n in names if n.id == name and isinstance(n.ctx, ast.Store)]
+        loads = [n for n in names if n.id == name and isinstance(n.ctx, ast.Load)]
         if len(uses) != 1 or len(stores) != 1 or not loads:
             continue
-        if isinstance(value, int):
-            derived = {value, value - 1, value + 1, 2 * value, value * value, 2 ** min(value, 64)}
-        elif isinstance(value, str) and set(value) <= {"0", "1"}:
-            derived = {len(value)} | {v for v in literals if isinstance(v, str) and set(v) <= {"0", "1"} and len(v) > 1}
-        else:
-            continue
+        size = value if isinstance(value, int) else len(value)  # a bitstring's register width
+        derived: set = {size, size - 1, size + 1, 2 * size, size * size, 2 ** min(size, 64)}
+        if isinstance(value, str):  # another bitstring in the program: a copy or a reversal of this one
+            derived |= {v for v in literals if isinstance(v, str) and set(v) <= {"0", "1"} and len(v) > 1}
         if not any(v in derived and (not isinstance(v, int) or v >= 3) for v in literals):
             found.add(slot)
     return found
