@@ -66,12 +66,16 @@ Create a GHZ state with 3 qubits"""),
     md("The same request again: **FOLLOWER** replays the verified program, zero tokens, and reports what it saved."),
     code("""%%llmos
 Create a GHZ state with 3 qubits"""),
-    md("""A different qubit count is *not* a repeat: one verified value does not prove the program rebinds, so the
-model is asked again, with the stored trace as a worked example (**MIXED**, a smaller prompt)."""),
+    md("""A different qubit count is not a repeat, and the old run never answers it. The verified program takes
+its size as one named parameter (`n = 3` at the top, nothing else in it written for three qubits), so the
+memory rebinds it to 5 and runs it at zero tokens, then checks the run: register width, shots, and the GHZ
+support recorded from the verified run. A program that hard-codes its size is asked for again instead."""),
     code("""%%llmos
 Create a GHZ state with 5 qubits"""),
-    md("""Two verified values with the same program: the slot now rebinds, and any qubit count replays at zero
-tokens, checked after the run (register width, shots, and the GHZ support recorded from the verified runs)."""),
+    md("""A paraphrase below the replay threshold goes to the model with the stored trace as a worked example
+(**MIXED**, a smaller prompt). Its answer is the same program, so the wording becomes another way to reach it."""),
+    code("""%%llmos
+GHZ on 4 qubits"""),
     code("""%%llmos
 Make a GHZ state with seven qubits, 500 shots"""),
     code("%llmos memory"),
