@@ -14,7 +14,9 @@ What it measures
     The breakdown (p50 per phase) comes from timing proxies around the dispatcher's collaborators:
     `embedder.one`, `traces.search` (the vectorized lookup), `traces.count` and `traces.get`; "bind"
     is the rest of `choose` (slot binding, decision). The last column times `TraceStore.add_alias` (what
-    every verified LLM answer costs the store), with its embedding cached. A third pass repeats the cold one with numpy's
+    every verified LLM answer costs the store), with its embedding cached; the next two what another kernel's
+    change costs this one: one alias added elsewhere (the index appends the rows it has not seen) and a full
+    index load (what a deletion elsewhere, `forget`, costs). A third pass repeats the cold one with numpy's
     BLAS limited to one thread (threadpoolctl), because on a small CPU the BLAS threads of the lookup
     and torch's OpenMP threads of the embedding spin against each other.
 
@@ -226,6 +228,30 @@ def add_alias_ms(llmos: LLMOS, filler: Filler, times: int = 5) -> list[float]:
     return out
 
 
+def catch_up_ms(llmos: LLMOS, filler: Filler, times: int = 5) -> tuple[list[float], float]:
+    """What this kernel's next lookup spends catching up after another kernel learned one alias (the row is
+    written through SQL, as that kernel would, outside the timing); and a full index load by a fresh
+    TraceStore, which is what a deletion elsewhere (`forget`, an old home re-keyed) costs instead."""
+    from llmos_jupyter.memory.traces import TraceStore
+
+    traces = llmos.memory.traces
+    probe = llmos.memory.embedder.one("index load")
+    traces.search(probe, k=8)
+    out = []
+    for k in range(times):
+        with llmos.store.transaction() as cur:
+            cur.execute("INSERT INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)",
+                        ("syn0000000", f"another kernel's alias {filler.count}-{k}", "[]", filler._vector(k).tobytes()))
+            cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+        t = time.perf_counter()
+        traces.search(probe, k=8)
+        out.append((time.perf_counter() - t) * 1000)
+    fresh = TraceStore(llmos.store, llmos.memory.embedder)
+    t = time.perf_counter()
+    fresh.search(probe, k=8)
+    return out, time.perf_counter() - t
+
+
 def pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
@@ -314,8 +340,9 @@ def main() -> int:
                 with threadpool_limits(limits=1, user_api="blas"):
                     one_blas, _, _ = measure(llmos, requests, cold=True)
                 learn_ms = add_alias_ms(llmos, filler)
+                catch_ms, full_s = catch_up_ms(llmos, filler)
                 rows.append((size, filler.aliases, fill_s, load_s, cold, cold_phases, cached, cached_phases, modes,
-                             one_blas, learn_ms))
+                             one_blas, learn_ms, catch_ms, full_s))
                 print(f"  … {size:,} traces measured", file=sys.stderr, flush=True)
         finally:
             llmos.close()
@@ -326,7 +353,7 @@ def main() -> int:
     print("| traces | aliases | cold p50 ms | cold p95 ms | cached p50 ms | cached p95 ms "
           "| cold p50 / p95, numpy BLAS 1 thread | fill s | index load s | modes chosen |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for size, aliases, fill_s, load_s, cold, _, cached, _, modes, one_blas, _ in rows:
+    for size, aliases, fill_s, load_s, cold, _, cached, _, modes, one_blas, *_ in rows:
         mix = ", ".join(f"{m} {c}" for m, c in sorted(modes.items()))
         print(f"| {size:,} | {aliases:,} | {pct(cold, 50):.1f} | {pct(cold, 95):.1f} | {pct(cached, 50):.1f} | "
               f"{pct(cached, 95):.1f} | {pct(one_blas, 50):.1f} / {pct(one_blas, 95):.1f} | {fill_s:.1f} | "
@@ -334,12 +361,14 @@ def main() -> int:
 
     print("\n### Where the time goes (p50 ms per phase; cold / cached)\n")
     print("| traces | normalize | embed | search (lookup) | count | get | bind + decide "
-          "| learning one alias (add_alias, cached embed) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, _, _, _, _, cp, _, kp, _, _, learn_ms in rows:
+          "| learning one alias (add_alias, cached embed) | catching up on another kernel's alias "
+          "| full index load (after a deletion elsewhere) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, _, _, _, _, cp, _, kp, _, _, learn_ms, catch_ms, full_s in rows:
         cells = [f"{statistics.median(cp[p]):.2f} / {statistics.median(kp[p]):.2f}"
                  for p in ("normalize", "embed", "search", "count", "get", "bind")]
-        print(f"| {size:,} | " + " | ".join(cells) + f" | {statistics.median(learn_ms):.1f} |")
+        print(f"| {size:,} | " + " | ".join(cells) + f" | {statistics.median(learn_ms):.1f} | "
+              f"{statistics.median(catch_ms):.1f} ms | {full_s:.2f} s |")
 
     at10k = next((r for r in rows if r[0] == 10_000), None)
     if at10k:

@@ -407,3 +407,18 @@ def test_two_homes_in_one_process_each_call_their_own_tool(make_engine, server, 
     assert ra.mode == rb.mode == Mode.CRYSTALLIZED
     assert ghz_ok(ra.counts, 3, 1024) and ghz_ok(rb.counts, 4, 1024)
     assert ghz_ok(a.run("Create a GHZ state with 3 qubits").counts, 3, 1024)
+
+
+def test_a_kernel_sees_what_another_added_and_forgot(make_engine, server, home):
+    server.responder = respond
+    a, b = make_engine("openai"), make_engine("openai")
+    a.run("Create a GHZ state with 3 qubits")
+    assert b.run("Create a GHZ state with 3 qubits").mode == Mode.FOLLOWER  # b's index took a's new alias
+    calls = len(server.requests)
+    b.run("Create a Bell state circuit")
+    assert a.run("Create a Bell state circuit").mode == Mode.FOLLOWER and len(server.requests) == calls + 1
+    a.memory.traces.forget([t.id for t in a.memory.traces.all("ghz")])
+    r = b.run("Create a GHZ state with 3 qubits")  # the deletion reloads b's whole index
+    assert r.mode == Mode.LEARNER
+    indexed = {row[0] for row in b.memory.traces._rows}
+    assert indexed == {t.id for t in b.memory.traces.all()}  # no alias of a forgotten trace left behind

@@ -95,9 +95,11 @@ class TraceStore:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._version = -1
-        self._matrix = np.zeros((0, DIM), np.float32)
+        self._buffer = np.zeros((0, DIM), np.float32)  # alias vectors in rows [:len(self._rows)], room after
         self._rows: list[tuple[str, str, frozenset[str]]] = []
         self._keys_checked = False
+        self._epoch = -1  # meta 'alias_epoch': bumped when aliases are deleted or rewritten, not just added
+        self._max_id = 0  # the newest alias row in the index
 
     # -- writing ---------------------------------------------------------------------------------
     def add(self, trace: Trace, aliases: list[tuple[str, frozenset[str]]]) -> Trace:
@@ -147,7 +149,7 @@ class TraceStore:
                             (trace_id, template, json.dumps(sorted(terms)),
                              vector.astype(np.float32).tobytes())).rowcount
             if n:
-                rows.append((trace_id, template, frozenset(terms)))
+                rows.append((cur.lastrowid, trace_id, template, frozenset(terms)))
                 kept.append(vector)
         cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
         return before, rows, kept
@@ -159,9 +161,20 @@ class TraceStore:
             if self._version != before:
                 return
             if vectors:
-                self._matrix = np.concatenate([self._matrix, np.stack(vectors).astype(np.float32)])
-                self._rows.extend(rows)
+                self._append(np.stack(vectors).astype(np.float32))
+                self._rows.extend(row[1:] for row in rows)
+                self._max_id = max(self._max_id, *(row[0] for row in rows))
             self._version = before + 1
+
+    def _append(self, vectors: np.ndarray) -> None:
+        """Add rows to the index (lock held, before `_rows` grows): room doubles when it runs out, so learning
+        one alias at 100,000 does not copy the whole matrix."""
+        n = len(self._rows)
+        if n + len(vectors) > len(self._buffer):
+            grown = np.zeros((max(2 * len(self._buffer), n + len(vectors), 64), DIM), np.float32)
+            grown[:n] = self._buffer[:n]
+            self._buffer = grown
+        self._buffer[n:n + len(vectors)] = vectors
 
     def update(self, trace: Trace) -> None:
         with self.store.transaction() as cur:
@@ -217,6 +230,7 @@ class TraceStore:
             for tid in trace_ids:
                 n += cur.execute("DELETE FROM traces WHERE id = ?", (tid,)).rowcount
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+            _bump_epoch(cur)
         return n
 
     # -- reading ---------------------------------------------------------------------------------
@@ -248,7 +262,7 @@ class TraceStore:
             if not self._rows:
                 return []
             with _one_blas_thread():  # on 2 cores a multi-threaded BLAS fights torch's threads for them
-                scores = self._matrix @ vector.astype(np.float32)
+                scores = self._buffer[:len(self._rows)] @ vector.astype(np.float32)
             k = min(k, len(scores))
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top])]
@@ -275,16 +289,34 @@ class TraceStore:
                     cur.execute("DELETE FROM aliases WHERE id = ?", (alias_id,))
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('key_version', ?)", (KEY_VERSION,))
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
+            _bump_epoch(cur)
 
     def _refresh(self) -> None:
+        """Follow what other processes changed: only the aliases added since the last look, unless some were
+        deleted or rewritten (the epoch moved), which reloads them all."""
         if not self._keys_checked:
             self._upgrade_keys()
-        version = int(self.store.query("SELECT value FROM meta WHERE key = 'memory_version'")[0][0])
+        meta = dict(self.store.query("SELECT key, value FROM meta WHERE key IN ('memory_version', 'alias_epoch')"))
+        version, epoch = int(meta["memory_version"]), int(meta.get("alias_epoch", 0))
         if version == self._version:
             return
-        rows = self.store.query("SELECT trace_id, template, terms, embedding FROM aliases ORDER BY id")
+        columns = "SELECT id, trace_id, template, terms, embedding FROM aliases"
+        full = epoch != self._epoch
+        rows = self.store.query(columns + " ORDER BY id" if full else columns + " WHERE id > ? ORDER BY id",
+                                () if full else (self._max_id,))
         matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype=np.float32).reshape(-1, DIM)
+        entries = [(r["trace_id"], r["template"], frozenset(json.loads(r["terms"]))) for r in rows]
         with self._lock:
-            self._matrix = matrix
-            self._rows = [(r["trace_id"], r["template"], frozenset(json.loads(r["terms"]))) for r in rows]
-            self._version = version
+            if full:
+                self._buffer, self._rows, self._max_id = matrix, entries, 0  # read-only: full, so never written
+            elif entries:
+                self._append(matrix)
+                self._rows.extend(entries)
+            if rows:
+                self._max_id = max(self._max_id, rows[-1]["id"])
+            self._version, self._epoch = version, epoch
+
+
+def _bump_epoch(cur) -> None:
+    """Aliases were deleted or rewritten: every process must reload its whole index, not just append."""
+    cur.execute("INSERT INTO meta VALUES ('alias_epoch', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
