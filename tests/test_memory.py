@@ -101,6 +101,9 @@ def test_a_value_taken_as_one_named_parameter_is_generalized_from_one_run():
 
     assert generalized("qc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\n") == {"SLOT_qubits_0"}
     assert generalized("qc.h(0)\nfor q in range(3):\n    qc.cx(q, q + 1)\n") == set()  # 3 = n - 1, written out
+    values3 = {"SLOT_qubits_0": 3, "SLOT_shots_0": 1024}
+    w3 = "from qiskit import QuantumCircuit\nn = 3\nqc = QuantumCircuit(n)\nfor q in range(2):\n    qc.cx(q, q + 1)\n"
+    assert named_parameters(make_template(w3, values3).code, values3, ["one_hot"]) == set()  # range(2) = n - 1
     assert generalized("qc.h(0)\nqc.cx(0, 1)\n") == set()  # qubit indices written out
     assert generalized("qc.ry(0.9553, 0)\n") == set()  # an angle computed for one size
     assert generalized("qc.h(range(n))\nn = 5\n") == set()  # the name is rebound
@@ -171,7 +174,7 @@ def test_a_replay_that_fails_verification_falls_back_and_is_counted_as_a_miss(en
     trace.generalized = ("SLOT_qubits_0", "SLOT_shots_0")
     engine.memory.traces.update(trace)
     r = engine.run("Create a GHZ state with 5 qubits")
-    assert r.mode == Mode.MIXED and r.why["fallback"]["failed_checks"] == ["ghz_support"]
+    assert r.mode == Mode.MIXED and r.why["fallback"]["failed_checks"] == ["ghz_support", "every_bit_set"]
     assert ghz_ok(r.counts, 5, 1024)
     assert engine.memory.traces.get(trace.id).misses == 1
 
@@ -394,6 +397,11 @@ def test_recorded_checks_only_apply_where_they_mean_something():
     sparse = {format(i, "07b"): 1 for i in range(1, 101)}
     assert "never_all_zero" not in holding(sparse, {"shots": 100, "qubits": 7})
     assert "never_all_zero" in holding({"111": 1024}, {"shots": 1024, "qubits": 3})
+    # A W state built for 3 qubits, replayed on 5, is still one-hot; it never reaches the last two qubits.
+    w3 = {"001": 340, "010": 340, "100": 344}
+    assert {"one_hot", "every_bit_set"} <= set(holding(w3, {"shots": 1024, "qubits": 3}))
+    assert failures({"00001": 340, "00010": 340, "00100": 344}, {"shots": 1024, "qubits": 5},
+                    holding(w3, {"shots": 1024, "qubits": 3})) == ["every_bit_set"]
 
 
 def test_two_homes_in_one_process_each_call_their_own_tool(make_engine, server, tmp_path):

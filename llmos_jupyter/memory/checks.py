@@ -68,6 +68,13 @@ def _never_all_zero(c: Counts, v: Values) -> bool:
     return "0" * (width(c) or 0) not in bits_of(c)
 
 
+def _every_bit_set(c: Counts, v: Values) -> bool:
+    """Each position is 1 in some outcome: the circuit reaches every qubit it measures (a program built for
+    3 qubits and replayed on 5 leaves the extra ones at 0)."""
+    w = width(c)
+    return w is not None and all(any(k[i] == "1" for k in bits_of(c)) for i in range(w))
+
+
 def _all_outcomes(c: Counts, v: Values) -> bool:
     w = width(c)
     return w is not None and len(bits_of(c)) == 2 ** w
@@ -88,6 +95,7 @@ CHECKS: dict[str, tuple[Callable[[Counts, Values], bool], Callable[[Values, Coun
     "one_hot": (_one_hot, lambda v, c: "bits" not in v),
     "all_zero": (_all_zero, lambda v, c: "bits" not in v),
     "never_all_zero": (_never_all_zero, lambda v, c: "bits" not in v),
+    "every_bit_set": (_every_bit_set, lambda v, c: "bits" not in v),
     "runs": (lambda c, v: True, lambda v, c: False),  # see RUNS_ONLY; never inferred from counts
     # Recorded only for a near-uniform spread (see STABLE): each outcome then has at least half the
     # uniform chance, so 32 shots per outcome leave a chance below 2**w * e**-16 of missing one.
@@ -111,7 +119,8 @@ def _well_sampled(c: Counts) -> bool:
 # 7-qubit superposition miss |0000000> and would record 'never all zeros'.
 STABLE: dict[str, Callable[[Counts], bool]] = {
     "all_outcomes": _near_uniform,
-    **{name: _well_sampled for name in ("ghz_support", "single_outcome", "one_hot", "all_zero", "never_all_zero")},
+    **{name: _well_sampled for name in ("ghz_support", "single_outcome", "one_hot", "all_zero", "never_all_zero",
+                                        "every_bit_set")},
 }
 BASIC = ("total_shots", "width_is_qubits")
 RUNS_ONLY = "runs"  # recorded for a program that measures nothing: a replay must run without error, no more

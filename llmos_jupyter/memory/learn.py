@@ -68,6 +68,9 @@ def named_parameters(code: str, values: dict[str, object], held: list[str]) -> s
     literals = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and not isinstance(n.value, bool)]
     if any(isinstance(v, float) for v in literals) or _indices_written_out(tree):
         return set()
+    sizes_written = {a.value for node in ast.walk(tree) if isinstance(node, ast.Call)
+                     and getattr(node.func, "id", getattr(node.func, "attr", None)) in _SIZED
+                     for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int}
     found = set()
     for stmt in tree.body:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
@@ -88,9 +91,14 @@ def named_parameters(code: str, values: dict[str, object], held: list[str]) -> s
         derived: set = {size, size - 1, size + 1, 2 * size, size * size, 2 ** min(size, 64)}
         if isinstance(value, str):  # another bitstring in the program: a copy or a reversal of this one
             derived |= {v for v in literals if isinstance(v, str) and set(v) <= {"0", "1"} and len(v) > 1}
-        if not any(v in derived and (not isinstance(v, int) or v >= 3) for v in literals):
+        # 1 and 2 are everywhere (q + 1, 2 * theta); as a range or register size they still say "this size".
+        if not any(v in derived and (not isinstance(v, int) or v >= 3) for v in literals) \
+                and not derived & sizes_written:
             found.add(slot)
     return found
+
+
+_SIZED = {"range", "QuantumCircuit", "QuantumRegister", "ClassicalRegister"}
 
 
 def _indices_written_out(tree: ast.AST) -> bool:
