@@ -12,9 +12,9 @@ What it measures
                   varied shot counts call the tool.
     FOLLOWER      the same, in an engine with crystallize_uses so high that the trace never becomes a
                   tool: every request replays the stored program.
-    MIXED         basis states with a new bitstring each time (the scripted model writes them unrolled,
-                  `qc.x(i)` per set bit, so the trace cannot rebind them): the LLM is asked with the
-                  nearest trace as a worked example.
+    MIXED         an engine with a follower threshold of 2.0 (no replay is ever close enough), asked for
+                  basis states with a new bitstring each time: the LLM is asked with the nearest trace as
+                  a worked example.
     LEARNER       an engine with follower and mixed thresholds of 2.0 (out of reach even after the
                   sentience layer shifts them), so nothing in memory is close enough: every request
                   (GHZ, W, Bernstein-Vazirani, Deutsch-Jozsa, ...) searches the memory and then asks
@@ -148,7 +148,7 @@ def main() -> int:
         print("  … FOLLOWER measured", file=sys.stderr, flush=True)
 
         # MIXED
-        llmos = engine(srv, tmp / "mixed")
+        llmos = engine(srv, tmp / "mixed", follower_threshold=2.0)
         bits = bitstrings(rng, runs + 1)
         llmos.run(f"Prepare the basis state |{bits[0]}>")
         collect(llmos, [f"Prepare the basis state |{b}>" for b in bits[1:]], Mode.MIXED, samples["MIXED"], mix)
