@@ -89,6 +89,15 @@ def test_two_verified_values_generalize_a_slot(make_engine, server):
     assert r.mode == Mode.FOLLOWER and ghz_ok(r.counts, 7, 300) and len(server.requests) == calls
 
 
+def test_a_thin_run_does_not_strip_the_checks_of_a_trace(engine):
+    first = engine.run("Create a GHZ state with 3 qubits")
+    assert first.why["learned"]["generalized_now"] == ["SLOT_qubits_0"]  # n = 3: a named parameter
+    assert "ghz_support" in engine.memory.traces.get(first.trace_id).checks
+    thin = engine.run("GHZ on 3 qubits, 10 shots")  # MIXED; 10 shots are too few to record GHZ support
+    assert thin.mode == Mode.MIXED and thin.trace_id == first.trace_id
+    assert "ghz_support" in engine.memory.traces.get(first.trace_id).checks
+
+
 def test_a_value_taken_as_one_named_parameter_is_generalized_from_one_run():
     from llmos_jupyter.memory.learn import named_parameters
     from llmos_jupyter.memory.templates import make_template

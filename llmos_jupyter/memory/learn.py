@@ -37,20 +37,24 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
                      if name not in trace.generalized and all(ex.get(name) != values.get(name)
                                                               for ex in trace.examples))
         trace.generalized = tuple(sorted(set(trace.generalized) | set(newly)))
-        trace.checks = tuple(c for c in trace.checks if c in held)
+        # A check goes only when this run contradicts it: a 10-shot run is too thin to record GHZ support,
+        # yet it does not make a check learned from 1,024 shots any less true.
+        contradicted = set(checks.failures(counts, check_values(values), trace.checks)) if counts else None
+        trace.checks = tuple(c for c in trace.checks
+                             if (c in held if contradicted is None else c not in contradicted))
         if values not in trace.examples:
             trace.examples.append(values)
         trace.uses += 1
         trace.baseline_tokens = max(trace.baseline_tokens, billed_tokens)
 
+    parameters = named_parameters(template.code, values, held)
     fresh = Trace(
         id="", origin=origin, title=n.text[:120], request=n.text, template=n.template, signature=n.signature,
         code=template.code, bound=template.bound, shape=template.shape,
-        generalized=tuple(sorted({"SLOT_shots_0"} & set(template.bound)
-                                 | named_parameters(template.code, values, held))),
+        generalized=tuple(sorted({"SLOT_shots_0"} & set(template.bound) | parameters)),
         defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1)
     trace, created = traces.merge_or_add(fresh, merge, (n.key, n.terms))
-    return Learned(trace, created, tuple(newly))
+    return Learned(trace, created, tuple(sorted(parameters)) if created else tuple(newly))
 
 
 def named_parameters(code: str, values: dict[str, object], held: list[str]) -> set[str]:
