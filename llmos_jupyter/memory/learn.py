@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..dispatch.dispatcher import check_values
 from ..dispatch.normalize import Normalized
 from . import checks
-from .templates import make_template
+from .templates import SIZE_CALLS, make_template
 from .traces import Trace, TraceStore
 
 
@@ -73,7 +73,7 @@ def named_parameters(code: str, values: dict[str, object], held: list[str]) -> s
     if any(isinstance(v, float) for v in literals) or _indices_written_out(tree):
         return set()
     sizes_written = {a.value for node in ast.walk(tree) if isinstance(node, ast.Call)
-                     and getattr(node.func, "id", getattr(node.func, "attr", None)) in _SIZED
+                     and getattr(node.func, "id", getattr(node.func, "attr", None)) in SIZE_CALLS
                      for a in node.args if isinstance(a, ast.Constant) and type(a.value) is int}
     found = set()
     for stmt in tree.body:
@@ -100,9 +100,6 @@ def named_parameters(code: str, values: dict[str, object], held: list[str]) -> s
                 and not derived & sizes_written:
             found.add(slot)
     return found
-
-
-_SIZED = {"range", "QuantumCircuit", "QuantumRegister", "ClassicalRegister"}
 
 
 def _indices_written_out(tree: ast.AST) -> bool:

@@ -20,6 +20,10 @@ def placeholder(kind: str, index: int) -> str:
     return f"SLOT_{kind}_{index}"
 
 
+# Calls whose integer arguments are sizes: a register width, a loop over the qubits.
+SIZE_CALLS = frozenset({"range", "QuantumCircuit", "QuantumRegister", "ClassicalRegister"})
+
+
 @dataclass(frozen=True)
 class Template:
     code: str  # the program with placeholders
@@ -51,16 +55,7 @@ def make_template(code: str, values: dict[str, object]) -> Template:
         if isinstance(value, bool) or value is None:
             continue
         by_value.setdefault((type(value), value), []).append(name)
-    lines = code.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-
-    def span(node: ast.AST) -> tuple[int, int]:
-        start = offsets[node.lineno - 1] + _char_col(lines[node.lineno - 1], node.col_offset)
-        end = offsets[node.end_lineno - 1] + _char_col(lines[node.end_lineno - 1], node.end_col_offset)
-        return start, end
-
+    span = _spans(code)
     edits: dict[tuple[int, int], str] = {}
     shots = values.get("SLOT_shots_0")
     for node in ast.walk(tree):
@@ -73,9 +68,7 @@ def make_template(code: str, values: dict[str, object]) -> Template:
             names = [n for n in names if n != "SLOT_shots_0" or len(names) == 1]
             if len(names) == 1 and span(node) not in edits:
                 edits[span(node)] = names[0]
-    out = code
-    for (start, end), name in sorted(edits.items(), reverse=True):
-        out = out[:start] + name + out[end:]
+    out = _splice(code, edits)
     bound = tuple(sorted({m.group(0) for m in PLACEHOLDER.finditer(out)} & set(values)))
     return Template(out, bound, shape_of(out))
 
@@ -152,20 +145,33 @@ def _x_gate(stmt: ast.stmt) -> tuple[str, int] | None:
 
 def _width_to_len(code: str, width: int, slot: str) -> str:
     """`QuantumCircuit(4)`, `QuantumCircuit(4, 4)` and `range(4)` become `len(<slot>)`."""
-    tree = ast.parse(code)
+    span = _spans(code)
+    edits = {span(arg): f"len({slot})" for node in ast.walk(ast.parse(code))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SIZE_CALLS
+             for arg in node.args if isinstance(arg, ast.Constant) and type(arg.value) is int and arg.value == width}
+    return _splice(code, edits)
+
+
+def _spans(code: str):
+    """node -> (start, end) character offsets of that node in `code`."""
     lines = code.splitlines(keepends=True)
-    spans = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
-                and node.func.id in ("QuantumCircuit", "range"):
-            for arg in node.args:
-                if isinstance(arg, ast.Constant) and type(arg.value) is int and arg.value == width:
-                    spans.append((arg.lineno, arg.col_offset, arg.end_col_offset))
-    for lineno, start, end in sorted(spans, reverse=True):
-        line = lines[lineno - 1]
-        a, b = _char_col(line, start), _char_col(line, end)
-        lines[lineno - 1] = line[:a] + f"len({slot})" + line[b:]
-    return "".join(lines)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def span(node: ast.AST) -> tuple[int, int]:
+        start = offsets[node.lineno - 1] + _char_col(lines[node.lineno - 1], node.col_offset)
+        end = offsets[node.end_lineno - 1] + _char_col(lines[node.end_lineno - 1], node.end_col_offset)
+        return start, end
+
+    return span
+
+
+def _splice(code: str, edits: dict[tuple[int, int], str]) -> str:
+    """`code` with each (start, end) span replaced by its text."""
+    for (start, end), text in sorted(edits.items(), reverse=True):
+        code = code[:start] + text + code[end:]
+    return code
 
 
 def instantiate(template_code: str, values: dict[str, object]) -> str:
