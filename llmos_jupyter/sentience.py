@@ -99,6 +99,9 @@ def policy(v: Valence, streak: int = 0) -> Policy:
     return Policy(follower, mixed, strict, require, shift, tuple(why))
 
 
+_SELECT = "SELECT valence, streak, budget, spent FROM sentience WHERE id = 1"
+
+
 class Sentience:
     """Owns the valence; persisted in the store so it survives a kernel restart."""
 
@@ -111,7 +114,7 @@ class Sentience:
         self._load()
 
     def _load(self) -> None:
-        self._take(self.store.query("SELECT valence, streak, budget, spent FROM sentience WHERE id = 1"))
+        self._take(self.store.query(_SELECT))
 
     def _take(self, rows) -> None:
         if rows:
@@ -132,7 +135,7 @@ class Sentience:
         """Read, change and write under the store's write lock: kernels sharing a home add up their
         outcomes (and the tokens spent against a budget) instead of overwriting each other's."""
         with self.store.transaction() as cur:
-            self._take(cur.execute("SELECT valence, streak, budget, spent FROM sentience WHERE id = 1").fetchall())
+            self._take(cur.execute(_SELECT).fetchall())
             yield
             self._write(cur)
 

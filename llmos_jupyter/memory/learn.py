@@ -4,8 +4,8 @@ Two answers are the same pattern when their templated programs have the same sha
 placeholder becomes *generalized* (free to rebind to any value) once the same program
 has been verified with two different values for it; `shots=` is generalized from the
 start because its meaning is unambiguous, and so is a value the program takes as one
-named parameter and nothing else hints is size-specific (`named_parameters`). Recorded
-checks keep only what held in every verified run.
+named parameter and nothing else hints is size-specific (`named_parameters`). A recorded
+check is dropped when a later verified run contradicts it.
 """
 from __future__ import annotations
 
@@ -39,9 +39,11 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
         trace.generalized = tuple(sorted(set(trace.generalized) | set(newly)))
         # A check goes only when this run contradicts it: a 10-shot run is too thin to record GHZ support,
         # yet it does not make a check learned from 1,024 shots any less true.
-        contradicted = set(checks.failures(counts, check_values(values), trace.checks)) if counts else None
-        trace.checks = tuple(c for c in trace.checks
-                             if (c in held if contradicted is None else c not in contradicted))
+        if counts:
+            contradicted = set(checks.failures(counts, check_values(values), trace.checks))
+            trace.checks = tuple(c for c in trace.checks if c not in contradicted)
+        else:
+            trace.checks = tuple(c for c in trace.checks if c in held)
         if values not in trace.examples:
             trace.examples.append(values)
         trace.uses += 1
