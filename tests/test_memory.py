@@ -67,15 +67,24 @@ def test_shots_rebind_at_once_and_are_verified(engine):
     assert r.mode == Mode.FOLLOWER and sum(r.counts.values()) == 4096 and set(r.counts) == {"00", "11"}
 
 
-def inline_ghz(req):
-    """A model that writes the qubit count into the code wherever it is needed, not as a named parameter."""
+def ghz_model(entangle):
+    """A model that answers GHZ requests correctly, with `entangle(n)` as its CNOT lines."""
     from llmos_jupyter.dispatch.normalize import normalize
 
-    n = normalize(req.last_user_text()).first("qubits")
-    code = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
-            f"qc = QuantumCircuit({n})\nqc.h(0)\nfor q in range({n} - 1):\n    qc.cx(q, q + 1)\nqc.measure_all()\n"
-            "sim = AerSimulator()\nprint(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
-    return Reply(text=f"```python\n{code}```", input_tokens=100, output_tokens=60)
+    def answer(req):
+        n = normalize(req.last_user_text()).first("qubits")
+        code = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
+                f"qc = QuantumCircuit({n})\nqc.h(0)\n{entangle(n)}qc.measure_all()\nsim = AerSimulator()\n"
+                "print(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
+        return Reply(text=f"```python\n{code}```", input_tokens=100, output_tokens=60)
+
+    return answer
+
+
+# The qubit count written into the code wherever it is needed, not as a named parameter.
+inline_ghz = ghz_model(lambda n: f"for q in range({n} - 1):\n    qc.cx(q, q + 1)\n")
+# The CNOTs spelled out: right, but not a template.
+unrolled_ghz = ghz_model(lambda n: "".join(f"qc.cx({q}, {q + 1})\n" for q in range(n - 1)))
 
 
 def test_two_verified_values_generalize_a_slot(make_engine, server):
@@ -117,18 +126,6 @@ def test_a_value_taken_as_one_named_parameter_is_generalized_from_one_run():
     assert generalized("qc.ry(0.9553, 0)\n") == set()  # an angle computed for one size
     assert generalized("qc.h(range(n))\nn = 5\n") == set()  # the name is rebound
     assert generalized("qc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\n", held=()) == set()
-
-
-def unrolled_ghz(req):
-    """A model that writes GHZ circuits with the CNOTs spelled out: right, but not a template."""
-    from llmos_jupyter.dispatch.normalize import normalize
-
-    n = normalize(req.last_user_text()).first("qubits")
-    lines = "".join(f"qc.cx({q}, {q + 1})\n" for q in range(n - 1))
-    code = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
-            f"qc = QuantumCircuit({n})\nqc.h(0)\n{lines}qc.measure_all()\nsim = AerSimulator()\n"
-            "print(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
-    return Reply(text=f"```python\n{code}```", input_tokens=100, output_tokens=60)
 
 
 def test_a_program_that_only_looks_like_a_template_is_not_generalized(make_engine, server):
