@@ -2,21 +2,26 @@
 the quantum reservoir and the parallel query pipeline (real SDKs against the scripted server). CPU only."""
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from llmos_jupyter.consensus import (ConsensusEngine, ConsensusError, PrivacyAccountant, PrivacyBudgetExceeded,
-                                     PrivateAggregator, parse_specs)
+import llmos_jupyter
+from llmos_jupyter.consensus import (ConsensusEngine, ConsensusError, ConsensusOptions, PrivacyAccountant,
+                                     PrivacyBudgetExceeded, PrivateAggregator, parse_specs, run_consensus)
 from llmos_jupyter.consensus.active_inference import free_energy, refine
 from llmos_jupyter.consensus.synthetic import ensemble
 from llmos_jupyter.consensus.transfer_entropy import causal_graph, te_test
 from llmos_jupyter.errors import ConfigError, LLMOSError
-from llmos_jupyter.events import EventBus
+from llmos_jupyter.events import (CausalGraph, ConsensusAnswer, ConsensusDone, ConsensusFinished, ConsensusStep,
+                                  EventBus)
 from llmos_jupyter.testing import Reply
 
 
@@ -60,6 +65,57 @@ def test_import_is_light():
             "'sentence_transformers', 'scipy'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _internal_imports() -> dict[str, set[str]]:
+    """Every llmos_jupyter module -> the llmos_jupyter modules it imports, at the top or inside a function."""
+    root = Path(llmos_jupyter.__file__).parent
+    modules = {".".join(("llmos_jupyter", *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                target = ".".join(part for part in (base, node.module) if part)
+                # `from . import annealing` imports the module annealing, not only the package.
+                subs = {f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in modules}
+                found |= subs or {target}
+        graph[name] = {m for m in found if m in modules and m != name}
+    return graph
+
+
+def test_no_import_cycle_in_consensus():
+    graph = _internal_imports()
+    inside = {m for m in graph if m.startswith("llmos_jupyter.consensus.")}
+    state: dict[str, str] = {}
+
+    def visit(m, path):
+        state[m] = "open"
+        for n in sorted(graph[m] & inside):
+            assert state.get(n) != "open", " -> ".join(path + [n])
+            if n not in state:
+                visit(n, path + [n])
+        state[m] = "done"
+
+    for m in sorted(inside):
+        if m not in state:
+            visit(m, [m])
+
+
+def test_the_maths_knows_nothing_of_providers_or_billing():
+    graph = _internal_imports()
+    reached, todo = set(), ["llmos_jupyter.consensus.hamiltonian"]
+    while todo:
+        for n in graph[todo.pop()] - reached:
+            reached.add(n)
+            todo.append(n)
+    assert not {m for m in reached if m.split(".")[1] in ("providers", "ledger", "prices", "store", "memory")}
+    assert "llmos_jupyter.consensus.pipeline" not in reached
 
 
 # -- the ground state ------------------------------------------------------------------------------------
@@ -165,15 +221,18 @@ def test_events_published_while_annealing():
     bus.subscribe(seen.append)
     rng = np.random.default_rng(2)
     E = ensemble(rng, 3, 2, 1).embeddings
-    res = ConsensusEngine(device="cpu", seed=0, events=bus).weigh(E)
-    steps = [e.data for e in seen if e.kind == "consensus.step"]
+    res = ConsensusEngine(device="cpu", seed=0, events=bus).weigh(E, request_id="r7")
+    steps = [e for e in seen if isinstance(e, ConsensusStep)]
     assert 10 <= len(steps) <= 100
-    assert steps[0]["temperature"] == pytest.approx(10.0) and steps[-1]["temperature"] == pytest.approx(0.1)
-    assert [s["step"] for s in steps] == sorted(s["step"] for s in steps)
+    assert steps[0].temperature == pytest.approx(10.0) and steps[-1].temperature == pytest.approx(0.1)
+    assert [s.step for s in steps] == sorted(s.step for s in steps)
     for s in steps:
-        assert len(s["weights"]) == 6 and abs(sum(s["weights"]) - 1) < 1e-9 and math.isfinite(s["energy"])
-    done = [e.data for e in seen if e.kind == "consensus.done"]
-    assert len(done) == 1 and done[0]["weights"] == res.weights.tolist()
+        assert len(s.weights) == 6 and abs(sum(s.weights) - 1) < 1e-9 and math.isfinite(s.energy)
+        assert isinstance(s.weights, tuple) and s.request_id == "r7" and s.batch == 1
+    done = [e for e in seen if isinstance(e, ConsensusDone)]
+    assert len(done) == 1 and done[0].weights == tuple(res.weights.tolist()) and done[0].request_id == "r7"
+    assert done[0].energy == res.energy and done[0].device == "cpu"
+    assert len(seen) == len(steps) + 1
 
 
 # -- transfer entropy ----------------------------------------------------------------------------------------
@@ -222,11 +281,13 @@ def test_causal_graph_and_the_discount_rule(eng):
     assert discounted.energy == pytest.approx(eng.energy(E, discounted.weights, priors=discounted.priors), abs=1e-12)
 
     events = EventBus()
-    kinds = []
-    events.subscribe(lambda e: kinds.append(e.kind))
+    published = []
+    events.subscribe(published.append, CausalGraph)
     from_series = eng.weigh(E, series=[a, b, c], events=events)
     assert np.allclose(from_series.causal, graph.effective) and from_series.causal_pvalues[0, 1] <= 0.05
-    assert "consensus.causal" in kinds
+    [event] = published
+    assert event.effective == tuple(tuple(row) for row in graph.effective.tolist())
+    assert [(e["source"], e["target"]) for e in event.edges] == [(0, 1)] and event.alpha == graph.alpha
 
 
 # -- active inference --------------------------------------------------------------------------------------
@@ -364,11 +425,11 @@ def test_run_survives_a_failing_provider(providers, server, tmp_path):
     seen = []
     bus.subscribe(seen.append)
     store = Store(tmp_path / "home")
-    eng = ConsensusEngine(device="cpu", seed=0, events=bus)
-    res = eng.run("Explain why a GHZ state is fragile under dephasing",
-                  providers=[providers("openai", "m1"), providers("anthropic", "m2"), providers("openai", "m3"),
-                             providers("openai", "m4")],
-                  ledger=Ledger(store), request_id="r1", prices={"m1": (1.0, 2.0)})
+    res = run_consensus("Explain why a GHZ state is fragile under dephasing",
+                        [providers("openai", "m1"), providers("anthropic", "m2"), providers("openai", "m3"),
+                         providers("openai", "m4")],
+                        ledger=Ledger(store), events=bus, request_id="r1", prices={"m1": (1.0, 2.0)},
+                        engine=ConsensusEngine(device="cpu", seed=0))
     assert sorted(r.body["model"] for r in server.requests) == ["m1", "m2", "m3", "m4"]
     assert res.models == ["openai:m1", "anthropic:m2", "openai:m4"]
     assert res.texts == [GHZ_A, GHZ_B, OFF_TOPIC]
@@ -388,24 +449,88 @@ def test_run_survives_a_failing_provider(providers, server, tmp_path):
     assert sorted(tuple(c) for c in calls) == [("m1", 31, 140), ("m2", 29, 150), ("m4", 33, 120)]
     data = json.loads(json.dumps(res.to_dict()))
     assert data["metadata"]["failures"][0]["model"] == "openai:m3" and len(data["answers"]) == 3
-    kinds = {e.kind for e in seen}
-    assert {"consensus.answer", "consensus.causal", "consensus.step", "consensus.done", "consensus.result"} <= kinds
+    assert {type(e) for e in seen} == {ConsensusAnswer, CausalGraph, ConsensusStep, ConsensusDone, ConsensusFinished}
+    assert all(e.request_id == "r1" for e in seen)
+    answered = [e for e in seen if isinstance(e, ConsensusAnswer)]
+    assert [(e.model, e.ok) for e in answered] == [("openai:m1", True), ("anthropic:m2", True), ("openai:m3", False),
+                                                   ("openai:m4", True)]
+    [graph] = [e for e in seen if isinstance(e, CausalGraph)]
+    assert graph.labels == tuple(res.models) and len(graph.te) == 3 and graph.effective == tuple(
+        tuple(row) for row in res.causal.tolist())
+    assert seen[-1] == ConsensusFinished(answer_source=res.answer_source, models=tuple(res.models),
+                                         weights=tuple(res.weights.tolist()), failures=("openai:m3",), request_id="r1")
     shown = res._repr_mimebundle_()
     assert "openai:m3" in shown["text/plain"] and "FAILED" in shown["text/plain"]
     assert "Causal graph" in shown["text/html"]
     store.close()
 
 
-def test_run_with_synthesis_counts_its_tokens(providers):
-    eng = ConsensusEngine(device="cpu", seed=0)
-    res = eng.run("Explain why a GHZ state is fragile under dephasing",
-                  providers=[providers("openai", "m1"), providers("anthropic", "m2")],
-                  synthesize_with=providers("openai", "synth"), causal=False)
+def test_run_with_synthesis_counts_its_tokens(providers, server):
+    res = run_consensus("Explain why a GHZ state is fragile under dephasing",
+                        [providers("openai", "m1"), providers("anthropic", "m2")],
+                        synthesize_with=providers("openai", "synth"), causal=False,
+                        engine=ConsensusEngine(device="cpu", seed=0))
     assert res.answer.startswith("Consensus: dephasing") and res.answer_source == "synthesis:openai:synth"
     assert res.tokens["synthesis:openai:synth"]["input"] == 500
     assert res.total_tokens == {"input": 560, "output": 302}
+    assert res.graph is None and "synthesize" in res.timings_ms
+    # The synthesizer sees every answer, heaviest first, with its weight.
+    [synth] = [r for r in server.requests if r.body["model"] == "synth"]
+    prompt = json.dumps(synth.body["messages"])
+    assert "consensus weight" in prompt and GHZ_A[:40] in prompt and GHZ_B[:40] in prompt
+
+
+def test_run_from_specs_the_way_llmos_calls_it(server, tmp_path):
+    """The call LLMOS.consensus makes: specs made here with the engine's provider options, options by keyword."""
+    from llmos_jupyter.ledger import Ledger
+    from llmos_jupyter.memory.embed import Embedder
+    from llmos_jupyter.store import Store
+
+    server.responder = lambda req: SCRIPT[req.body["model"]]
+    store = Store(tmp_path / "home")
+    bus = EventBus()
+    seen = []
+    bus.subscribe(seen.append, (ConsensusAnswer, ConsensusFinished))
+    res = run_consensus("Explain why a GHZ state is fragile under dephasing", "openai:m1,openai:m2,openai:m4,nosuch",
+                        ledger=Ledger(store), events=bus, request_id="r2", embedder=Embedder(), prices=None,
+                        provider_options={"base_url": server.openai_base_url, "api_key": "x", "max_retries": 0},
+                        engine=ConsensusEngine(device="cpu", seed=0), priors={"openai:m4": 3.0}, causal=False,
+                        target_entropy=0.2, max_tokens=64)
+    assert res.models == ["openai:m1", "openai:m2", "openai:m4"] and res.request_id == "r2"
+    assert [f["model"] for f in res.failures] == ["nosuch"] and res.failures[0]["kind"] == "config"
+    assert {r.body["max_tokens"] for r in server.requests} == {64}
+    assert np.allclose(res.ground.priors, [0.2, 0.2, 0.6]) and res.graph is None
+    assert res.refinement.target_entropy == 0.2
+    assert store.query("SELECT COUNT(*) FROM llm_calls WHERE request_id = 'r2'")[0][0] == 3
+    assert [e.model for e in seen if isinstance(e, ConsensusAnswer)] == res.models  # nosuch was never asked
+    assert isinstance(seen[-1], ConsensusFinished) and seen[-1].failures == ("nosuch",)
+    store.close()
+
+
+def test_run_is_deterministic_under_the_engine_seed(providers):
+    def once():
+        return run_consensus("Explain why a GHZ state is fragile under dephasing",
+                             [providers("openai", "m1"), providers("anthropic", "m2"), providers("openai", "m4")],
+                             engine=ConsensusEngine(device="cpu", seed=3))
+    a, b = once(), once()
+    assert np.array_equal(a.weights, b.weights) and np.array_equal(a.causal, b.causal)
+    assert np.array_equal(a.graph.pvalues, b.graph.pvalues) and a.answer == b.answer
+
+
+def test_options_are_checked_and_frozen(providers):
+    with pytest.raises(ConfigError, match="Unknown consensus option.*temprature"):
+        run_consensus("q", [providers("openai", "m1")], temprature=0.5)
+    priors = {"openai:m1": 2.0}
+    opts = ConsensusOptions.of({"priors": priors, "causal": False})
+    priors["openai:m1"] = 5.0
+    assert opts.priors["openai:m1"] == 2.0 and ConsensusOptions(priors=[1, 2]).priors == (1, 2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.causal = True
+    with pytest.raises(ConfigError, match="priors has 1 entries for 2 providers"):
+        run_consensus("q", [providers("openai", "m1"), providers("openai", "m2")], priors=[1.0], causal=False,
+                      engine=ConsensusEngine(device="cpu", seed=0))
 
 
 def test_run_with_no_answer_raises(providers):
-    with pytest.raises(ConsensusError, match="No model answered"):
-        ConsensusEngine(device="cpu").run("q", providers=[providers("openai", "m3")])
+    with pytest.raises(ConsensusError, match="No model answered.*upstream exploded"):
+        run_consensus("q", [providers("openai", "m3")], engine=ConsensusEngine(device="cpu"))

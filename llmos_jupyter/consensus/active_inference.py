@@ -1,7 +1,7 @@
 """Active-inference refinement: sharpen (or soften) the consensus belief to a target entropy.
 
 The belief q is a distribution over the N answers ("which answer should I trust"). Each answer
-has an energy eps_i, its local energy at the ground state (engine.py): twice its expected
+has an energy eps_i, its local energy at the ground state (hamiltonian.py): twice its expected
 disagreement with the consensus, J-weighted, plus its prior cost. The variational free energy of
 a belief at temperature T_r is
 

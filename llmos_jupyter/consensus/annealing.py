@@ -2,9 +2,9 @@
 
 Everything here works on a batch of ensembles at once: the state is one tensor of shape
 (batch, candidates, N) on the chosen device, in float64. torch is imported by the caller
-(`engine.py`) on first use, never at package import.
+(`hamiltonian.py`) on first use, never at package import.
 
-The search (see `engine.py` for the Hamiltonian and why it has several local minima):
+The search (see `hamiltonian.py` for the Hamiltonian and why it has several local minima):
 
 1. Annealing. `replicas` chains per ensemble, each a point on the simplex written as
    softmax logits z (kept centred). A move proposes z' = z + sigma * xi (xi standard normal,

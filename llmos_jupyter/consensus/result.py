@@ -1,4 +1,4 @@
-"""What ConsensusEngine.run returns, and how a notebook shows it (mime bundles; no Jupyter import)."""
+"""What pipeline.run_consensus returns, and how a notebook shows it (mime bundles; no Jupyter import)."""
 from __future__ import annotations
 
 import html
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .active_inference import Refinement
-from .engine import WeighResult
+from .hamiltonian import WeighResult
 from .transfer_entropy import CausalGraph
 
 

@@ -24,7 +24,7 @@ series with phi = 0.9, n = 40, against 4.3 % for phase surrogates.)
 Over a graph of N answers the N(N-1) directed tests are corrected by Benjamini-Hochberg at level
 alpha. A significant edge carries the bias-corrected ("effective", Marschinski & Kantz 2002)
 transfer entropy TE - mean(surrogate TE), floored at 0; non-significant edges carry 0. That
-matrix is what the engine's causal rule uses (engine.py).
+matrix is what the causal rule of the Hamiltonian uses (hamiltonian.py).
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+
+from .. import events
 
 
 @dataclass
@@ -61,12 +63,19 @@ class CausalGraph:
                  "lag": int(self.lags[i, j]), "p": float(self.pvalues[i, j])}
                 for i in range(n) for j in range(n) if self.significant[i, j]]
 
-    def to_event(self) -> dict[str, Any]:
-        return {"te": self.te.tolist(), "effective": self.effective.tolist(), "pvalues": self.pvalues.tolist(),
-                "edges": self.edges(), "alpha": self.alpha, "note": self.note, "labels": list(self.labels)}
+    def to_event(self, request_id: str | None = None) -> events.CausalGraph:
+        return events.CausalGraph(labels=tuple(self.labels), te=_rows(self.te), effective=_rows(self.effective),
+                                  pvalues=_rows(self.pvalues), edges=tuple(self.edges()), alpha=self.alpha,
+                                  note=self.note, request_id=request_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.to_event(), "lags": self.lags.tolist()}
+        return {"te": self.te.tolist(), "effective": self.effective.tolist(), "pvalues": self.pvalues.tolist(),
+                "edges": self.edges(), "alpha": self.alpha, "note": self.note, "labels": list(self.labels),
+                "lags": self.lags.tolist()}
+
+
+def _rows(matrix: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(float(x) for x in row) for row in matrix)
 
 
 def _as_series(x) -> np.ndarray:

@@ -1,5 +1,7 @@
 """ConsensusEngine: weigh an ensemble of answers by the ground state of an information Hamiltonian.
 
+Only the maths: embeddings in, weights out. Asking the models, billing and synthesis are pipeline.py's.
+
 The Hamiltonian
 ---------------
 For N answers with unit-norm embeddings e_i, cosine distances d_ij = 1 - e_i.e_j, and
@@ -68,26 +70,14 @@ See annealing.py for the search.
 from __future__ import annotations
 
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, LLMOSError
+from ..errors import ConfigError
+from ..events import ConsensusDone, ConsensusStep, EventBus
 from .annealing import Schedule
-
-ANSWER_SYSTEM = "You are an expert in quantum computing. Answer the question accurately and concisely."
-SYNTHESIS_SYSTEM = (
-    "You combine several models' answers to one question into a single answer. Each answer comes with a "
-    "consensus weight: how strongly the ensemble agrees with it. Keep what the heavily weighted answers agree "
-    "on, drop claims only lightly weighted answers make, and do not mention the models or the weights."
-)
-
-
-class ConsensusError(LLMOSError):
-    """No answer came back, so there is nothing to weigh."""
 
 
 @dataclass
@@ -122,15 +112,16 @@ class WeighResult:
 
 
 class ConsensusEngine:
-    """Weigh answers by the ground state of H; `run` does the whole query-to-answer pipeline.
+    """Weigh answers by the ground state of H (pipeline.run_consensus asks the models and calls weigh).
 
     device: "auto" (CUDA when torch sees it, else CPU), "cpu", "cuda" or "cuda:N".
     seed: every weigh call starts a fresh torch.Generator from it, so a call is a pure function of its inputs.
-    events: an object with publish(kind, **data) (llmos_jupyter.events.EventBus), or None.
+    events: the EventBus that gets ConsensusStep while annealing and ConsensusDone (and CausalGraph when weigh
+    estimates the graph), unless a call names its own; or None.
     """
 
     def __init__(self, device: str = "auto", seed: int = 0, *, coupling: float = 4.0, temperature: float = 1.0,
-                 causal_gain: float = 1.0, schedule: Schedule | None = None, events: Any = None,
+                 causal_gain: float = 1.0, schedule: Schedule | None = None, events: EventBus | None = None,
                  max_events: int = 100):
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}.")
@@ -143,7 +134,6 @@ class ConsensusEngine:
         self.events = events
         self.max_events = max_events
         self._device: str | None = None
-        self._embedder = None  # made on the first run(): loads MiniLM once, keeps its cache
 
     # -- the Hamiltonian, in numpy (float64), the reference every other path is checked against ------------
     def distances(self, embeddings) -> np.ndarray:
@@ -199,13 +189,15 @@ class ConsensusEngine:
 
     # -- the ground state -----------------------------------------------------------------------------------
     def weigh(self, embeddings, *, priors=None, causal=None, series: Sequence[np.ndarray] | None = None,
-              events: Any = None) -> WeighResult:
+              events: EventBus | None = None, request_id: str | None = None) -> WeighResult:
         """The ground state of H for one ensemble (N, D) of unit-norm embeddings.
 
         causal: an (N, N) matrix of effective transfer entropy (nats) to discount by; or
         series: one (T_i, k) array per answer, from which the graph is estimated here (transfer_entropy.py).
+        events, request_id: the bus for this call (else the engine's) and the request its events belong to.
         """
         E = _as_matrix(embeddings)
+        bus = events if events is not None else self.events
         pvalues = None
         if series is not None:
             if causal is not None:
@@ -214,23 +206,25 @@ class ConsensusEngine:
 
             graph = causal_graph(series, seed=self.seed)
             causal, pvalues = graph.effective, graph.pvalues
-            _publish(events if events is not None else self.events, "consensus.causal", **graph.to_event())
+            if bus is not None:
+                bus.publish(graph.to_event(request_id))
         pri = None if priors is None else np.asarray(priors, dtype=np.float64)[None]
         cau = None if causal is None else np.asarray(causal, dtype=np.float64)[None]
-        result = self._solve(E[None], pri, cau, events)[0]
+        result = self._solve(E[None], pri, cau, bus, request_id)[0]
         result.causal_pvalues = pvalues
         return result
 
-    def weigh_batch(self, embeddings, *, priors=None, causal=None, events: Any = None) -> list[WeighResult]:
+    def weigh_batch(self, embeddings, *, priors=None, causal=None, events: EventBus | None = None,
+                    request_id: str | None = None) -> list[WeighResult]:
         """Ground states of B ensembles of the same size at once: embeddings (B, N, D); priors (B, N);
         causal (B, N, N). Solved as one tensor (batch x replicas x N) on the device."""
         E = np.asarray(embeddings, dtype=np.float64)
         if E.ndim != 3:
             raise ConfigError(f"weigh_batch takes embeddings of shape (B, N, D), got {E.shape}.")
         E = np.stack([_as_matrix(e) for e in E]) if len(E) else E
-        return self._solve(E, priors, causal, events)
+        return self._solve(E, priors, causal, events if events is not None else self.events, request_id)
 
-    def _solve(self, E: np.ndarray, priors, causal, events) -> list[WeighResult]:
+    def _solve(self, E: np.ndarray, priors, causal, bus: EventBus | None, request_id: str | None) -> list[WeighResult]:
         import torch
 
         started = time.perf_counter()
@@ -254,13 +248,12 @@ class ConsensusEngine:
 
         from . import annealing
 
-        bus = events if events is not None else self.events
         publish = None
         if bus is not None:
             def publish(step, tau, H, s):
                 best = int(torch.argmin(H[0]))
-                bus.publish("consensus.step", step=int(step), temperature=float(tau), energy=float(H[0, best]),
-                            weights=s[0, best].tolist(), batch=int(B))
+                bus.publish(ConsensusStep(step=int(step), temperature=float(tau), energy=float(H[0, best]),
+                                          weights=tuple(s[0, best].tolist()), batch=int(B), request_id=request_id))
         found = annealing.ground_states(A, h, T, sched, gen, publish, self.max_events)
         weights = found["weights"]
         g = 2.0 * torch.bmm(weights[:, None, :], A)[:, 0] + h
@@ -278,215 +271,10 @@ class ConsensusEngine:
                    for b in range(B)]
         if bus is not None:
             r = results[0]
-            bus.publish("consensus.done", weights=r.weights.tolist(), energy=r.energy, free_energy=r.free_energy,
-                        entropy=r.entropy, device=r.device, batch=int(B), seconds=round(seconds, 4))
+            bus.publish(ConsensusDone(weights=tuple(r.weights.tolist()), energy=r.energy, free_energy=r.free_energy,
+                                      entropy=r.entropy, device=r.device, batch=int(B), seconds=round(seconds, 4),
+                                      request_id=request_id))
         return results
-
-    # -- the whole pipeline -------------------------------------------------------------------------------
-    def run(self, prompt: str, providers: Sequence[Any] | str, *, system: str = ANSWER_SYSTEM,
-            max_tokens: int = 1024, priors: dict[str, float] | Sequence[float] | None = None,
-            synthesize_with: Any = None, target_entropy: float = 0.1, causal: bool = True,
-            privacy: Any = None, reservoir: bool = False, embedder: Any = None, ledger: Any = None,
-            request_id: str | None = None, events: Any = None,
-            prices: dict[str, tuple[float, float]] | None = None, provider_options: dict[str, Any] | None = None):
-        """Ask every provider in parallel, weigh the answers, and return a ConsensusResult.
-
-        providers: Provider objects, "name[:model]" specs, (name, model) pairs, or one comma-separated string.
-        A provider that cannot be made or fails to answer is left out and listed in `failures`; the run fails
-        only when no answer comes back. priors: per answer label ("provider:model") or provider name, or a
-        list aligned with `providers`. synthesize_with: a Provider (or spec) that writes the consensus answer
-        from the weighted answers; otherwise the top-weighted answer is the consensus. privacy: a
-        privacy.PrivateAggregator; its noisy mean embedding is released (and charged to its accountant).
-        reservoir: also score the answers with the quantum reservoir (reservoir.py). ledger: each billed call
-        is recorded under request_id.
-        """
-        from ..providers import Message
-        from .active_inference import refine
-        from .result import ConsensusResult
-
-        bus = events if events is not None else self.events
-        request_id = request_id or uuid.uuid4().hex
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        entries, failures = self._make_providers(providers, provider_options or {})
-        made = [e for e in entries if e[1] is not None]
-        pricing = _price_table(prices)
-
-        def ask(item):
-            label, provider = item
-            t0 = time.perf_counter()
-            try:
-                completion = provider.complete(system, [Message("user", prompt)], max_tokens=max_tokens)
-            except Exception as exc:  # noqa: BLE001 - one provider failing must not sink the others
-                return label, provider, None, exc, time.perf_counter() - t0
-            return label, provider, completion, None, time.perf_counter() - t0
-
-        answers: list[tuple[str, Any, Any]] = []
-        tokens: dict[str, dict[str, Any]] = {}
-        latency: dict[str, float] = {}
-        if made:
-            with ThreadPoolExecutor(max_workers=len(made), thread_name_prefix="consensus") as pool:
-                outcomes = list(pool.map(ask, made))
-            for label, provider, completion, exc, seconds in outcomes:
-                latency[label] = round(seconds * 1000, 1)
-                if exc is not None:
-                    failures.append(_failure(label, exc))
-                else:
-                    tokens[label] = self._bill(ledger, request_id, provider, completion.usage, pricing)
-                    if completion.text.strip():
-                        answers.append((label, provider, completion))
-                    else:
-                        failures.append({"model": label, "kind": "empty",
-                                         "message": f"{label} returned an empty answer."})
-                _publish(bus, "consensus.answer", model=label, ok=bool(answers) and answers[-1][0] == label,
-                         seconds=round(seconds, 3))
-        timings["query"] = (time.perf_counter() - started) * 1000
-        if not answers:
-            detail = "; ".join(f"{f['model']}: {f['message']}" for f in failures) or "no providers were given"
-            raise ConsensusError(f"No model answered, so there is no consensus. {detail}")
-
-        labels = [a[0] for a in answers]
-        texts = [a[2].text for a in answers]
-        t0 = time.perf_counter()
-        if embedder is None:
-            if self._embedder is None:
-                from ..memory.embed import Embedder
-
-                self._embedder = Embedder()
-            embedder = self._embedder
-        E = embedder.encode(texts).astype(np.float64)
-        timings["embed"] = (time.perf_counter() - t0) * 1000
-
-        graph = None
-        if causal and len(texts) >= 2:
-            t0 = time.perf_counter()
-            from .series import text_series
-            from .transfer_entropy import causal_graph
-
-            graph = causal_graph(text_series(texts, embedder), seed=self.seed, labels=labels)
-            _publish(bus, "consensus.causal", **graph.to_event())
-            timings["causal"] = (time.perf_counter() - t0) * 1000
-
-        t0 = time.perf_counter()
-        ground = self.weigh(E, priors=_prior_vector(priors, entries, labels),
-                            causal=None if graph is None else graph.effective, events=bus)
-        ground.causal_pvalues = None if graph is None else graph.pvalues
-        timings["weigh"] = (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        refinement = refine(ground.weights, ground.local_energies, target_entropy=target_entropy)
-        timings["refine"] = (time.perf_counter() - t0) * 1000
-
-        reservoir_weights = None
-        if reservoir:
-            t0 = time.perf_counter()
-            from .reservoir import QuantumReservoir
-
-            reservoir_weights = QuantumReservoir(seed=self.seed).weights(E)
-            timings["reservoir"] = (time.perf_counter() - t0) * 1000
-        private = privacy.aggregate(E) if privacy is not None else None
-
-        top = int(np.argmax(ground.weights))
-        answer, source = texts[top], labels[top]
-        if synthesize_with is not None:
-            t0 = time.perf_counter()
-            answer, source = self._synthesize(synthesize_with, prompt, labels, texts, ground.weights, answer, source,
-                                              max_tokens, ledger, request_id, pricing, tokens, failures,
-                                              provider_options or {})
-            timings["synthesize"] = (time.perf_counter() - t0) * 1000
-        result = ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
-                                 refinement=refinement, graph=graph, answer=answer, answer_source=source,
-                                 failures=failures, tokens=tokens, latency_ms=latency, timings_ms=timings,
-                                 reservoir_weights=reservoir_weights, private=private, request_id=request_id)
-        _publish(bus, "consensus.result", answer_source=source, models=labels, weights=ground.weights.tolist(),
-                 failures=[f["model"] for f in failures])
-        return result
-
-    def _make_providers(self, providers, options: dict[str, Any]) -> tuple[list[tuple[str, Any]], list[dict]]:
-        """(label, Provider or None) for every provider asked for, in order; the ones that could not be made
-        (e.g. no API key) have None and a failure entry."""
-        from ..providers import Provider, make_provider
-        from .specs import parse_specs
-
-        items = parse_specs(providers) if isinstance(providers, str) else list(providers)
-        entries, failures, seen = [], [], {}
-        for item in items:
-            provider = item if isinstance(item, Provider) else None
-            if provider is None:
-                name, model = parse_specs(item)[0] if isinstance(item, str) else tuple(item)
-                try:
-                    provider = make_provider(name, model, **options)
-                except Exception as exc:  # noqa: BLE001 - e.g. a missing API key: left out, shown
-                    label = f"{name}:{model}" if model else name
-                    failures.append(_failure(label, exc))
-                    entries.append((label, None))
-                    continue
-            label = f"{provider.name}:{provider.model}"
-            seen[label] = seen.get(label, 0) + 1
-            entries.append((label if seen[label] == 1 else f"{label}#{seen[label]}", provider))
-        return entries, failures
-
-    def _bill(self, ledger, request_id: str, provider, usage, pricing) -> dict[str, Any]:
-        cost = pricing.cost(provider.name, provider.model, usage) if pricing is not None else None
-        if ledger is not None:
-            ledger.record_call(request_id, provider.name, provider.model, usage, cost_usd=cost)
-        return {"input": usage.input, "output": usage.output, "cache_read": usage.cache_read,
-                "cache_write": usage.cache_write, "reported": usage.reported, "cost_usd": cost}
-
-    def _synthesize(self, synthesizer, prompt, labels, texts, weights, fallback, fallback_source, max_tokens,
-                    ledger, request_id, pricing, tokens, failures, options):
-        """One LLM call that writes the consensus from the weighted answers; on failure the top-weighted
-        answer stands and the failure is listed."""
-        from ..providers import Message, Provider, make_provider
-        from .specs import parse_specs
-
-        if isinstance(synthesizer, Provider):
-            label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
-        else:
-            name, model = parse_specs(synthesizer)[0] if isinstance(synthesizer, str) else tuple(synthesizer)
-            label = f"synthesis:{name}:{model}" if model else f"synthesis:{name}"
-        order = np.argsort(-np.asarray(weights), kind="stable")
-        body = "\n\n".join(f"Answer {k + 1} (consensus weight {weights[i]:.3f}):\n{texts[i]}"
-                             for k, i in enumerate(order))
-        try:
-            if not isinstance(synthesizer, Provider):
-                synthesizer = make_provider(name, model, **options)
-                label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
-            completion = synthesizer.complete(SYNTHESIS_SYSTEM, [Message("user", f"Question: {prompt}\n\n{body}")],
-                                              max_tokens=max_tokens)
-        except Exception as exc:  # noqa: BLE001 - fall back to the top-weighted answer, and say so
-            failures.append(_failure(label, exc))
-            return fallback, fallback_source
-        tokens[label] = self._bill(ledger, request_id, synthesizer, completion.usage, pricing)
-        if not completion.text.strip():
-            failures.append({"model": label, "kind": "empty", "message": f"{label} returned an empty synthesis."})
-            return fallback, fallback_source
-        return completion.text, label
-
-
-def _failure(label: str, exc: BaseException) -> dict[str, Any]:
-    kind = getattr(exc, "kind", None) or ("config" if isinstance(exc, ConfigError) else type(exc).__name__)
-    message = str(exc) if isinstance(exc, LLMOSError) else f"{type(exc).__name__}: {exc}"
-    return {"model": label, "kind": kind, "message": message}
-
-
-def _prior_vector(priors, entries, labels: list[str]) -> np.ndarray | None:
-    """Priors for the answers that came back: from a dict (by "provider:model" label or provider name;
-    1 when absent) or a list aligned with the providers asked for."""
-    if priors is None:
-        return None
-    if isinstance(priors, dict):
-        return np.array([float(priors.get(lab, priors.get(lab.split(":")[0], 1.0))) for lab in labels])
-    given = list(priors)
-    if len(given) != len(entries):
-        raise ConfigError(f"priors has {len(given)} entries for {len(entries)} providers.")
-    by_label = {lab: p for (lab, _), p in zip(entries, given)}
-    return np.array([float(by_label[lab]) for lab in labels])
-
-
-def _price_table(prices):
-    from ..prices import PriceTable
-
-    return PriceTable(prices)
 
 
 def resolve_device(device: str | None) -> str:
@@ -515,8 +303,3 @@ def _as_matrix(embeddings) -> np.ndarray:
         raise ConfigError("Embeddings must have unit-norm rows (as Embedder.encode returns them); "
                           "normalise them first.")
     return E / norms[:, None]
-
-
-def _publish(bus: Any, kind: str, **data: Any) -> None:
-    if bus is not None:
-        bus.publish(kind, **data)

@@ -1,0 +1,327 @@
+"""The consensus pipeline: from a question and several providers to one weighed answer.
+
+run_consensus asks every provider once, in parallel (one slow model must not hold up the others), bills
+each call to the ledger, embeds the answers, estimates the causal graph between them (series.py,
+transfer_entropy.py), finds the ground state (hamiltonian.py), refines it (active_inference.py), optionally
+scores the answers with the quantum reservoir and releases a private centroid (privacy.py), and takes the
+top-weighted answer or has one more model write the consensus from the weighted answers.
+
+Events, all under the run's request id: ConsensusAnswer for each model asked, CausalGraph, the engine's
+ConsensusStep and ConsensusDone, and ConsensusFinished last.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, LLMOSError
+from ..events import ConsensusAnswer, ConsensusFinished, Event, EventBus
+from ..ledger import Ledger, Usage
+from ..prices import PriceTable
+from ..providers import Message, Provider, make_provider
+from .active_inference import refine
+from .hamiltonian import ConsensusEngine
+from .privacy import PrivateAggregator
+from .result import ConsensusResult
+from .series import text_series
+from .specs import parse_specs
+from .transfer_entropy import causal_graph
+
+ANSWER_SYSTEM = "You are an expert in quantum computing. Answer the question accurately and concisely."
+SYNTHESIS_SYSTEM = (
+    "You combine several models' answers to one question into a single answer. Each answer comes with a "
+    "consensus weight: how strongly the ensemble agrees with it. Keep what the heavily weighted answers agree "
+    "on, drop claims only lightly weighted answers make, and do not mention the models or the weights."
+)
+
+
+class ConsensusError(LLMOSError):
+    """No answer came back, so there is nothing to weigh."""
+
+
+@dataclass(frozen=True)
+class ConsensusOptions:
+    """What a caller chooses for one run: the keyword options of LLMOS.consensus(prompt, providers, **options)."""
+
+    system: str = ANSWER_SYSTEM  # the system prompt every model answers under
+    max_tokens: int = 1024  # per answer, and for the synthesis
+    # Per answer label ("provider:model") or provider name (1 when absent), or one per provider asked for.
+    priors: Mapping[str, float] | tuple[float, ...] | None = None
+    synthesize_with: Any = None  # a Provider or "name[:model]" spec that writes the consensus answer
+    target_entropy: float = 0.1  # of the refined belief (active_inference.py)
+    causal: bool = True  # estimate the causal graph and discount answers that echo another
+    privacy: PrivateAggregator | None = None  # release its noisy mean embedding, charged to its accountant
+    reservoir: bool = False  # also score the answers with the quantum reservoir (reservoir.py)
+
+    def __post_init__(self) -> None:
+        # Copies: a caller's dict or list changed later must not change options already taken.
+        if isinstance(self.priors, Mapping):
+            object.__setattr__(self, "priors", MappingProxyType(dict(self.priors)))
+        elif self.priors is not None:
+            object.__setattr__(self, "priors", tuple(self.priors))
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> ConsensusOptions:
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ConfigError(f"Unknown consensus option(s): {', '.join(unknown)}. Known: {', '.join(known)}.")
+        return cls(**options)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where one run's model calls and events go."""
+
+    request_id: str
+    ledger: Ledger | None
+    events: EventBus | None
+    pricing: PriceTable
+    provider_options: Mapping[str, Any]  # for providers made here from specs (timeout, max_retries, ...)
+
+    def make_provider(self, name: str, model: str | None) -> Provider:
+        return make_provider(name, model, **self.provider_options)
+
+    def bill(self, provider: Provider, usage: Usage) -> dict[str, Any]:
+        """Record one call in the ledger; returns its tokens and cost for ConsensusResult.tokens."""
+        cost = self.pricing.cost(provider.name, provider.model, usage)
+        if self.ledger is not None:
+            self.ledger.record_call(self.request_id, provider.name, provider.model, usage, cost_usd=cost)
+        return {"input": usage.input, "output": usage.output, "cache_read": usage.cache_read,
+                "cache_write": usage.cache_write, "reported": usage.reported, "cost_usd": cost}
+
+    def publish(self, event: Event) -> None:
+        if self.events is not None:
+            self.events.publish(event)
+
+
+@dataclass(frozen=True)
+class Answer:
+    label: str  # "provider:model", "#2" etc. appended when one model is asked twice
+    text: str
+
+
+@dataclass
+class Asked:
+    """What came back from asking every provider once."""
+
+    labels: list[str]  # every provider asked for, in order, answered or not (list priors align with these)
+    answers: list[Answer] = field(default_factory=list)  # the non-empty ones, in the order asked
+    failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> RunContext.bill's record
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """The synthesis call's outcome: its text, or the failure that leaves the top-weighted answer standing."""
+
+    label: str  # "synthesis:provider:model"
+    text: str | None = None
+    tokens: dict[str, Any] | None = None  # when the call came back (and was billed)
+    failure: dict[str, Any] | None = None
+
+
+def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger | None = None,
+                  events: EventBus | None = None, request_id: str | None = None, embedder: Any = None,
+                  prices: Mapping[str, tuple[float, float]] | None = None,
+                  provider_options: Mapping[str, Any] | None = None, engine: ConsensusEngine | None = None,
+                  **options: Any) -> ConsensusResult:
+    """Ask every provider in parallel, weigh the answers, and return a ConsensusResult.
+
+    providers: Provider objects, "name[:model]" specs, (name, model) pairs, or one comma-separated string.
+    A provider that cannot be made or fails to answer is left out and listed in `failures`; the run fails
+    (ConsensusError) only when no answer comes back. ledger: each billed call is recorded under request_id
+    (a fresh one when None). events: the bus for this run's events (else the engine's). embedder: an
+    Embedder (memory/embed.py), made here when None. prices: overrides of the price table. provider_options:
+    passed to the providers made here from specs. engine: the ConsensusEngine that weighs (its seed also
+    seeds the causal graph and the reservoir); ConsensusEngine(device="auto", seed=0) when None.
+    options: the fields of ConsensusOptions.
+    """
+    opts = ConsensusOptions.of(options)
+    engine = engine if engine is not None else ConsensusEngine(device="auto", seed=0)
+    run = RunContext(request_id=request_id or uuid.uuid4().hex, ledger=ledger,
+                     events=events if events is not None else engine.events, pricing=PriceTable(prices),
+                     provider_options=MappingProxyType(dict(provider_options or {})))
+    clock = _Stopwatch()
+    with clock.stage("query"):
+        asked = _ask_all(prompt, providers, opts, run)
+    if not asked.answers:
+        detail = "; ".join(f"{f['model']}: {f['message']}" for f in asked.failures) or "no providers were given"
+        raise ConsensusError(f"No model answered, so there is no consensus. {detail}")
+    labels = [a.label for a in asked.answers]
+    texts = [a.text for a in asked.answers]
+
+    if embedder is None:
+        from ..memory.embed import Embedder  # the memory package pulls in the trace store: only when needed
+
+        embedder = Embedder()
+    with clock.stage("embed"):
+        E = embedder.encode(texts).astype(np.float64)
+    graph = None
+    if opts.causal and len(texts) >= 2:
+        with clock.stage("causal"):
+            graph = causal_graph(text_series(texts, embedder), seed=engine.seed, labels=labels)
+        run.publish(graph.to_event(run.request_id))
+    with clock.stage("weigh"):
+        ground = engine.weigh(E, priors=_prior_vector(opts.priors, asked.labels, labels),
+                              causal=None if graph is None else graph.effective, events=run.events,
+                              request_id=run.request_id)
+    ground.causal_pvalues = None if graph is None else graph.pvalues
+    with clock.stage("refine"):
+        refinement = refine(ground.weights, ground.local_energies, target_entropy=opts.target_entropy)
+    reservoir_weights = None
+    if opts.reservoir:
+        with clock.stage("reservoir"):
+            from .reservoir import QuantumReservoir  # qiskit loads only for a run that asks for it
+
+            reservoir_weights = QuantumReservoir(seed=engine.seed).weights(E)
+    private = opts.privacy.aggregate(E) if opts.privacy is not None else None
+
+    top = int(np.argmax(ground.weights))
+    answer, source = texts[top], labels[top]
+    if opts.synthesize_with is not None:
+        with clock.stage("synthesize"):
+            synthesis = _synthesize(opts.synthesize_with, prompt, asked.answers, ground.weights, opts.max_tokens, run)
+        if synthesis.tokens is not None:
+            asked.tokens[synthesis.label] = synthesis.tokens
+        if synthesis.text is None:
+            asked.failures.append(synthesis.failure)
+        else:
+            answer, source = synthesis.text, synthesis.label
+
+    run.publish(ConsensusFinished(answer_source=source, models=tuple(labels), weights=tuple(ground.weights.tolist()),
+                                  failures=tuple(f["model"] for f in asked.failures), request_id=run.request_id))
+    return ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
+                           refinement=refinement, graph=graph, answer=answer, answer_source=source,
+                           failures=asked.failures, tokens=asked.tokens, latency_ms=asked.latency_ms,
+                           timings_ms=clock.ms, reservoir_weights=reservoir_weights, private=private,
+                           request_id=run.request_id)
+
+
+def _ask_all(prompt: str, providers: Sequence[Any] | str, opts: ConsensusOptions, run: RunContext) -> Asked:
+    entries, failures = _make_providers(providers, run)
+    asked = Asked(labels=[label for label, _ in entries], failures=failures)
+    made = [(label, provider) for label, provider in entries if provider is not None]
+    if not made:
+        return asked
+
+    def ask(item):
+        label, provider = item
+        t0 = time.perf_counter()
+        try:
+            completion = provider.complete(opts.system, [Message("user", prompt)], max_tokens=opts.max_tokens)
+        except Exception as exc:  # noqa: BLE001 - one provider failing must not sink the others
+            return label, provider, None, exc, time.perf_counter() - t0
+        return label, provider, completion, None, time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=len(made), thread_name_prefix="consensus") as pool:
+        outcomes = list(pool.map(ask, made))
+    # Billed and published here, in the order asked, so the ledger and the events do not depend on who was faster.
+    for label, provider, completion, exc, seconds in outcomes:
+        asked.latency_ms[label] = round(seconds * 1000, 1)
+        ok = exc is None and bool(completion.text.strip())
+        if exc is not None:
+            asked.failures.append(_failure(label, exc))
+        else:
+            asked.tokens[label] = run.bill(provider, completion.usage)
+            if ok:
+                asked.answers.append(Answer(label, completion.text))
+            else:
+                asked.failures.append(_empty(label, "answer"))
+        run.publish(ConsensusAnswer(model=label, ok=ok, seconds=round(seconds, 3), request_id=run.request_id))
+    return asked
+
+
+def _make_providers(providers: Sequence[Any] | str, run: RunContext) -> tuple[list[tuple[str, Provider | None]],
+                                                                              list[dict[str, Any]]]:
+    """(label, Provider or None) for every provider asked for, in order; the ones that could not be made
+    (e.g. no API key) have None and a failure entry."""
+    items = parse_specs(providers) if isinstance(providers, str) else list(providers)
+    entries, failures, seen = [], [], {}
+    for item in items:
+        provider = item if isinstance(item, Provider) else None
+        if provider is None:
+            name, model = parse_specs(item)[0] if isinstance(item, str) else tuple(item)
+            try:
+                provider = run.make_provider(name, model)
+            except Exception as exc:  # noqa: BLE001 - e.g. a missing API key: left out, shown
+                label = f"{name}:{model}" if model else name
+                failures.append(_failure(label, exc))
+                entries.append((label, None))
+                continue
+        label = f"{provider.name}:{provider.model}"
+        seen[label] = seen.get(label, 0) + 1
+        entries.append((label if seen[label] == 1 else f"{label}#{seen[label]}", provider))
+    return entries, failures
+
+
+def _synthesize(synthesizer: Any, prompt: str, answers: Sequence[Answer], weights: np.ndarray, max_tokens: int,
+                run: RunContext) -> Synthesis:
+    """One LLM call that writes the consensus from the answers, heaviest first, each with its weight."""
+    if isinstance(synthesizer, Provider):
+        label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
+    else:
+        name, model = parse_specs(synthesizer)[0] if isinstance(synthesizer, str) else tuple(synthesizer)
+        label = f"synthesis:{name}:{model}" if model else f"synthesis:{name}"
+    order = np.argsort(-np.asarray(weights), kind="stable")
+    body = "\n\n".join(f"Answer {k + 1} (consensus weight {weights[i]:.3f}):\n{answers[i].text}"
+                       for k, i in enumerate(order))
+    try:
+        if not isinstance(synthesizer, Provider):
+            synthesizer = run.make_provider(name, model)
+            label = f"synthesis:{synthesizer.name}:{synthesizer.model}"
+        completion = synthesizer.complete(SYNTHESIS_SYSTEM, [Message("user", f"Question: {prompt}\n\n{body}")],
+                                          max_tokens=max_tokens)
+    except Exception as exc:  # noqa: BLE001 - the top-weighted answer stands, and the failure is listed
+        return Synthesis(label, failure=_failure(label, exc))
+    tokens = run.bill(synthesizer, completion.usage)
+    if not completion.text.strip():
+        return Synthesis(label, tokens=tokens, failure=_empty(label, "synthesis"))
+    return Synthesis(label, text=completion.text, tokens=tokens)
+
+
+def _failure(label: str, exc: BaseException) -> dict[str, Any]:
+    kind = getattr(exc, "kind", None) or ("config" if isinstance(exc, ConfigError) else type(exc).__name__)
+    message = str(exc) if isinstance(exc, LLMOSError) else f"{type(exc).__name__}: {exc}"
+    return {"model": label, "kind": kind, "message": message}
+
+
+def _empty(label: str, what: str) -> dict[str, Any]:
+    return {"model": label, "kind": "empty", "message": f"{label} returned an empty {what}."}
+
+
+def _prior_vector(priors: Mapping[str, float] | Sequence[float] | None, asked: Sequence[str],
+                  labels: Sequence[str]) -> np.ndarray | None:
+    """Priors for the answers that came back: from a mapping (by "provider:model" label or provider name;
+    1 when absent) or a sequence aligned with the providers asked for."""
+    if priors is None:
+        return None
+    if isinstance(priors, Mapping):
+        return np.array([float(priors.get(lab, priors.get(lab.split(":")[0], 1.0))) for lab in labels])
+    if len(priors) != len(asked):
+        raise ConfigError(f"priors has {len(priors)} entries for {len(asked)} providers.")
+    by_label = dict(zip(asked, priors))
+    return np.array([float(by_label[lab]) for lab in labels])
+
+
+class _Stopwatch:
+    """Milliseconds per stage, for ConsensusResult.timings_ms."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = (time.perf_counter() - t0) * 1000
