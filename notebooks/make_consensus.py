@@ -69,7 +69,7 @@ import ipywidgets
 import numpy as np
 import plotly.graph_objects as go
 
-from llmos_jupyter.consensus import ConsensusEngine
+from llmos_jupyter.consensus import ConsensusEngine, run_consensus
 from llmos_jupyter.events import EventBus
 from llmos_jupyter.widgets import CausalGraphWidget, ConsensusWidget
 
@@ -81,9 +81,9 @@ print("device:", engine.device)
 ipywidgets.HBox([weights_view, graph_view], layout=ipywidgets.Layout(width="100%", grid_gap="8px"))"""),
     md("""## 1. Seven answers to one question
 
-`engine.run(question, providers)` asks every provider in parallel, embeds the answers, estimates the causal
-graph from the answers' sliding-window embeddings, finds the ground state, and returns the top-weighted answer.
-The widgets above fill in while it runs."""),
+`run_consensus(question, providers, engine=engine)` asks every provider in parallel, embeds the answers,
+estimates the causal graph from the answers' sliding-window embeddings, finds the ground state with `engine`,
+and returns the top-weighted answer. The widgets above fill in while it runs."""),
     code("QUESTION = \"Why does measuring a GHZ state in the computational basis only ever give all zeros or all ones?\"\n\n"
          "# The scripted answers (used when no API key is set).\n" + answers_src),
     code("""if REAL:
@@ -107,7 +107,7 @@ else:
                  for name in ANSWERS]
     print("Answers come from the scripted local server at", server.openai_base_url, "(fixed texts, not models).")
 
-result = engine.run(QUESTION, providers)
+result = run_consensus(QUESTION, providers, engine=engine)  # its events go to the engine's bus
 result"""),
     code("""for model, w in sorted(zip(result.models, result.weights), key=lambda mw: -mw[1]):
     print(f"{model:<32} {w:.3f}")
@@ -184,7 +184,7 @@ answers[4] /= np.linalg.norm(answers[4])
 
 # 999 surrogates: with 20 tests, Benjamini-Hochberg needs p <= 0.0025 for a single edge (1/1000 is reachable).
 graph = causal_graph(series, n_surrogates=999, seed=0, labels=agents)
-bus.publish("consensus.causal", models=agents, **graph.to_event())  # what engine.run publishes
+bus.publish(graph.to_event())  # the CausalGraph event run_consensus publishes
 weights_view.set_labels(agents)
 independent = engine.weigh(answers)
 discounted = engine.weigh(answers, causal=graph.effective)
