@@ -1,8 +1,8 @@
-"""What every dashboard widget shares: engine subscription, thread safety and a throttle.
+"""What every dashboard widget shares: the event subscription, thread safety and a throttle.
 
-A widget keeps its state as plain Python data, changed by `apply(event)` under a lock, and copies it
-into its synced traitlets at most `max_rate` times a second (leading and trailing edge, so the first
-change shows at once and the final state always shows). Events may arrive on any thread.
+A widget keeps its state as plain Python data, changed by its handler for each event under a lock, and
+copies it into its synced traitlets at most `max_rate` times a second (leading and trailing edge, so the
+first change shows at once and the final state always shows). Events may arrive on any thread.
 """
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ import math
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import anywidget
 
+from ..dispatch.modes import Mode
+from ..events import Event, EventBus, RequestEnded
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 CSS = STATIC / "widgets.css"
-MODES = ("CRYSTALLIZED", "FOLLOWER", "MIXED", "LEARNER", "ORCHESTRATOR")
+MODES = tuple(m.value for m in Mode)
 DEFAULT_RATE = 30.0  # updates a second; at least 20 keeps a live chart smooth
 
 
@@ -95,19 +98,35 @@ def plain(value: Any) -> Any:
         return str(value)
 
 
+def event_bus(source: Any) -> EventBus:
+    """The EventBus itself, or an engine's `.events` (the only thing a widget reads of an engine)."""
+    bus = getattr(source, "events", source)
+    if not isinstance(bus, EventBus):
+        raise TypeError(f"Widgets follow an EventBus or an object with an `.events` EventBus, got {source!r}.")
+    return bus
+
+
+Handler = Callable[[Any, Event], "bool | None"]
+
+
 class EngineWidget(anywidget.AnyWidget):
-    """Base of the live widgets. Subclasses set `_esm`, `kinds` (the event kinds they read), `traits_`
-    (the synced traitlets their state maps to), and implement `reset_state`, `apply` and optionally `seed`."""
+    """Base of the live widgets. Subclasses set `_esm`, `handlers` ({event class: method}: the events they
+    fold; a method returns False when nothing changed), `synced` (the traitlets their state maps to), and
+    implement `reset_state`."""
 
     _css = CSS
-    kinds: tuple[str, ...] = ()
-    final_kinds: tuple[str, ...] = ("request.end",)  # these show at once, not after the throttle interval
-    synced: tuple[str, ...] = ()
+    handlers: ClassVar[dict[type[Event], Handler]] = {}
+    kinds: ClassVar[tuple[type[Event], ...]] = ()  # the handlers' event classes, set per subclass
+    final_kinds: ClassVar[tuple[type[Event], ...]] = (RequestEnded,)  # shown at once, not after the interval
+    synced: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kinds = tuple(cls.handlers)
 
     def __init__(self, source: Any = None, *, max_rate: float = DEFAULT_RATE, **kwargs: Any):
         super().__init__(**kwargs)
         self._lock = threading.RLock()
-        self._engine: Any = None
         self._unsubscribe: Callable[[], None] | None = None
         self.state: dict[str, Any] = {}
         self.reset_state()
@@ -118,17 +137,11 @@ class EngineWidget(anywidget.AnyWidget):
 
     # -- subscription --------------------------------------------------------------------------------
     def attach(self, source: Any) -> "EngineWidget":
-        """Follow an engine (anything with `.events`) or an EventBus. Reads the engine's current state
-        first (ledger totals, valence), then updates on each event. Returns self."""
+        """Follow an EventBus, or an engine's `.events`. The bus first replays its current state (ledger
+        totals, valence), so a widget opened late starts right. Returns self."""
+        bus = event_bus(source)
         self.detach()
-        bus = getattr(source, "events", source)
-        if not hasattr(bus, "subscribe"):
-            raise TypeError(f"{type(self).__name__}.attach takes an LLMOS engine or an EventBus, got {source!r}.")
-        self._engine = source if bus is not source else None
-        with self._lock:
-            if self._engine is not None:
-                self.seed(self._engine)
-        self._unsubscribe = bus.subscribe(self.handle)
+        self._unsubscribe = bus.subscribe(self.handle, self.kinds, replay=True)
         self._throttle.flush(force=True)
         return self
 
@@ -148,18 +161,22 @@ class EngineWidget(anywidget.AnyWidget):
         """How many times the synced state was updated (each is at most one message to the front end)."""
         return self._throttle.calls
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: Event) -> None:
         """EventBus callback: update the state, then schedule (or, for final events, do) a sync."""
-        if event.kind not in self.kinds:
+        if not self.apply(event):
             return
-        with self._lock:
-            changed = self.apply(event.kind, dict(event.data))
-        if changed is False:
-            return
-        if event.kind in self.final_kinds:
+        if isinstance(event, self.final_kinds):
             self._throttle.flush(force=True)
         else:
             self._throttle.request()
+
+    def apply(self, event: Event) -> bool:
+        """Fold one event into the state (no sync); True when something changed."""
+        handler = self.handlers.get(type(event))
+        if handler is None:
+            return False
+        with self._lock:
+            return handler(self, event) is not False
 
     def flush(self) -> None:
         """Show pending changes now."""
@@ -173,43 +190,9 @@ class EngineWidget(anywidget.AnyWidget):
     def reset_state(self) -> None:
         raise NotImplementedError
 
-    def seed(self, engine: Any) -> None:
-        """Read what the engine already knows (called under the lock on attach)."""
-
-    def apply(self, kind: str, data: dict[str, Any]) -> bool | None:
-        """Change self.state for one event; return False when nothing changed."""
-        raise NotImplementedError
-
     def _flush(self) -> None:
         with self._lock:
             values = {name: plain(self.state[name]) for name in self.synced}
         with self.hold_sync():
             for name, value in values.items():
                 setattr(self, name, value)
-
-
-class Requests:
-    """Which requests are open, so the steps of an ORCHESTRATOR request (each dispatched as a request of
-    its own, while the plan's request is still open) count under their parent, once."""
-
-    def __init__(self) -> None:
-        self.open: list[str] = []
-
-    def start(self, request_id: str) -> str | None:
-        """Open a request; returns its parent's id when it is a step of an open request."""
-        parent = self.open[0] if self.open else None
-        self.open.append(request_id)
-        return parent
-
-    def end(self, request_id: str) -> bool:
-        """Close a request; True when it was a top-level one (or one that began before we attached)."""
-        if request_id in self.open:
-            top = self.open[0] == request_id
-            self.open.remove(request_id)
-            return top
-        return not self.open
-
-    def parent(self, request_id: str) -> str | None:
-        if request_id in self.open and self.open[0] != request_id:
-            return self.open[0]
-        return None

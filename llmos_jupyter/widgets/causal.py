@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 import traitlets
 
+from ..events import CausalGraph
 from ._base import STATIC, EngineWidget, plain
 
 ALPHA = 0.05
@@ -45,12 +46,11 @@ def significant_edges(strength: Any, pvalues: Any = None, names: Sequence[str] |
 class CausalGraphWidget(EngineWidget):
     """The causal graph the consensus engine found: a node per response (or agent) and an arrow for each
     significant transfer-entropy edge (strength: effective TE in nats; p from the surrogate test). Follows
-    "consensus.causal" events (the engine's own list of significant edges when it sends one, else every
-    edge with positive strength and p < alpha), or shows a graph with `set_graph(strength, pvalues, names)`."""
+    CausalGraph events, showing exactly the edges the engine found significant, or shows a graph with
+    `set_graph(strength, pvalues, names)`."""
 
     _esm = STATIC / "causal.js"
-    kinds = ("consensus.causal",)
-    final_kinds = ("consensus.causal",)
+    final_kinds = (CausalGraph,)
     synced = ("names", "edges", "alpha", "note")
 
     names = traitlets.List().tag(sync=True)
@@ -76,10 +76,15 @@ class CausalGraphWidget(EngineWidget):
 
     def set_graph(self, strength: Any, pvalues: Any = None, names: Sequence[str] | None = None,
                   alpha: float | None = None) -> "CausalGraphWidget":
-        """Show a graph: strength[i][j] is the transfer entropy i -> j; pvalues the same shape (or None)."""
+        """Show a graph: strength[i][j] is the transfer entropy i -> j; pvalues the same shape (or None).
+        Its edges are those with positive strength and p < alpha."""
+        S = _matrix(strength) or []
         with self._lock:
-            self.apply("consensus.causal", {"strength": strength, "pvalues": pvalues, "names": names,
-                                            "alpha": alpha})
+            if alpha is not None:
+                self.state["alpha"] = float(alpha)
+            label = self._names(len(S), names)
+            self.state.update(names=label, note="",
+                              edges=significant_edges(S, pvalues, label, self.state["alpha"]))
         self._throttle.flush(force=True)
         return self
 
@@ -94,27 +99,16 @@ class CausalGraphWidget(EngineWidget):
                 return [str(x) for x in candidate]
         return [f"#{i + 1}" for i in range(n)]
 
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        if data.get("alpha") is not None:
-            self.state["alpha"] = float(data["alpha"])
-        self.state["note"] = str(data.get("note") or "")
-        strength = next((data[k] for k in ("effective", "strength", "matrix", "te") if data.get(k) is not None), None)
-        S = _matrix(strength)
-        edges = plain(data.get("edges"))
-        given = data.get("names") or data.get("labels") or data.get("models")
-        n = len(S) if S is not None else len(given or []) or (
-            1 + max((max(e["source"], e["target"]) for e in edges or []), default=-1))
-        names = self._names(n, given)
-        if isinstance(edges, list) and all(isinstance(e, dict) for e in edges):
-            # The engine's own decision (Benjamini-Hochberg over all pairs): show exactly those edges.
-            out = [_edge(int(e["source"]), int(e["target"]), names,
-                         e.get("effective", e.get("strength", e.get("te", 0.0))), e.get("p"), e.get("te"), e.get("lag"))
-                   for e in edges]
-            self.state["edges"] = sorted(out, key=lambda e: -e["strength"])
-        else:
-            self.state["edges"] = significant_edges(S, data.get("pvalues"), names, self.state["alpha"])
-        self.state["names"] = names
+    def _graph(self, event: CausalGraph) -> bool:
+        # The engine decided which edges are significant (Benjamini-Hochberg over all pairs): show exactly those.
+        names = self._names(len(event.effective) or len(event.labels), event.labels)
+        edges = [_edge(int(e["source"]), int(e["target"]), names, e.get("effective", e.get("te", 0.0)), e.get("p"),
+                       e.get("te"), e.get("lag")) for e in plain(event.edges)]
+        self.state.update(names=names, alpha=float(event.alpha), note=event.note,
+                          edges=sorted(edges, key=lambda e: -e["strength"]))
         return True
+
+    handlers = {CausalGraph: _graph}
 
     def __repr__(self) -> str:
         return f"CausalGraphWidget({len(self.state['names'])} nodes, {len(self.state['edges'])} significant edges)"

@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 import traitlets
 
+from ..events import CausalGraph, ConsensusAnswer, ConsensusDone, ConsensusFinished, ConsensusStep
 from ._base import STATIC, EngineWidget, plain
 
 MAX_TRACE = 1000
@@ -12,19 +13,19 @@ MAX_TRACE = 1000
 
 class ConsensusWidget(EngineWidget):
     """The consensus engine's weights (one bar per answer, the ground state's winner marked) and the
-    annealing trace (lowest energy after each step, with the temperature). Follows "consensus.step" and
-    "consensus.done" events, or shows a finished result with `show_result(res, labels)`."""
+    annealing trace (lowest energy after each step, with the temperature). Follows the consensus events
+    (answers arriving, annealing steps, the ground state, the chosen answer), or shows a finished result
+    with `show_result(res, labels)`."""
 
     _esm = STATIC / "consensus.js"
-    kinds = ("consensus.answer", "consensus.step", "consensus.done", "consensus.result", "consensus.causal")
-    final_kinds = ("consensus.done", "consensus.result")
+    final_kinds = (ConsensusDone, ConsensusFinished)
     synced = ("labels", "weights", "trace", "done", "answer", "info", "arrivals")
 
     labels = traitlets.List().tag(sync=True)  # one per answer
     weights = traitlets.List().tag(sync=True)
     trace = traitlets.List().tag(sync=True)  # [{step, temperature, energy}]
     done = traitlets.Bool(False).tag(sync=True)
-    answer = traitlets.Unicode("").tag(sync=True)  # the chosen answer's text, when the engine says
+    answer = traitlets.Unicode("").tag(sync=True)  # who wrote the chosen answer (or show_result's text)
     info = traitlets.Dict().tag(sync=True)  # energy, free_energy, device, seconds, entropy
     arrivals = traitlets.List().tag(sync=True)  # models' answers as they come back: [{model, ok, seconds}]
 
@@ -47,57 +48,57 @@ class ConsensusWidget(EngineWidget):
             given = self._labels_given
             self.state["labels"] = given if len(given) == n else [f"answer {i + 1}" for i in range(n)]
 
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        if kind == "consensus.answer":  # ConsensusEngine.run: one model's answer came back (or failed)
-            if self.state["done"]:
-                self.state.update(trace=[], done=False, answer="", info={}, weights=[], arrivals=[])
-            self.state["arrivals"].append({"model": str(data.get("model", "")), "ok": bool(data.get("ok")),
-                                           "seconds": plain(data.get("seconds"))})
-            return True
-        if kind == "consensus.result":  # the whole run: models, final weights and whose answer was chosen
-            models = [str(m) for m in data.get("models") or []]
-            weights = [float(w) for w in plain(data.get("weights") or [])]
-            if weights:
-                self.state["weights"] = weights
-            if models and len(models) == len(self.state["weights"]):
-                self.state["labels"] = models
-            if data.get("answer_source"):
-                self.state["answer"] = str(data["answer_source"])
-            self.state["done"] = True
-            return True
-        if kind == "consensus.causal":  # names for the answers, when the graph comes first
-            names = data.get("names") or data.get("labels") or data.get("models")
-            if names and not self._labels_given:
-                self.state["labels"] = [str(x) for x in names]
-            return bool(names)
-        weights = [float(w) for w in plain(data.get("weights") or [])]
-        if kind == "consensus.step":
-            step = int(data.get("step", 0))
+    def _new_run(self) -> None:
+        self.state.update(trace=[], done=False, answer="", info={}, arrivals=[])
+
+    def _show_weights(self, weights: Sequence[float]) -> None:
+        if weights:
+            self._fit_labels(len(weights))
+            self.state["weights"] = [float(w) for w in plain(weights)]
+
+    def _answer(self, event: ConsensusAnswer) -> bool:
+        if self.state["done"]:
+            self._new_run()
+            self.state["weights"] = []
+        self.state["arrivals"].append({"model": event.model, "ok": event.ok, "seconds": plain(event.seconds)})
+        return True
+
+    def _graph(self, event: CausalGraph) -> bool:
+        # The graph names the answers when it comes before the weights (ConsensusEngine.run).
+        if not event.labels or self._labels_given:
+            return False
+        self.state["labels"] = [str(x) for x in event.labels]
+        return True
+
+    def _step(self, event: ConsensusStep) -> bool:
+        trace = self.state["trace"]
+        if self.state["done"] or (trace and event.step <= trace[-1]["step"]):  # a new run starts
+            self._new_run()
             trace = self.state["trace"]
-            if self.state["done"] or (trace and step <= trace[-1]["step"]):  # a new run starts
-                self.state.update(trace=[], done=False, answer="", info={}, arrivals=[])
-                trace = self.state["trace"]
-            trace.append({"step": step, "temperature": plain(float(data.get("temperature", 0.0))),
-                          "energy": plain(float(data.get("energy", 0.0)))})
-            del trace[:-MAX_TRACE]
-            if weights:
-                self._fit_labels(len(weights))
-                self.state["weights"] = weights
-            return True
-        if kind == "consensus.done":
-            if weights:
-                self._fit_labels(len(weights))
-                self.state["weights"] = weights
-            models = data.get("models") or data.get("labels")
-            if models and len(models) == len(self.state["weights"]):
-                self.state["labels"] = [str(m) for m in models]
-            if data.get("answer") is not None:
-                self.state["answer"] = str(data["answer"])
-            self.state["info"] = {k: plain(data[k]) for k in ("energy", "free_energy", "device", "seconds", "entropy")
-                                  if k in data}
-            self.state["done"] = True
-            return True
-        return False
+        trace.append({"step": int(event.step), "temperature": plain(float(event.temperature)),
+                      "energy": plain(float(event.energy))})
+        del trace[:-MAX_TRACE]
+        self._show_weights(event.weights)
+        return True
+
+    def _done(self, event: ConsensusDone) -> bool:
+        self._show_weights(event.weights)
+        self.state["info"] = {k: plain(getattr(event, k)) for k in ("energy", "free_energy", "device", "seconds",
+                                                                     "entropy")}
+        self.state["done"] = True
+        return True
+
+    def _finished(self, event: ConsensusFinished) -> bool:
+        if event.weights:
+            self.state["weights"] = [float(w) for w in plain(event.weights)]
+        if event.models and len(event.models) == len(self.state["weights"]):
+            self.state["labels"] = [str(m) for m in event.models]
+        self.state["answer"] = event.answer_source
+        self.state["done"] = True
+        return True
+
+    handlers = {ConsensusAnswer: _answer, CausalGraph: _graph, ConsensusStep: _step, ConsensusDone: _done,
+                ConsensusFinished: _finished}
 
     def show_result(self, result: Any, labels: Sequence[str] | None = None, answer: str | None = None
                     ) -> "ConsensusWidget":

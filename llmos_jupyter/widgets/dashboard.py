@@ -1,4 +1,4 @@
-"""Dashboard: the mode, token, valence, consensus and causal-graph widgets together, following one engine."""
+"""Dashboard: the mode, token, valence, consensus and causal-graph widgets together, following one event bus."""
 from __future__ import annotations
 
 import weakref
@@ -6,6 +6,8 @@ from typing import Any
 
 import ipywidgets
 
+from ..events import EventBus
+from ._base import event_bus
 from .causal import CausalGraphWidget
 from .consensus import ConsensusWidget
 from .mode import ModeWidget
@@ -23,7 +25,8 @@ def _cell(widget: ipywidgets.DOMWidget, basis: str = "320px") -> ipywidgets.DOMW
 
 class Dashboard(ipywidgets.VBox):
     """All the live widgets in one panel: mode history on top, tokens and valence, then consensus
-    weights and the causal graph. `attach(engine)` follows an engine (or an EventBus); `detach()` stops."""
+    weights and the causal graph. `attach(source)` follows an EventBus (or an engine's `.events`);
+    `detach()` stops."""
 
     def __init__(self, source: Any = None, **kwargs: Any):
         self.mode = ModeWidget()
@@ -38,7 +41,6 @@ class Dashboard(ipywidgets.VBox):
         kwargs.setdefault("layout", ipywidgets.Layout(width="100%", grid_gap="8px"))
         super().__init__(rows, **kwargs)
         self.add_class("llmos-dashboard")
-        self._engine_ref: weakref.ref | None = None
         if source is not None:
             self.attach(source)
 
@@ -47,12 +49,9 @@ class Dashboard(ipywidgets.VBox):
         return (self.mode, self.tokens, self.valence, self.consensus, self.causal)
 
     def attach(self, source: Any) -> "Dashboard":
+        bus = event_bus(source)
         for w in self.widgets:
-            w.attach(source)
-        try:
-            self._engine_ref = weakref.ref(source)
-        except TypeError:
-            self._engine_ref = None
+            w.attach(bus)
         return self
 
     def detach(self) -> None:
@@ -73,19 +72,17 @@ class Dashboard(ipywidgets.VBox):
         return "Dashboard(\n  " + "\n  ".join(repr(w) for w in self.widgets) + "\n)"
 
 
-_shown: "weakref.WeakKeyDictionary[Any, Dashboard]" = weakref.WeakKeyDictionary()
+_shown: "weakref.WeakKeyDictionary[EventBus, Dashboard]" = weakref.WeakKeyDictionary()
 
 
-def show_dashboard(engine: Any, *, display: bool = True) -> Dashboard:
-    """Display the dashboard for `engine` and return it. One dashboard per engine: calling again shows
-    the same live dashboard once more (another view of the same widgets), still following the engine."""
-    dashboard = _shown.get(engine)
+def show_dashboard(source: Any, *, display: bool = True) -> Dashboard:
+    """Display the dashboard following `source` (an engine, through its `.events`, or an EventBus) and
+    return it. One dashboard per bus: calling again shows the same live dashboard once more (another
+    view of the same widgets), still following."""
+    bus = event_bus(source)
+    dashboard = _shown.get(bus)
     if dashboard is None or not dashboard.attached:
-        dashboard = Dashboard(engine)
-        try:
-            _shown[engine] = dashboard
-        except TypeError:  # an object without weak references: no reuse
-            pass
+        dashboard = _shown[bus] = Dashboard(bus)
     if display:
         from IPython.display import display as show
 

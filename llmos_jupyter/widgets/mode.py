@@ -5,13 +5,15 @@ from typing import Any
 
 import traitlets
 
-from ._base import MODES, STATIC, EngineWidget, Requests
+from ..events import ModeChosen, RequestEnded, RequestStarted, StepStarted
+from ._base import MODES, STATIC, EngineWidget
 
 MAX_HISTORY = 200
 
 
-def why_summary(why: dict[str, Any] | None) -> dict[str, Any]:
-    """The few facts of `why` worth showing: similarity score, matched (or nearest) trace, the reason."""
+def why_summary(why: dict[str, Any] | None, fallback_from: str | None = None) -> dict[str, Any]:
+    """The few facts of `why` worth showing: similarity score, matched (or nearest) trace, the reason,
+    the plan, and the mode a failed replay fell back from."""
     why = why or {}
     out: dict[str, Any] = {}
     if why.get("score") is not None:
@@ -23,9 +25,8 @@ def why_summary(why: dict[str, Any] | None) -> dict[str, Any]:
     reason = why.get("reason")
     if reason:
         out["reason"] = str(reason)
-    fallback = why.get("fallback")
-    if isinstance(fallback, dict) and fallback.get("from"):
-        out["fallback_from"] = str(fallback["from"])
+    if fallback_from:
+        out["fallback_from"] = str(fallback_from)
     if why.get("plan"):
         out["plan"] = [str(s) for s in why["plan"]]
     return out
@@ -33,10 +34,10 @@ def why_summary(why: dict[str, Any] | None) -> dict[str, Any]:
 
 class ModeWidget(EngineWidget):
     """The mode of the request running now (one of CRYSTALLIZED, FOLLOWER, MIXED, LEARNER, ORCHESTRATOR)
-    and the session's history as a strip of coloured cells, each with its score, trace and reason."""
+    and the session's history as a strip of coloured cells, each with its score, trace and reason.
+    The steps of an ORCHESTRATOR request show under it, not as requests of their own."""
 
     _esm = STATIC / "mode.js"
-    kinds = ("request.start", "mode", "orchestrator.step", "request.end")
     synced = ("history", "running", "counts")
 
     history = traitlets.List().tag(sync=True)  # [{id, request, mode, why, steps, status, tokens}]
@@ -45,78 +46,70 @@ class ModeWidget(EngineWidget):
 
     def reset_state(self) -> None:
         self.state = {"history": [], "running": "", "counts": {m: 0 for m in MODES}}
-        self._requests = Requests()
 
-    def _entry(self, request_id: str) -> dict[str, Any] | None:
+    def _entry(self, request_id: str, *, create: bool = False) -> dict[str, Any] | None:
         for entry in reversed(self.state["history"]):
             if entry["id"] == request_id:
                 return entry
-        return None
-
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        rid = str(data.get("request_id", ""))
+        if not create:
+            return None
+        entry = {"id": request_id, "request": "", "mode": "", "why": {}, "steps": [], "status": "running",
+                 "tokens": None}
         history = self.state["history"]
-        if kind == "request.start":
-            parent = self._requests.start(rid)
-            if parent is None:
-                history.append({"id": rid, "request": str(data.get("request", "")), "mode": "", "why": {},
-                                "steps": [], "status": "running", "tokens": None})
-                del history[:-MAX_HISTORY]
-                self.state["running"] = rid
-            return parent is None
-        parent = self._requests.parent(rid)
-        if kind == "mode":
-            if parent is not None:  # a step of an ORCHESTRATOR plan
-                entry = self._entry(parent)
-                if entry is None:
-                    return False
-                steps = entry["steps"]
-                if steps and steps[-1].get("id") in (rid, None):
-                    steps[-1].update(id=rid, mode=str(data.get("mode", "")))
-                else:
-                    steps.append({"id": rid, "step": "", "mode": str(data.get("mode", ""))})
-                return True
-            entry = self._entry(rid)
-            if entry is None:  # attached mid-request
-                entry = {"id": rid, "request": "", "mode": "", "why": {}, "steps": [], "status": "running",
-                         "tokens": None}
-                history.append(entry)
-            previous = entry["mode"]
-            entry["mode"] = str(data.get("mode", ""))
-            entry["why"] = why_summary(data.get("why"))
-            if previous and previous != entry["mode"] and "fallback_from" not in entry["why"]:
-                entry["why"]["fallback_from"] = previous
-            return True
-        if kind == "orchestrator.step":
-            entry = self._entry(rid)
-            if entry is None:
-                return False
-            entry["steps"].append({"id": None, "step": str(data.get("step", "")), "mode": ""})
-            return True
-        if kind == "request.end":
-            top = self._requests.end(rid)
-            if not top:
-                return False
-            meta = (data.get("result") or {}).get("metadata", {})
-            entry = self._entry(rid)
-            if entry is None:
-                return False
-            if meta.get("mode"):
-                entry["mode"] = str(meta["mode"])
-            if meta.get("why"):
-                entry["why"] = {**entry["why"], **why_summary(meta["why"])}
-            tokens = meta.get("tokens") or {}
-            entry["tokens"] = {k: int(tokens.get(k) or 0) for k in ("input", "output", "saved")}
-            entry["status"] = "error" if meta.get("error") else "ok"
-            if meta.get("steps"):
-                entry["steps"] = [{"step": str(s.get("step", "")), "mode": str(s.get("mode", ""))}
-                                  for s in meta["steps"]]
-            if entry["mode"] in self.state["counts"]:
-                self.state["counts"][entry["mode"]] += 1
-            if self.state["running"] == rid:
-                self.state["running"] = ""
-            return True
-        return False
+        history.append(entry)
+        del history[:-MAX_HISTORY]
+        return entry
+
+    def _started(self, event: RequestStarted) -> bool:
+        if event.parent_id is not None:
+            return False  # a step: StepStarted already listed it under its plan
+        self._entry(event.request_id, create=True)["request"] = event.text
+        self.state["running"] = event.request_id
+        return True
+
+    def _step_started(self, event: StepStarted) -> bool:
+        entry = self._entry(event.request_id)
+        if entry is None:
+            return False
+        entry["steps"].append({"id": None, "step": event.text, "mode": ""})
+        return True
+
+    def _mode_chosen(self, event: ModeChosen) -> bool:
+        if event.parent_id is not None:
+            return self._step_mode(event)
+        entry = self._entry(event.request_id, create=True)  # created here when attached mid-request
+        entry["mode"] = event.mode
+        entry["why"] = why_summary(event.why, event.fallback_from)
+        return True
+
+    def _step_mode(self, event: ModeChosen) -> bool:
+        entry = self._entry(event.parent_id)
+        if entry is None:
+            return False
+        steps = entry["steps"]
+        # The step announced last is this request's, unless this is a fallback of one already named.
+        if steps and steps[-1]["id"] in (event.request_id, None):
+            steps[-1].update(id=event.request_id, mode=event.mode)
+        else:
+            steps.append({"id": event.request_id, "step": "", "mode": event.mode})
+        return True
+
+    def _ended(self, event: RequestEnded) -> bool:
+        entry = None if event.parent_id is not None else self._entry(event.request_id)
+        if entry is None:
+            return False
+        s = event.summary
+        entry["mode"] = s.mode or entry["mode"]
+        entry["tokens"] = {"input": s.input, "output": s.output, "saved": s.saved}
+        entry["status"] = "ok" if s.ok else "error"
+        if entry["mode"] in self.state["counts"]:
+            self.state["counts"][entry["mode"]] += 1
+        if self.state["running"] == event.request_id:
+            self.state["running"] = ""
+        return True
+
+    handlers = {RequestStarted: _started, StepStarted: _step_started, ModeChosen: _mode_chosen,
+                RequestEnded: _ended}
 
     @property
     def modes(self) -> list[str]:

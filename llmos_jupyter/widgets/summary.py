@@ -5,128 +5,115 @@ from typing import Any
 
 import traitlets
 
-from ._base import STATIC, EngineWidget, Requests
+from ..events import (LedgerTotals, LLMCall, ModeChosen, RequestEnded, RequestStarted, RequestSummary,
+                      ValenceChanged)
+from ._base import STATIC, EngineWidget, event_bus
 from .mode import why_summary
 from .valence import AXES
 
 
-def _result_dict(result: Any) -> dict[str, Any]:
-    return result.to_dict() if hasattr(result, "to_dict") else dict(result or {})
-
-
 class ResultSummary(EngineWidget):
     """One request at a glance: its mode and why, tokens in/out/saved, the session's percent saved
-    against the always-LLM baseline, and the valence after it. Made from a finished result
-    (`ResultSummary.of(result, engine)`) or following the next request live (`ResultSummary.follow(engine)`,
-    which detaches itself when that request ends)."""
+    against the always-LLM baseline, and the valence after it. Made from a finished request's summary
+    (`ResultSummary.of(summary, bus_or_engine)`) or following the next request live
+    (`ResultSummary.follow(bus_or_engine)`, which lets go once that request's valence has come)."""
 
     _esm = STATIC / "summary.js"
-    kinds = ("request.start", "mode", "llm.call", "tokens", "sentience", "request.end")
+    final_kinds = (RequestEnded, ValenceChanged)
     synced = ("summary",)
 
     summary = traitlets.Dict().tag(sync=True)
 
     def reset_state(self) -> None:
         self.state = {"summary": {"status": "waiting", "mode": "", "why": {}, "tokens": {}, "session": {},
-                                  "valence": {}, "latent_mode": "", "cost_usd": None}}
-        self._requests = Requests()
-        self._rid: str | None = None
+                                  "valence": {}, "latent_mode": "", "cost_usd": None, "steps": []}}
+        self._rid: str | None = None  # the request shown, once it started
+        self._step_modes: dict[str, str] = {}  # ORCHESTRATOR: each step's request id -> its mode
+        self._ended = False
         self._once = False
 
     # -- construction ---------------------------------------------------------------------------------
     @classmethod
-    def of(cls, result: Any, engine: Any = None) -> "ResultSummary":
-        """The summary of a finished Result (or its to_dict()); with the engine, the session's totals too."""
+    def of(cls, summary: RequestSummary, source: Any = None) -> "ResultSummary":
+        """The summary of a finished request; with a bus (or an engine's `.events`), the session's totals
+        and the valence now, too."""
         widget = cls()
         with widget._lock:
-            if engine is not None:
-                widget.seed(engine)  # the valence now, after the request
-            widget._fill(_result_dict(result))
-            if engine is not None:
-                widget._session(engine)
+            widget._fill(summary)
+        if source is not None:
+            for event in event_bus(source).current_state():
+                widget.apply(event)
         widget._throttle.flush(force=True)
         return widget
 
     @classmethod
-    def follow(cls, engine: Any) -> "ResultSummary":
+    def follow(cls, source: Any) -> "ResultSummary":
         """A summary that fills in while the next request runs, then stops following."""
         widget = cls()
         widget._once = True
-        widget.attach(engine)
+        widget.attach(source)
         return widget
 
-    def seed(self, engine: Any) -> None:
-        snap = engine.sentience.snapshot()
-        self.state["summary"]["valence"] = dict(snap.get("valence") or {})
-        self.state["summary"]["latent_mode"] = str(snap.get("latent_mode", ""))
+    def _fill(self, s: RequestSummary) -> None:
+        self.state["summary"].update(status="ok" if s.ok else "error", mode=s.mode, cost_usd=s.cost_usd,
+                                     tokens={"input": s.input, "output": s.output, "saved": s.saved})
 
-    def _session(self, engine: Any) -> None:
-        try:
-            t = engine.ledger.totals()
-        except Exception:  # noqa: BLE001
-            return
-        baseline = t.billed + t.saved
-        self.state["summary"]["session"] = {"billed": t.billed, "saved": t.saved, "baseline": baseline,
-                                            "percent_saved": round(100 * t.saved / baseline, 1) if baseline else 0.0}
-
-    def _fill(self, result: dict[str, Any]) -> None:
-        meta = result.get("metadata", {})
-        s = self.state["summary"]
-        tokens = meta.get("tokens") or {}
-        s.update(status="error" if meta.get("error") else "ok", mode=str(meta.get("mode", "")),
-                 why=why_summary(meta.get("why")), cost_usd=meta.get("cost_usd"),
-                 tokens={k: int(tokens.get(k) or 0) for k in ("input", "output", "saved", "cumulative_saved")},
-                 steps=[str(x.get("mode", "")) for x in meta.get("steps") or []])
-        sent = meta.get("sentience") or {}
-        if sent.get("valence") and not s.get("valence"):
-            s["valence"] = {k: float(v) for k, v in sent["valence"].items() if k in AXES}
-            s["latent_mode"] = str(sent.get("latent_mode", ""))
+    def _ours(self, request_id: str) -> bool:
+        return request_id == self._rid or request_id in self._step_modes
 
     # -- events ---------------------------------------------------------------------------------------
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        rid = str(data.get("request_id", ""))
+    def _started(self, event: RequestStarted) -> bool:
+        if self._rid is None and event.parent_id is None:
+            self._rid = event.request_id
+            self.state["summary"].update(status="running", request=event.text)
+            return True
+        if self._rid is not None and event.parent_id == self._rid:
+            self._step_modes[event.request_id] = ""
+        return False
+
+    def _mode_chosen(self, event: ModeChosen) -> bool:
         s = self.state["summary"]
-        if kind == "request.start":
-            parent = self._requests.start(rid)
-            if parent is None and self._rid is None:
-                self._rid = rid
-                s.update(status="running", request=str(data.get("request", "")))
-                return True
-            return False
-        if self._rid is None or (rid != self._rid and kind not in ("llm.call", "tokens")):
-            if kind == "request.end":
-                self._requests.end(rid)
-            return False
-        if kind == "mode":
-            s.update(mode=str(data.get("mode", "")), why=why_summary(data.get("why")))
+        if event.request_id == self._rid:
+            s.update(mode=event.mode, why=why_summary(event.why, event.fallback_from))
             return True
-        if kind == "llm.call":
-            if self._requests.open and self._requests.open[0] == self._rid:
-                t = s.setdefault("tokens", {})
-                t["input"] = t.get("input", 0) + int(data.get("input") or 0)
-                t["output"] = t.get("output", 0) + int(data.get("output") or 0)
-                return True
-            return False
-        if kind == "tokens":
-            return False  # the final figures come with request.end
-        if kind == "sentience":
-            s["valence"] = {k: float(v) for k, v in (data.get("valence") or {}).items() if k in AXES}
-            s["latent_mode"] = str(data.get("latent_mode", ""))
-            return True
-        if kind == "request.end":
-            self._requests.end(rid)
-            self._fill(data.get("result") or {})
-            if self._engine is not None:
-                self._session(self._engine)
-            if self._once:
-                self._detach_after = True
+        if event.request_id in self._step_modes:
+            self._step_modes[event.request_id] = event.mode
+            s["steps"] = list(self._step_modes.values())
             return True
         return False
 
+    def _call(self, event: LLMCall) -> bool:
+        if self._ended or not self._ours(event.request_id):
+            return False
+        tokens = self.state["summary"]["tokens"]
+        tokens["input"] = tokens.get("input", 0) + event.input
+        tokens["output"] = tokens.get("output", 0) + event.output
+        return True
+
+    def _request_ended(self, event: RequestEnded) -> bool:
+        if event.request_id != self._rid:
+            return False
+        self._fill(event.summary)  # the final figures, saved tokens included
+        self._ended = True
+        return True
+
+    def _ledger(self, event: LedgerTotals) -> bool:
+        self.state["summary"]["session"] = {"billed": event.billed, "saved": event.saved,
+                                            "baseline": event.baseline, "percent_saved": event.percent_saved}
+        return True
+
+    def _valence(self, event: ValenceChanged) -> bool:
+        self.state["summary"].update(valence={k: float(v) for k, v in event.valence.items() if k in AXES},
+                                     latent_mode=event.latent_mode)
+        return True
+
+    handlers = {RequestStarted: _started, ModeChosen: _mode_chosen, LLMCall: _call, RequestEnded: _request_ended,
+                LedgerTotals: _ledger, ValenceChanged: _valence}
+
     def handle(self, event: Any) -> None:
         super().handle(event)
-        if getattr(self, "_detach_after", False):
-            self._detach_after = False
+        # The valence comes last for a request: after it, this summary is complete.
+        if self._once and self._ended and isinstance(event, ValenceChanged):
             self.detach()
 
     def __repr__(self) -> str:

@@ -5,32 +5,24 @@ from typing import Any
 
 import traitlets
 
-from ._base import STATIC, EngineWidget, Requests
+from ..events import LedgerTotals, LLMCall, RequestEnded, RequestStarted
+from ._base import STATIC, EngineWidget
 
 MAX_POINTS = 500
+NO_TOTALS = LedgerTotals(requests=0, input=0, output=0, saved=0, cost_usd=0.0)
 
 
-def _ledger_cost(engine: Any) -> float | None:
-    """The billed cost from the ledger; None when some call's price is unknown (never a guess)."""
-    if any(row.get("cost_usd") is None for row in engine.ledger.costs()["by_model"]):
-        return None
-    return engine.ledger.total_cost()
-
-
-def _totals(billed: int, saved: int, cost: float | None, requests: int) -> dict[str, Any]:
-    baseline = billed + saved
-    return {"billed": billed, "saved": saved, "baseline": baseline, "requests": requests,
-            "percent_saved": round(100.0 * saved / baseline, 2) if baseline else 0.0,
-            "cost_usd": cost}
+def _totals(t: LedgerTotals) -> dict[str, Any]:
+    return {"billed": t.billed, "saved": t.saved, "baseline": t.baseline, "requests": t.requests,
+            "percent_saved": t.percent_saved, "cost_usd": t.cost_usd}
 
 
 class TokenWidget(EngineWidget):
     """Cumulative billed tokens against the always-LLM baseline (billed + what memory saved), the percent
-    saved and the billed cost, with a chart over requests that grows while cells run. Billed tokens move
-    with each model call; at the end of each request the totals are read again from the engine's ledger."""
+    saved and the billed cost, with a chart over requests. The totals are the ledger's (LedgerTotals,
+    after each request); while a request runs, its billed tokens so far show as they are billed."""
 
     _esm = STATIC / "tokens.js"
-    kinds = ("request.start", "llm.call", "tokens", "request.end")
     synced = ("totals", "points", "live")
 
     totals = traitlets.Dict().tag(sync=True)  # billed, saved, baseline, percent_saved, cost_usd, requests
@@ -38,71 +30,58 @@ class TokenWidget(EngineWidget):
     live = traitlets.Dict().tag(sync=True)  # the request in flight: {request, billed}, or {}
 
     def reset_state(self) -> None:
-        self.state = {"totals": _totals(0, 0, 0.0, 0), "points": [], "live": {}}
-        self._requests = Requests()
-        self._seeded = (0, 0)
-        self._index = 0
+        self.state = {"totals": _totals(NO_TOTALS), "points": [], "live": {}}
+        self._live_id: str | None = None
+        self._awaiting_totals: dict[str, Any] | None = None  # the request that ended, until the ledger's totals
 
-    def seed(self, engine: Any) -> None:
-        t = engine.ledger.totals()
-        cost = _ledger_cost(engine)
-        self.state["totals"] = _totals(t.billed, t.saved, cost, t.requests)
-        self.state["points"] = [{"n": 0, "mode": "", "billed": 0, "saved": 0, "request": "(before)",
-                                 "cum_billed": t.billed, "cum_baseline": t.billed + t.saved}]
-        self._index = 0
+    def _start_chart(self, totals: dict[str, Any]) -> None:
+        """The chart starts from what the ledger held before the first request this widget saw."""
+        if not self.state["points"]:
+            self.state["points"].append({"n": 0, "mode": "", "billed": 0, "saved": 0, "request": "(start)",
+                                         "cum_billed": totals["billed"], "cum_baseline": totals["baseline"]})
 
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        rid = str(data.get("request_id", ""))
-        totals = self.state["totals"]
-        if kind == "request.start":
-            if self._requests.start(rid) is None:
-                self.state["live"] = {"request": str(data.get("request", "")), "billed": 0}
-                return True
+    def _started(self, event: RequestStarted) -> bool:
+        if event.parent_id is not None:
+            return False  # a step's calls count under its plan, which is live already
+        self._start_chart(self.state["totals"])
+        self._live_id = event.request_id
+        self.state["live"] = {"request": event.text, "billed": 0}
+        return True
+
+    def _call(self, event: LLMCall) -> bool:
+        if not self.state["live"]:
             return False
-        if kind == "llm.call":
-            billed = int(data.get("input") or 0) + int(data.get("output") or 0)
-            if self.state["live"]:
-                self.state["live"]["billed"] += billed
-            self.state["totals"] = _totals(totals["billed"] + billed, totals["saved"], totals["cost_usd"],
-                                           totals["requests"])
-            return True
-        if kind == "tokens":
-            cumulative = data.get("cumulative_saved")
-            if cumulative is None or int(cumulative) == totals["saved"]:
-                return False
-            self.state["totals"] = _totals(totals["billed"], int(cumulative), totals["cost_usd"], totals["requests"])
-            return True
-        if kind == "request.end":
-            if not self._requests.end(rid):
-                return False
-            meta = (data.get("result") or {}).get("metadata", {})
-            tokens = meta.get("tokens") or {}
-            billed = int(tokens.get("input") or 0) + int(tokens.get("output") or 0)
-            saved = int(tokens.get("saved") or 0)
-            cost = totals["cost_usd"]
-            cost = None if cost is None or meta.get("cost_usd", 0) is None else cost + float(meta.get("cost_usd") or 0)
-            self.state["totals"] = _totals(totals["billed"], totals["saved"], cost, totals["requests"] + 1)
-            if self._engine is not None:  # the ledger owns the counts: read them again
-                try:
-                    t = self._engine.ledger.totals()
-                    self.state["totals"] = _totals(t.billed, t.saved, _ledger_cost(self._engine),
-                                                   totals["requests"] + 1)
-                except Exception:  # noqa: BLE001 - a closed store must not break the request
-                    pass
-            totals = self.state["totals"]
-            self._index += 1
-            points = self.state["points"]
-            if not points:
-                points.append({"n": 0, "mode": "", "billed": 0, "saved": 0, "request": "(start)",
-                               "cum_billed": totals["billed"] - billed,
-                               "cum_baseline": totals["baseline"] - billed - saved})
-            points.append({"n": self._index, "mode": str(meta.get("mode", "")), "billed": billed, "saved": saved,
-                           "request": str(self.state["live"].get("request", "")),
-                           "cum_billed": totals["billed"], "cum_baseline": totals["baseline"]})
-            del points[1:-MAX_POINTS]
-            self.state["live"] = {}
-            return True
-        return False
+        self.state["live"]["billed"] += event.input + event.output
+        return True
+
+    def _ended(self, event: RequestEnded) -> bool:
+        if event.parent_id is not None:
+            return False
+        s = event.summary
+        live = self.state["live"] if event.request_id == self._live_id else {}
+        self._awaiting_totals = {"id": event.request_id, "mode": s.mode, "billed": s.billed, "saved": s.saved,
+                                 "request": live.get("request", s.request)}
+        self._live_id = None
+        self.state["live"] = {}
+        return True
+
+    def _ledger(self, event: LedgerTotals) -> bool:
+        before, self.state["totals"] = self.state["totals"], _totals(event)
+        ended = self._awaiting_totals
+        if ended is None or event.request_id not in (ended["id"], None):
+            return True  # a step's totals, or the current state replayed on attach
+        self._awaiting_totals = None
+        self._start_chart(before)  # attached while this request ran
+        points = self.state["points"]
+        points.append({"n": points[-1]["n"] + 1, "mode": ended["mode"], "billed": ended["billed"],
+                       "saved": ended["saved"], "request": ended["request"],
+                       "cum_billed": self.state["totals"]["billed"],
+                       "cum_baseline": self.state["totals"]["baseline"]})
+        del points[1:-MAX_POINTS]
+        return True
+
+    handlers = {RequestStarted: _started, LLMCall: _call, RequestEnded: _ended, LedgerTotals: _ledger}
+    final_kinds = (LedgerTotals,)
 
     def __repr__(self) -> str:
         t = self.totals or self.state["totals"]

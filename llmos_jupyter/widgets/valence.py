@@ -1,10 +1,9 @@
 """ValenceWidget: a radar of safety, curiosity, energy and self_confidence, with the latent mode."""
 from __future__ import annotations
 
-from typing import Any
-
 import traitlets
 
+from ..events import ValenceChanged
 from ._base import STATIC, EngineWidget
 
 AXES = ("safety", "curiosity", "energy", "self_confidence")
@@ -16,7 +15,6 @@ class ValenceWidget(EngineWidget):
     (BALANCED, AUTO_CREATIVE, AUTO_CONTAINED, RECOVERY) and the behaviour it selects."""
 
     _esm = STATIC / "valence.js"
-    kinds = ("sentience",)
     final_kinds = ()
     synced = ("valence", "latent_mode", "behaviour", "budget", "history")
 
@@ -28,25 +26,22 @@ class ValenceWidget(EngineWidget):
 
     def reset_state(self) -> None:
         self.state = {"valence": {}, "latent_mode": "", "behaviour": [], "budget": {}, "history": []}
+        self._last: ValenceChanged | None = None
 
-    def seed(self, engine: Any) -> None:
-        self._take(engine.sentience.snapshot())
-
-    def _take(self, snap: dict[str, Any]) -> bool:
-        valence = {k: float(v) for k, v in (snap.get("valence") or {}).items() if k in AXES}
-        if not valence:
+    def _changed(self, event: ValenceChanged) -> bool:
+        valence = {k: float(v) for k, v in event.valence.items() if k in AXES}
+        # A re-attach replays the valence already shown: one point in the history, not two.
+        if not valence or event == self._last:
             return False
-        self.state["valence"] = valence
-        self.state["latent_mode"] = str(snap.get("latent_mode", ""))
-        self.state["behaviour"] = [str(b) for b in snap.get("behaviour") or []]
-        self.state["budget"] = dict(snap.get("budget") or {})
+        self._last = event
+        self.state.update(valence=valence, latent_mode=event.latent_mode, behaviour=list(event.behaviour),
+                          budget=dict(event.budget or {}))
         history = self.state["history"]
-        history.append({**valence, "latent_mode": self.state["latent_mode"]})
+        history.append({**valence, "latent_mode": event.latent_mode})
         del history[:-MAX_HISTORY]
         return True
 
-    def apply(self, kind: str, data: dict[str, Any]) -> bool:
-        return self._take(data)
+    handlers = {ValenceChanged: _changed}
 
     def __repr__(self) -> str:
         v = self.state["valence"]
