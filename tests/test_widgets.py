@@ -487,7 +487,7 @@ def test_widgets_follow_consensus_weigh():
 
 def test_widgets_follow_consensus_run(server):
     pytest.importorskip("torch")
-    from llmos_jupyter.consensus import ConsensusEngine
+    from llmos_jupyter.consensus import ConsensusEngine, run_consensus
     from llmos_jupyter.providers import make_provider
     from llmos_jupyter.testing import Reply
 
@@ -499,7 +499,8 @@ def test_widgets_follow_consensus_run(server):
                  for m in texts]
     bus = EventBus()
     w = ConsensusWidget(bus)
-    res = ConsensusEngine(device="cpu", seed=0).run("What does a Bell state give?", providers, events=bus)
+    res = run_consensus("What does a Bell state give?", providers, events=bus,
+                        engine=ConsensusEngine(device="cpu", seed=0))
     assert sorted(a["model"] for a in w.arrivals) == sorted(res.models) and all(a["ok"] for a in w.arrivals)
     assert w.labels == res.models and w.weights == pytest.approx(res.weights.tolist())
     assert w.answer == res.answer_source and w.done
