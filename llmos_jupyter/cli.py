@@ -6,14 +6,15 @@ import json
 import sys
 
 from .errors import LLMOSError
+from .settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmos", description="Ask LLMOS for quantum programs; run them on Aer.")
-    p.add_argument("--home", default=".llmos", help="folder for the ledger and memory (default .llmos)")
-    p.add_argument("--provider", default="auto", help="auto, anthropic, openai or local")
-    p.add_argument("--model")
-    p.add_argument("--base-url")
+    for name in ("home", "provider", "model", "base_url"):
+        default = Settings.default(name)
+        p.add_argument("--" + name.replace("_", "-"), default=default,
+                       help=Settings.help(name) + (f" (default {default})" if default else ""))
     p.add_argument("--no-starter-skills", action="store_true", help="start with an empty memory")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="answer one request")

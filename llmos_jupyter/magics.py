@@ -262,7 +262,9 @@ class LLMOSMagics(Magics):
 
         stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
         status = _StatusLine()
-        unsubscribe = self.engine.events.subscribe(status.show, "status")
+        from .events import Status
+
+        unsubscribe = self.engine.events.subscribe(status.show, Status)
         summary = None
         if not args.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
             from .widgets import live_summary
@@ -297,7 +299,7 @@ class _StatusLine:
         self.handle = None
 
     def show(self, event) -> None:
-        bundle = {"text/plain": event.data.get("text", "")}
+        bundle = {"text/plain": event.text}
         if self.handle is None:
             self.handle = display(bundle, raw=True, display_id=True)
         else:

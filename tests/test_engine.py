@@ -231,7 +231,7 @@ def test_truncated_stream_and_malformed_reply_are_clear_errors_and_nothing_runs(
     with pytest.raises(ProviderError) as info:
         engine.run("Create a Bell state circuit")
     assert info.value.kind == "connection" and "Run the cell again" in str(info.value)
-    engine.stream = False
+    engine = make_engine(api, stream=False)
     server.enqueue(Reply(raw_body=b"{not json"))
     with pytest.raises(ProviderError) as info:
         engine.run("Create a Bell state circuit")

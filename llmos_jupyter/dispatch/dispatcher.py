@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..memory.checks import check_values  # noqa: F401 - engine.py still imports it from here
 from ..memory.templates import bindings_of
 from ..memory.traces import Trace, TraceStore
 from ..memory.embed import Embedder
+from ..settings import Settings
 from .modes import Mode
 from .normalize import Normalized
 
@@ -21,12 +23,16 @@ DEFAULT_SHOTS = 1024
 
 @dataclass(frozen=True)
 class Thresholds:
-    follower: float = 0.92  # replay at or above this similarity
-    mixed: float = 0.75  # worked example at or above this
-    crystallize_uses: int = 5  # verified uses before a trace becomes a Python tool
+    follower: float  # replay at or above this similarity
+    mixed: float  # worked example at or above this
+    crystallize_uses: int  # verified uses before a trace becomes a Python tool
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Thresholds":
+        return cls(settings.follower_threshold, settings.mixed_threshold, settings.crystallize_uses)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Decision:
     mode: Mode
     trace: Trace | None = None
@@ -40,16 +46,6 @@ def request_values(n: Normalized) -> dict[str, object]:
     values = bindings_of(n.slots)
     values.setdefault("SLOT_shots_0", DEFAULT_SHOTS)
     return values
-
-
-def check_values(values: dict[str, object]) -> dict[str, object]:
-    """{kind: value} of the first slot of each kind, which is what the checks read."""
-    out: dict[str, object] = {}
-    for name, value in values.items():
-        _, kind, index = name.split("_")
-        if index == "0":
-            out[kind] = value
-    return out
 
 
 def bind(trace: Trace, wanted: dict[str, object], limits=None) -> tuple[dict[str, object] | None, str]:
@@ -93,7 +89,7 @@ class Dispatcher:
                  limits=None):
         self.traces = traces
         self.embedder = embedder
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds or Thresholds.of(Settings())
         self.limits = limits  # trace -> (values -> problem | None), for skills with valid ranges
 
     def choose(self, n: Normalized, thresholds: Thresholds | None = None, *, require_checks: bool = False) -> Decision:

@@ -42,10 +42,6 @@ class Memory:
             from .seed import seed_starter_skills
 
             seed_starter_skills(self.traces)
-        if self.tools_dir.is_dir():
-            from .crystallize import ensure_on_path
-
-            ensure_on_path(self.tools_dir)
         self._seeded = True
 
     def limits(self, trace: Trace):

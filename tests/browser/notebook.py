@@ -31,7 +31,7 @@ dash = show_dashboard(engine)'''
 
 REQUEST = '''\
 r = engine.run("Create a GHZ state with 3 qubits")
-display(inline_summary(r, engine))
+display(inline_summary(r.summary(), engine))
 expect(r)'''
 
 CONSENSUS = '''\
@@ -51,7 +51,7 @@ dash.consensus.set_labels(labels)
 series = [rng.normal(size=(80, 2)) for _ in range(6)]
 series[5][1:] = 0.9 * series[4][:-1] + 0.3 * rng.normal(size=(79, 2))
 graph = causal_graph(series, n_surrogates=999, seed=0, labels=labels)
-engine.events.publish("consensus.causal", models=labels, **graph.to_event())  # as ConsensusEngine.run does
+engine.events.publish(graph.to_event())  # as run_consensus does
 res = ConsensusEngine(device="cpu", seed=0, events=engine.events).weigh(emb, causal=graph.effective)
 expect(weights=res.weights.tolist(), edges=[[e["source"], e["target"], e["effective"]] for e in graph.edges()])'''
 

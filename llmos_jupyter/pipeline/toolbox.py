@@ -14,7 +14,7 @@ from ..memory import Memory
 from ..memory.templates import instantiate
 from ..memory.traces import Trace
 from ..providers.base import Completion, ToolSpec
-from .extract import EXECUTE_TOOL, code_from_text
+from ..tools.extract import EXECUTE_TOOL, code_from_text
 
 SEARCH_TOOL = ToolSpec(
     name="search_tools",

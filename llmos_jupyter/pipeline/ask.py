@@ -1,0 +1,90 @@
+"""Stage 3b, ask (MIXED, LEARNER): the model writes the program, with the nearest verified trace as a
+worked example (MIXED) or with the tools that tool search found and relevant facts (LEARNER). Every
+call is written to the ledger at once, from the provider's own usage figures."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..dispatch.dispatcher import Decision
+from ..dispatch.modes import Mode
+from ..events import EventBus, LLMCall, LLMText
+from ..ledger import Ledger, Usage
+from ..memory import Memory
+from ..memory.templates import instantiate
+from ..prices import PriceTable
+from ..prompts import learner_system, mixed_system, with_context
+from ..providers import Message, Provider
+from .baseline import lean_baseline
+from .records import Answer, Request
+from .toolbox import ToolBox
+
+MAX_ROUNDS = 3  # search_tools rounds before the model must answer
+NO_CODE = ("The reply holds no Python code, so nothing ran. "
+           "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What the ask stage needs from the engine, named once."""
+    memory: Memory
+    toolbox: ToolBox
+    ledger: Ledger
+    prices: PriceTable
+    events: EventBus
+    max_tokens: int
+    stream: bool
+
+
+def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, tier: str | None = None,
+        on_text: Callable[[str], None] | None = None) -> Answer:
+    mode = decision.mode
+    if mode == Mode.MIXED and decision.trace is not None:
+        example = decision.trace
+        system = mixed_system(example.request, instantiate(example.code, example.examples[0]))
+        tools = None
+    else:
+        system = learner_system(deps.memory.facts.relevant(request.text))
+        tools = deps.toolbox.for_request(request.text) if llm.name != "local" else None
+    system = with_context(system, list(request.context))
+    messages = [Message("user", request.text)]  # the request reaches the model verbatim, last
+
+    def stream(piece: str) -> None:
+        deps.events.publish(LLMText(request.request_id, piece))
+        if on_text is not None:
+            on_text(piece)
+
+    usage, cost, llm_ms = Usage(), 0.0, 0.0
+    completion, code, how = None, None, None
+    for _round in range(MAX_ROUNDS):
+        started = time.perf_counter()
+        completion = llm.complete(system, messages, tools=tools, max_tokens=deps.max_tokens,
+                                  on_text=stream if (deps.stream or on_text is not None) else None)
+        llm_ms += (time.perf_counter() - started) * 1000
+        call_cost = deps.prices.cost(completion.provider, completion.model, completion.usage)
+        deps.ledger.record_call(request.request_id, completion.provider, completion.model, completion.usage,
+                                call_cost)
+        u = completion.usage
+        deps.events.publish(LLMCall(request.request_id, completion.provider, completion.model, u.input, u.output,
+                                    u.cache_read, u.cache_write, call_cost, u.reported))
+        usage = usage + u
+        cost = None if call_cost is None or cost is None else cost + call_cost
+        code, how = deps.toolbox.code_for(completion)
+        searches = [c for c in completion.tool_calls if c.name == "search_tools"]
+        if code or not searches or tools is None:
+            break
+        # search_tools: answer it and let the model go on with what it found.
+        messages.append(Message("assistant", completion.text, tool_calls=tuple(completion.tool_calls)))
+        for call in completion.tool_calls:
+            found_text, found = deps.toolbox.answer_search(str(call.arguments.get("query", request.text)))
+            messages.append(Message("tool", found_text if call.name == "search_tools" else "not run",
+                                    tool_call_id=call.id))
+            tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
+    saved = 0
+    if mode == Mode.MIXED and decision.trace is not None and code:
+        saved = max(0, lean_baseline(request.text, code) - usage.total)
+    why = {"answer": how, **({"tier": tier} if tier else {})}
+    return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
+                  usage=usage, cost_usd=cost, saved=saved, llm_ms=llm_ms, why=why,
+                  notice=None if code else NO_CODE)

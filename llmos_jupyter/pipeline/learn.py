@@ -1,0 +1,53 @@
+"""Stage 7, learn: store a verified answer (a new trace, or one more example and alias of a known one),
+count a replay as a verified use or a miss, and crystallize a trace used often enough into a tool."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..dispatch.dispatcher import Decision
+from ..events import Crystallized, EventBus
+from ..memory import Memory
+from .records import Answer, Learned, Request, Run, Verification
+
+
+class Learning:
+    """What the learn stage needs from the engine: memory, when to crystallize, and the guard a tool
+    must pass (a tool is code the user imports)."""
+
+    def __init__(self, memory: Memory, events: EventBus, crystallize_uses: int,
+                 guard_problem: Callable[[str], str | None]):
+        self.memory = memory
+        self.events = events
+        self.crystallize_uses = crystallize_uses
+        self.guard_problem = guard_problem
+
+    def answer(self, request: Request, decision: Decision, answer: Answer, run: Run) -> Learned:
+        from ..memory.learn import learn
+
+        learned = learn(self.memory.traces, request.normalized, decision.request_values, answer.code, run.counts,
+                        origin=str(answer.mode).lower(), billed_tokens=answer.usage.total)
+        self.memory.facts.learn_from(answer.code, request.normalized.template)
+        return Learned(learned.trace.id, learned.new, tuple(learned.generalized_now),
+                       tool=self.crystallize(learned.trace.id))
+
+    def replay(self, decision: Decision, verification: Verification) -> Learned:
+        from ..memory.learn import record_replay
+
+        values = {**decision.request_values, **decision.values}
+        trace = record_replay(self.memory.traces, decision.trace, values, ok=bool(verification.verified))
+        return Learned(trace.id, tool=self.crystallize(trace.id) if verification.verified else None)
+
+    def crystallize(self, trace_id: str) -> str | None:
+        from ..memory.crystallize import crystallize
+        from ..tools.qiskit_exec import run_code
+
+        memory = self.memory
+        trace = memory.traces.get(trace_id)
+        if trace is None or trace.tool_name or trace.uses < self.crystallize_uses or self.guard_problem(trace.code):
+            return None
+        taken = {t.tool_name for t in memory.traces.all() if t.tool_name}
+        function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=run_code)
+        if function:
+            memory.traces.modify(trace.id, lambda t: setattr(t, "tool_name", function))
+            self.events.publish(Crystallized(trace.id, function))
+        return function

@@ -1,0 +1,55 @@
+"""Every default, in one place. `LLMOS(...)`, the traitlets `Configurable` behind `%config LLMOS.*`
+and the `llmos` CLI all read `Settings`; none of them writes a default of its own."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+
+def _setting(default: Any, help: str, **kwargs: Any) -> Any:
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str = _setting(".llmos", "Folder where the token ledger and memory persist.")
+    provider: str = _setting("auto", "auto, anthropic, openai, local, or an entry-point provider.")
+    model: str | None = _setting(None, "Model name; None for the provider's default.")
+    base_url: str | None = _setting(None, "API base URL (e.g. a local OpenAI-compatible server).")
+    starter_skills: bool = _setting(True, "Start with verified skills for common circuits.")
+    max_tokens: int = _setting(2048, "Most output tokens per model call.")
+    timeout: float = _setting(60.0, "Seconds to wait for a provider before giving up.")
+    max_retries: int = _setting(2, "SDK retries (with backoff) on 429, 5xx and connection errors.")
+    stream: bool = _setting(True, "Show the model's reply as it arrives.")
+    follower_threshold: float = _setting(0.92, "Similarity at or above which a verified trace is replayed.")
+    mixed_threshold: float = _setting(0.75, "Similarity at or above which the nearest trace guides the LLM.")
+    crystallize_uses: int = _setting(5, "Verified uses before a trace becomes a Python tool.")
+    tiers: dict[str, str] = _setting({}, "Model tiers, e.g. {'T1': 'openai:gpt-5.4-mini', 'T2': "
+                                     "'anthropic:claude-sonnet-5-5'}: MIXED uses T1, LEARNER T2, one tier "
+                                     "down when energy is low.")
+    prices: dict[str, tuple[float, float]] = _setting({}, "Extra prices, model prefix -> (input, output) USD "
+                                                      "per million tokens.")
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        return next(f.metadata["help"] for f in fields(cls) if f.name == name)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        return getattr(cls(), name)
+
+    def with_(self, **changes: Any) -> "Settings":
+        """A copy with `changes`; an unknown name is an error that lists the known ones."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise ConfigError(f"Unknown setting{'s' * (len(unknown) > 1)} {', '.join(unknown)}. "
+                              f"Known: {', '.join(self.names())}.")
+        return replace(self, **changes)
