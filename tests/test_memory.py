@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import Reply
+from conftest import Reply, ghz
 from llmos_jupyter import LLMOS, Mode
 from llmos_jupyter.errors import StoreError
 from llmos_jupyter.memory.exchange import ImportRejected
@@ -226,11 +226,8 @@ def test_crystallization_after_five_verified_uses(engine, home, server):
     assert f"{trace.tool_name}(qubits=3, shots=500)" in r.code  # n = 3 in the program: a parameter
     tool = engine.tool(trace.tool_name)
     assert ghz_ok(tool(qubits=4, shots=64), 4, 64) and "GHZ" in tool.__doc__
-    generated_test = next((home / "tools").glob("test_llmos_*.py"))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(generated_test)],
-                          capture_output=True, text=True, cwd=home)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert not list((home / "tools").glob(".*.tmp"))
+    assert sorted(p.name for p in (home / "tools").iterdir()) == [f"{trace.tool_name}.py",
+                                                                   f"test_{trace.tool_name}.py"]
 
 
 def test_memory_persists_across_a_new_engine(make_engine, server):
@@ -436,3 +433,172 @@ def test_a_kernel_sees_what_another_added_and_forgot(make_engine, server, home):
     assert r.mode == Mode.LEARNER
     indexed = {row[0] for row in b.memory.traces._rows}
     assert indexed == {t.id for t in b.memory.traces.all()}  # no alias of a forgotten trace left behind
+
+
+# -- crystallized tools, called directly -------------------------------------------------------------
+
+def learned_trace(request: str, code: str | None = None, **changes):
+    """The trace one verified run of `code` (the scripted model's program for `request`) would make, used
+    five times and with every slot generalized."""
+    from llmos_jupyter.dispatch.dispatcher import request_values
+    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.memory import checks
+    from llmos_jupyter.memory.templates import make_template
+    from llmos_jupyter.memory.traces import Trace
+    from llmos_jupyter.testing.qiskit_model import program
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    code = code or program(request)
+    n = normalize(request)
+    values = request_values(n)
+    template = make_template(code, values)
+    held = checks.holding(run_code(code, {}).counts, checks.check_values(values))
+    fields = dict(id="0123456789ab", origin="learner", title=request, request=request, template=n.template,
+                  signature=n.signature, code=template.code, bound=template.bound, shape=template.shape,
+                  generalized=template.bound, examples=[values], checks=tuple(held), uses=5)
+    return Trace(**{**fields, **changes})
+
+
+def crystallized(trace, tools, run=None, **kw):
+    from llmos_jupyter.memory.crystallize import crystallize, param_name
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    return crystallize(trace, tools, set(), {p: param_name(p) for p in trace.bound}, run=run or run_code, **kw)
+
+
+GHZ_REQUEST = "Prepare a GHZ state on 5 qubits and measure it with 2048 shots"
+
+
+# The scripted model's program binds `counts = ...get_counts()`; conftest's prints `...get_counts()` whole.
+@pytest.mark.parametrize("code", [None, ghz(5, 2048)], ids=["counts-named", "counts-printed"])
+def test_a_crystallized_tool_reads_like_a_person_wrote_it(tmp_path, code):
+    import ast
+
+    trace = learned_trace(GHZ_REQUEST, code)
+    tools = tmp_path / "tools"
+    function = crystallized(trace, tools, aliases=["ghz <qubits>", "cat state <qubits>", "prepare ghz <qubits>"])
+    assert function == "ghz_state"
+    source = (tools / "ghz_state.py").read_text()
+    tree = ast.parse(source)
+    assert " ".join(ast.get_docstring(tree).split()).startswith(
+        f'ghz_state: learned by LLMOS from 5 verified runs of "{GHZ_REQUEST}" (and 2 other wordings).')
+    *imports, tool = tree.body[1:]
+    assert [ast.unparse(i) for i in imports] == ["from qiskit import QuantumCircuit, transpile",
+                                                 "from qiskit_aer import AerSimulator"]
+    assert "def ghz_state(qubits: int = 5, shots: int = 2048) -> dict[str, int]:" in source
+    assert " ".join(ast.get_docstring(tool).split()) == (
+        "Prepare a GHZ state on `qubits` qubits and measure it with `shots` shots, and return its counts on Aer.")
+    assert ast.unparse(tool.body[-1]) == "return counts"
+    assert not [n for n in ast.walk(tool) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]
+    assert not [n for n in ast.walk(tool) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)
+                and [ast.unparse(t) for t in n.targets] == [n.value.id]]  # no `shots = shots`
+    from llmos_jupyter.memory.crystallize import load_tool
+
+    assert ghz_ok(load_tool(tools, "ghz_state")(qubits=3, shots=100), 3, 100)
+
+
+def test_the_generated_test_needs_only_the_tool_and_passes(tmp_path):
+    import ast
+
+    tools = tmp_path / "tools"
+    function = crystallized(learned_trace("Create a GHZ state with 3 qubits"), tools)
+    tree = ast.parse((tools / f"test_{function}.py").read_text())
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names} | \
+        {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert imported == {"__future__", "importlib.util", "collections", "pathlib", "pytest"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tools)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
+
+
+def test_loading_a_tool_touches_neither_sys_path_nor_sys_modules(tmp_path):
+    from llmos_jupyter.memory.crystallize import call_snippet, load_tool, tool_namespace
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    trace = learned_trace("Create a GHZ state with 3 qubits")
+    crystallized(trace, tmp_path / "warm")  # Qiskit, Aer and the transpiler passes are imported by now
+    load_tool(tmp_path / "warm", "ghz_state")()
+    path, modules = list(sys.path), set(sys.modules)
+    tools = tmp_path / "tools"
+    trace.tool_name = crystallized(trace, tools)
+    assert ghz_ok(load_tool(tools, trace.tool_name)(), 3, 1024)
+    code = call_snippet(trace, {"SLOT_qubits_0": 3, "SLOT_shots_0": 1024}, {p: p.split("_")[1] for p in trace.bound})
+    assert code == "counts = ghz_state(qubits=3, shots=1024)\nprint(counts)\n"
+    run = run_code(code, tool_namespace(tools, trace.tool_name))
+    assert run.error is None and ghz_ok(run.counts, 3, 1024) and run.output.strip() == str(run.counts)
+    assert sys.path == path and set(sys.modules) == modules
+
+
+def test_a_candidate_tool_is_checked_under_a_name_no_import_can_reach(tmp_path):
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    tools, seen = tmp_path / "tools", []
+
+    def spying(code, namespace):
+        seen.extend(p.name for p in tools.iterdir())
+        return run_code(code, namespace)
+
+    assert crystallized(learned_trace("Create a GHZ state with 3 qubits"), tools, run=spying) == "ghz_state"
+    assert seen and all(name.startswith(".ghz_state.py.tmp-") for name in seen)
+    assert sorted(p.name for p in tools.iterdir()) == ["ghz_state.py", "test_ghz_state.py"]  # no __pycache__
+
+
+# Counts of one circuit bound to `counts`, then another circuit run last: what it returns is not the run's counts.
+SECOND_JOB = ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n"
+              "n = 3\nqc = QuantumCircuit(n)\nqc.h(0)\nfor q in range(n - 1):\n    qc.cx(q, q + 1)\nqc.measure_all()\n"
+              "sim = AerSimulator()\ncounts = sim.run(transpile(qc, sim), shots=1024).result().get_counts()\n"
+              "other = QuantumCircuit(n)\nother.measure_all()\nsim.run(transpile(other, sim), shots=1024).result()\n")
+
+
+@pytest.mark.parametrize("case", ["failed check", "run error", "counts not the run's", "counts never named"])
+def test_a_tool_that_cannot_pass_its_examples_leaves_nothing_behind(tmp_path, case):
+    from llmos_jupyter.tools.qiskit_exec import Execution, run_code
+
+    request = "Create a GHZ state with 3 qubits"
+    run = None
+    if case == "failed check":
+        trace = learned_trace(request, checks=("single_outcome",))  # a GHZ state has two
+    elif case == "run error":
+        trace = learned_trace(request)
+        run = lambda code, namespace: Execution(error="Traceback ...\nRuntimeError: the worker died\n")  # noqa: E731
+    elif case == "counts not the run's":
+        trace = learned_trace(request, SECOND_JOB, checks=())
+    else:
+        trace = learned_trace(request, ghz(3, 1024).replace("print(", "len("))
+    tools = tmp_path / "tools"
+    assert crystallized(trace, tools, run=run or run_code) is None
+    assert list(tools.iterdir()) == []
+
+
+def test_two_homes_in_one_process_each_load_their_own_tool(tmp_path):
+    from llmos_jupyter.memory.crystallize import load_tool
+
+    a, b = tmp_path / "a" / "tools", tmp_path / "b" / "tools"
+    assert crystallized(learned_trace("Create a GHZ state with 3 qubits"), a) == "ghz_state"
+    assert crystallized(learned_trace("Create a GHZ state with 4 qubits"), b) == "ghz_state"
+    for home, n in ((a, 3), (b, 4), (a, 3)):
+        assert ghz_ok(load_tool(home, "ghz_state")(), n, 1024)
+
+
+def test_a_tool_name_never_takes_another_tools_file_or_a_module_name(tmp_path):
+    from llmos_jupyter.memory.crystallize import function_name
+
+    trace = learned_trace("Create a GHZ state with 3 qubits")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "ghz_state.py").write_text("# the user's own, from a forgotten trace\n")
+    assert crystallized(trace, tools) == "ghz_state_2"
+    assert (tools / "ghz_state.py").read_text() == "# the user's own, from a forgotten trace\n"
+    assert function_name(learned_trace("Create a GHZ state with 3 qubits", template="make random <qubits>"),
+                         set()) == "random_tool"  # random.py would shadow the module where tools/ is on sys.path
+
+
+def test_memory_imports_neither_the_dispatcher_nor_the_executor():
+    import ast
+    from pathlib import Path
+
+    import llmos_jupyter.memory as memory
+
+    for path in Path(memory.__file__).parent.glob("*.py"):
+        modules = [n.module or "" for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)]
+        assert not [m for m in modules if m.endswith(("dispatch.dispatcher", "tools.qiskit_exec"))], path.name

@@ -216,3 +216,33 @@ def test_facts():
     assert all(len(f.text) < 300 for f in FACTS)
     assert len({f.text for f in FACTS}) == len(FACTS)
     assert len({f.topic for f in FACTS}) == len(FACTS)
+
+
+@pytest.mark.parametrize("sk", SKILLS, ids=lambda s: s.name)
+def test_every_skill_crystallizes_into_a_tool_that_keeps_its_promise(sk: Skill, tmp_path):
+    """The tool passes its verified example, reads like the skill (the function of the skill's name, its
+    parameters typed, no `x = x`, no print, `return counts`), and gives the algorithm's distribution for
+    each case."""
+    from llmos_jupyter.memory.crystallize import crystallize, load_tool
+    from llmos_jupyter.memory.seed import _trace, skill_param_names
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    trace, aliases = _trace(sk)
+    trace.uses = 5
+    tools = tmp_path / "tools"
+    function = crystallize(trace, tools, set(), skill_param_names(trace), run=run_code,
+                           aliases=[a for a, _ in aliases])
+    assert function == sk.name
+    tool = ast.parse((tools / f"{function}.py").read_text()).body[-1]
+    assert isinstance(tool, ast.FunctionDef) and tool.name == function
+    assert [a.arg for a in tool.args.args] == [p.name for p in sk.params if p.kind != "shots"] + ["shots"]
+    assert all(a.annotation is not None for a in tool.args.args) and ast.unparse(tool.returns) == "dict[str, int]"
+    assert ast.unparse(tool.body[-1]) == "return counts"
+    calls = [ast.unparse(n.func) for n in ast.walk(tool) if isinstance(n, ast.Call)]
+    assert "print" not in calls
+    assert not [n for n in ast.walk(tool) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)
+                and [ast.unparse(t) for t in n.targets] == [n.value.id]]
+    run = load_tool(tools, function)
+    for given in CASES[sk.name]:
+        p = {param.name: given.get(param.name, param.default) for param in sk.params}
+        expect(sk.name, p, run(**given))

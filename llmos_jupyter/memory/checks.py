@@ -14,6 +14,16 @@ Counts = dict[str, int]
 Values = dict[str, object]  # "qubits", "shots", "bits", ... (first slot of each kind)
 
 
+def check_values(values: dict[str, object]) -> Values:
+    """{kind: value} of the first slot of each kind ('SLOT_qubits_0' -> 'qubits'), which is what the checks read."""
+    out: Values = {}
+    for name, value in values.items():
+        _, kind, index = name.split("_")
+        if index == "0":
+            out[kind] = value
+    return out
+
+
 def bits_of(counts: Counts) -> Counter:
     """Counts keyed by the bitstring without register separators ('0 1' -> '01')."""
     merged: Counter = Counter()
@@ -136,11 +146,10 @@ def failures(counts: Counts | None, values: Values, names: list[str] | tuple[str
     """Which of the basic checks and `names` fail for a run; [] means verified."""
     if not counts:
         return [] if RUNS_ONLY in names else ["no_counts"]
-    failed = []
-    for name in dict.fromkeys([*BASIC, *names]):
-        check, applies = CHECKS[name]
-        if not applies(values, counts):
-            continue  # e.g. 'every outcome seen' recorded at 2,048 shots says nothing about a 100-shot run
-        if not check(counts, values):
-            failed.append(name)
-    return failed
+    return [name for name in applying(counts, values, names) if not CHECKS[name][0](counts, values)]
+
+
+def applying(counts: Counts, values: Values, names: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The basic checks and `names` that mean something for this run: 'every outcome seen', recorded at
+    2,048 shots, says nothing about a 100-shot run."""
+    return [name for name in dict.fromkeys([*BASIC, *names]) if CHECKS[name][1](values, counts)]

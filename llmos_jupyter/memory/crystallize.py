@@ -1,35 +1,59 @@
 """Crystallization: a trace verified often enough becomes a Python function under home/tools/.
 
-The function has typed parameters (its generalized slots) and a docstring, and is
-importable by the user (`home/tools` is put on sys.path). Beside it goes a generated
-pytest file that replays the trace's verified examples. Files are written to a temporary
-name and renamed into place only after the tool has been imported and has passed its
-own examples, so a half-written tool is never importable.
+The starter skill `ghz_state` becomes `home/tools/ghz_state.py`: one function whose parameters are the
+trace's generalized slots (typed by their kind), whose docstring names the request it was learned
+from, and whose body is the verified program, returning the counts the program bound. Beside it goes
+`test_ghz_state.py`, which replays the verified examples with the checks their runs passed.
+
+Tools are loaded by file path (`load_tool`), never through sys.path or sys.modules, so each home calls
+its own file, whatever another home in the process has under the same name. Both files are written
+under hidden names that no import can reach; the tool is loaded from its hidden file and run on the
+trace's verified examples, and only when every one passes are the files renamed into place. A failed
+tool leaves nothing behind. A program that never binds its counts to a name (nor prints them) stays
+a trace: its tool would have nothing to return.
 """
 from __future__ import annotations
 
-import importlib
-import json
+import ast
+import importlib.machinery
+import importlib.util
+import inspect
+import io
+import itertools
 import keyword
 import os
 import re
-import sys
 import tempfile
 import textwrap
+import tokenize
+from collections import Counter
 from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from ..dispatch.dispatcher import check_values
+from ..dispatch.normalize import normalize
 from . import checks
-from .templates import PLACEHOLDER
+from .checks import check_values
+from .seed import PREFIX
+from .templates import PLACEHOLDER, placeholder
 from .traces import Trace
 
 STOPWORDS = {"create", "make", "prepare", "build", "run", "a", "an", "the", "with", "on", "for", "and", "of",
              "circuit", "please", "using", "to", "in", "me", "write", "generate", "show", "some", "that", "it",
-             "qiskit", "code", "program", "implement", "simulate", "measure", "shots", "qubits", "qubit", "state"}
+             "qiskit", "code", "program", "implement", "simulate", "measure", "shots", "qubits", "qubit", "test"}
+KIND_TYPES = {"qubits": "int", "shots": "int", "bits": "str", "ket": "str", "backend": "str"}
+MAX_EXAMPLES = 10  # verified examples a new tool must pass, and its test file replays
+# Calls a print may make and still be dropped whole: they only read or format what the program made.
+READ_ONLY_CALLS = frozenset({
+    "abs", "bool", "dict", "enumerate", "float", "format", "int", "isinstance", "len", "list", "max", "min", "range",
+    "repr", "round", "set", "sorted", "str", "sum", "tuple", "type", "zip",
+    "count_ops", "depth", "draw", "get", "get_counts", "items", "join", "keys", "lower", "most_common", "size",
+    "strip", "upper", "values"})
 
 
-def module_name(function: str) -> str:
-    return f"llmos_{function}"
+class Run(Protocol):
+    """What `run(code, namespace)` returns: tools.qiskit_exec.Execution has these."""
+    error: str | None
+    counts: dict[str, int] | None
 
 
 def param_name(placeholder: str) -> str:
@@ -37,133 +61,411 @@ def param_name(placeholder: str) -> str:
     return kind if index == "0" else f"{kind}_{index}"
 
 
+def parameters(trace: Trace, names: dict[str, str]) -> dict[str, str]:
+    """placeholder -> parameter name for the trace's generalized slots, in `names` order with shots last."""
+    order = list(names)
+    slots = sorted((p for p in trace.bound if p in trace.generalized),
+                   key=lambda p: (p.startswith("SLOT_shots_"), order.index(p)))
+    return {p: names[p] for p in slots}
+
+
 def function_name(trace: Trace, taken: set[str]) -> str:
-    words = [w for w in re.findall(r"[a-z][a-z0-9]*", re.sub(r"<[a-z]+>", " ", trace.template))
-             if w not in STOPWORDS]
-    base = "_".join(dict.fromkeys(words[:4])) or "circuit"
-    base = base if not keyword.iskeyword(base) else f"{base}_tool"
-    name = base
-    if name in taken:
-        name = f"{base}_{trace.id[:6]}"
-    return name
+    if trace.origin == "starter":
+        base = trace.id.removeprefix(PREFIX)
+    else:
+        words = [w for w in re.findall(r"[a-z][a-z0-9]*", re.sub(r"<[a-z]+>", " ", trace.template))
+                 if w not in STOPWORDS]
+        base = "_".join(dict.fromkeys(words[:4])) or "circuit"
+    # A file named like an importable module (random.py) would shadow it wherever tools/ is on sys.path,
+    # as it is when pytest runs the tool's test file.
+    if keyword.iskeyword(base) or importlib.util.find_spec(base) is not None:
+        base = f"{base}_tool"
+    if base not in taken:
+        return base
+    return next(name for name in (f"{base}_{i}" for i in itertools.count(2)) if name not in taken)
 
 
-def source(trace: Trace, function: str, params: dict[str, str]) -> str:
-    """The tool module: one function whose body is the verified program."""
+# -- the tool's source ---------------------------------------------------------------------------------
+
+def tool_source(trace: Trace, function: str, params: dict[str, str], aliases: Iterable[str] = ()) -> str | None:
+    """The module of the tool `function` for `trace`, or None when its program cannot be one."""
     fixed = {p: trace.examples[0][p] for p in trace.bound if p not in params}
+    program = PLACEHOLDER.sub(lambda m: params.get(m.group(0)) or repr(fixed[m.group(0)]), trace.code)
+    try:
+        parts = _function_parts(program, set(params.values()))
+    except SyntaxError:
+        return None
+    if parts is None:
+        return None
+    imports, body, counts = parts
     defaults = {p: trace.defaults.get(p, trace.examples[0].get(p)) for p in params}
-
-    def swap(m: re.Match) -> str:
-        name = m.group(0)
-        return params[name] if name in params else repr(fixed[name])
-
-    body = PLACEHOLDER.sub(swap, trace.code).rstrip() + '\nreturn locals().get("counts")\n'
-    signature = ", ".join(
-        f"{params[p]}: {type(defaults[p]).__name__} = {defaults[p]!r}" for p in sorted(params, key=params.get))
-    requests = "\n".join(f"    - {t}" for t in [trace.request][:1])
-    doc = (f'"""{trace.title}\n\n    Crystallized by llmos-jupyter from {trace.uses} verified runs of trace {trace.id}.\n'
-           f"    Learned from:\n{requests}\n    Returns the Aer counts when the program names them `counts`.\n"
-           f'    Checks its runs passed: {", ".join(trace.checks) or "total shots and register width"}.\n    """')
-    return (f'"""Generated by llmos-jupyter; regenerated from memory, edits are overwritten."""\n\n\n'
-            f"def {function}({signature}):\n    {doc}\n{textwrap.indent(body, '    ')}")
+    signature = ", ".join(f"{name}: {_annotation(p, trace)} = {_literal(defaults[p])}" for p, name in params.items())
+    head = f'"""{_module_doc(trace, function, aliases)}"""\n' + "".join(imports)
+    source = (f"{head}\n\ndef {function}({signature}) -> dict[str, int]:\n"
+              f'    """{_function_doc(trace, params)}"""\n{body}    return {counts}\n')
+    try:
+        compile(source, f"{function}.py", "exec")
+    except SyntaxError:
+        return None
+    return source
 
 
-def test_source(trace: Trace, function: str, params: dict[str, str]) -> str:
-    cases = [({params[p]: ex[p] for p in params}, check_values(ex)) for ex in trace.examples[:10]]
-    return f'''"""Generated by llmos-jupyter: replays the verified examples of {module_name(function)}."""
-import os
-import sys
+def _annotation(slot: str, trace: Trace) -> str:
+    kind = slot.split("_")[1]
+    if kind in KIND_TYPES:
+        return KIND_TYPES[kind]
+    seen = {type(ex[slot]) for ex in trace.examples if slot in ex}
+    return "float" if float in seen else "int" if seen == {int} else "str" if seen == {str} else "object"
+
+
+def _module_doc(trace: Trace, function: str, aliases: Iterable[str]) -> str:
+    runs = f"{trace.uses} verified run{'s' if trace.uses != 1 else ''}"
+    how = f"an LLMOS starter skill, crystallized after {runs}" if trace.origin == "starter" else \
+        f"learned by LLMOS from {runs}"
+    others = len(set(aliases)) - 1  # the request's own wording is one of them
+    wordings = f" (and {others} other wording{'s' if others != 1 else ''})" if others > 0 else ""
+    text = f'{function}: {how} of "{" ".join(trace.request.split())}"{wordings}.'
+    return _wrapped(text, '"""') + f"\n\n    test_{function}.py beside it replays them.\n"
+
+
+def _function_doc(trace: Trace, params: dict[str, str]) -> str:
+    """The request, each generalized value written as its parameter, and what the function returns."""
+    text, pos, pieces, seen = trace.request, 0, [], Counter()
+    for slot in normalize(trace.request).slots:
+        slot_placeholder = placeholder(slot.kind, seen[slot.kind])
+        seen[slot.kind] += 1
+        at = text.find(slot.text, pos)
+        if slot_placeholder in params and at >= 0:
+            pieces += [text[pos:at], f"`{params[slot_placeholder]}`"]
+            pos = at + len(slot.text)
+    described = " ".join(("".join(pieces) + text[pos:]).split()).rstrip(" .!?;,")
+    shots = params.get("SLOT_shots_0")
+    returns = f"return the counts of `{shots}` shots on Aer" if shots and f"`{shots}`" not in described else \
+        "return its counts on Aer"
+    return _wrapped(f"{described}, and {returns}.", '    """')
+
+
+def _wrapped(text: str, opening: str) -> str:
+    """`text` for a docstring that starts after `opening`: escaped, in lines of at most 100 characters."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    lines = textwrap.wrap(text, 100, initial_indent=opening, subsequent_indent="    ")
+    return "\n".join(lines)[len(opening):]
+
+
+def _literal(value: object) -> str:
+    """`value` as Python source, a string in double quotes as people write them."""
+    text = repr(value)
+    return f'"{value}"' if isinstance(value, str) and text == f"'{value}'" and '"' not in value else text
+
+
+def _function_parts(program: str, param_names: set[str]) -> tuple[list[str], str, str] | None:
+    """(top-level imports, the rest indented as a function body, the name of the counts it returns) of a
+    program, or None when the program never names its counts. Whole-statement prints are dropped, except
+    what they compute (`print(job.result().get_counts())` becomes `counts = job.result().get_counts()`),
+    and so is `shots = shots`, which is what `shots = SLOT_shots_0` becomes when the parameter is `shots`."""
+    tree = ast.parse(program)
+    lines = program.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    edits: dict[ast.stmt, list[str]] = {}  # statement -> the lines that replace it
+    counts = _counts_name(tree)
+    prints = sorted((s for s in _statements(tree) if _is_print(s) and _owns_its_lines(s, lines)),
+                    key=lambda s: s.lineno)
+    if counts is None:
+        printed = [s for s in prints if _outside_defs(s, tree) and len(s.value.args) == 1
+                   and not s.value.keywords and _is_get_counts(s.value.args[0])]
+        if not printed:
+            return None
+        last, counts = printed[-1], "counts"
+        edits[last] = [f"{_indent_of(last, lines)}counts = {_segment(program, last.value.args[0])}"
+                       f"{_after(last, lines)}"]
+    for stmt in prints:
+        if stmt not in edits:
+            kept = [a.value if isinstance(a, ast.Starred) else a
+                    for a in [*stmt.value.args, *(k.value for k in stmt.value.keywords)]]
+            edits[stmt] = [_indent_of(stmt, lines) + _segment(program, a) + "\n" for a in kept if not _read_only(a)]
+    imports = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and _owns_its_lines(stmt, lines):
+            imports += lines[stmt.lineno - 1:stmt.end_lineno]
+            edits[stmt] = []
+        elif _is_self_assignment(stmt, param_names) and _owns_its_lines(stmt, lines):
+            edits[stmt] = []
+    for block in _blocks(tree):  # a block emptied of its prints still needs a statement
+        if all(edits.get(s) == [] for s in block) and block is not tree.body:
+            edits[block[0]] = [_indent_of(block[0], lines) + "pass\n"]
+    out, skip_to = [], 0
+    starts = {s.lineno: s for s in edits}
+    for number, line in enumerate(lines, start=1):
+        if number <= skip_to:
+            continue
+        stmt = starts.get(number)
+        if stmt is not None:
+            out += edits[stmt]
+            skip_to = stmt.end_lineno
+        else:
+            out.append(line)
+    return imports, _indented("".join(out)), counts
+
+
+def _counts_name(tree: ast.Module) -> str | None:
+    """The name the program last binds a `.get_counts()` result to, outside any function it defines."""
+    found = []
+    for node in _outside_defs_walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) \
+            else []
+        if len(targets) == 1 and isinstance(targets[0], ast.Name) and _is_get_counts(node.value):
+            found.append((node.lineno, targets[0].id))
+    return max(found)[1] if found else None
+
+
+def _is_get_counts(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get_counts"
+
+
+def _is_print(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "print"
+
+
+def _is_self_assignment(stmt: ast.stmt, names: set[str]) -> bool:
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and isinstance(stmt.value, ast.Name) and stmt.value.id in names and stmt.targets[0].id == stmt.value.id
+
+
+def _read_only(node: ast.AST) -> bool:
+    """Whether dropping `node` loses nothing but output: it assigns nothing and calls only readers."""
+    for child in ast.walk(node):
+        if isinstance(child, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+        if isinstance(child, ast.Call) and getattr(child.func, "id", getattr(child.func, "attr", None)) \
+                not in READ_ONLY_CALLS:
+            return False
+    return True
+
+
+def _statements(tree: ast.AST) -> Iterator[ast.stmt]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.stmt))
+
+
+def _outside_defs_walk(node: ast.AST) -> Iterator[ast.AST]:
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            yield child
+            yield from _outside_defs_walk(child)
+
+
+def _outside_defs(stmt: ast.stmt, tree: ast.Module) -> bool:
+    return any(node is stmt for node in _outside_defs_walk(tree))
+
+
+def _blocks(node: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every statement list in `node`, the module's body first."""
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(node, field, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    for child in ast.iter_child_nodes(node):
+        yield from _blocks(child)
+
+
+def _column(line: str, byte_offset: int) -> int:
+    """ast gives UTF-8 byte offsets; strings are indexed by character."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+def _indent_of(stmt: ast.stmt, lines: list[str]) -> str:
+    return lines[stmt.lineno - 1][:_column(lines[stmt.lineno - 1], stmt.col_offset)]
+
+
+def _after(stmt: ast.stmt, lines: list[str]) -> str:
+    """What follows `stmt` on its last line: a comment and the newline, when it owns its lines."""
+    last = lines[stmt.end_lineno - 1]
+    return last[_column(last, stmt.end_col_offset):]
+
+
+def _owns_its_lines(stmt: ast.stmt, lines: list[str]) -> bool:
+    """Nothing but `stmt` (and a comment) is on its lines: not `a = 1; print(a)`, nor `if a: print(a)`."""
+    after = _after(stmt, lines).strip()
+    return not _indent_of(stmt, lines).strip() and (not after or after.startswith("#"))
+
+
+def _segment(program: str, node: ast.AST) -> str:
+    text = ast.get_source_segment(program, node)
+    return f"({text})" if "\n" in text else text  # a statement of its own needs brackets to span lines
+
+
+def _indented(code: str) -> str:
+    """`code` as a function body: indented by four spaces, blank runs folded to one, except inside strings."""
+    inside = set()  # lines within a multi-line string literal: their text is the string's value
+    for token in tokenize.generate_tokens(io.StringIO(code).readline):
+        if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    out: list[str] = []
+    for number, line in enumerate(code.splitlines(keepends=True), start=1):
+        if number in inside:
+            out.append(line)
+        elif line.strip():
+            out.append("    " + line)
+        elif out and out[-1] != "\n":
+            out.append("\n")
+    while out and out[-1] == "\n":
+        out.pop()
+    return "".join(out)
+
+
+# -- the tool's test file ------------------------------------------------------------------------------
+
+def tool_test_source(function: str, cases: list[tuple[dict, dict, list[str]]]) -> str:
+    """A pytest file that loads the tool by path and replays `cases` (kwargs, check values, check names)."""
+    used = list(dict.fromkeys(name for _, _, names in cases for name in names))
+    helpers = "\n\n".join(inspect.getsource(f) for f in (checks.bits_of, checks.width,
+                                                          *(checks.CHECKS[name][0] for name in used)))
+    table = "".join(f"    {name!r}: {checks.CHECKS[name][0].__name__},\n" for name in used)
+    examples = "".join(f"    {case!r},\n" for case in cases)
+    return f'''"""Replays the verified examples of {function}() in {function}.py beside this file.
+
+Each case is a call LLMOS verified, with the checks its run passed; the checks are copied from
+llmos_jupyter.memory.checks, so this file needs nothing but the tool.
+"""
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from llmos_jupyter.memory.checks import failures
-from llmos_jupyter.tools.qiskit_exec import run_code
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-CHECKS = {json.dumps(list(trace.checks))}
-EXAMPLES = {cases!r}
+def load_{function}():
+    """The tool, loaded by its path as LLMOS loads it."""
+    spec = importlib.util.spec_from_file_location("{function}", Path(__file__).with_name("{function}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.{function}
 
 
-@pytest.mark.parametrize("kwargs,values", EXAMPLES)
-def test_{function}_replays_its_examples(kwargs, values):
-    run = run_code(f"from {module_name(function)} import {function}\\n{function}(**{{kwargs!r}})", {{}})
-    assert run.error is None, run.error
-    assert failures(run.counts, values, CHECKS) == []
+{helpers}
+
+CHECKS = {{
+{table}}}
+EXAMPLES = [
+{examples}]
+
+
+@pytest.mark.parametrize("kwargs,values,names", EXAMPLES)
+def test_{function}_passes_its_verified_examples(kwargs, values, names):
+    counts = load_{function}()(**kwargs)
+    assert [name for name in names if not CHECKS[name](counts, values)] == []
 '''
 
 
-def verify_examples(trace: Trace, function: str, params: dict[str, str], tools_dir: Path) -> list[str]:
-    """Run the tool on its recorded examples in this process; the failures, if any."""
-    from ..tools.qiskit_exec import run_code
+# -- loading, calling, writing -------------------------------------------------------------------------
 
-    problems = []
-    for ex in trace.examples[:10]:
-        kwargs = {params[p]: ex[p] for p in params}
-        run = run_code(f"from {module_name(function)} import {function}\n{function}(**{kwargs!r})", {})
-        failed = [run.error_type] if run.error else checks.failures(run.counts, check_values(ex), trace.checks)
-        if failed:
-            problems.append(f"{kwargs}: {', '.join(map(str, failed))}")
-    return problems
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file each time and caches no bytecode: a __pycache__ entry would outlive a tool that
+    failed its examples, and a hidden candidate file must leave nothing behind."""
+
+    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+        pass
 
 
-def ensure_on_path(tools_dir: Path) -> None:
-    """Put this home's tools first on sys.path (another home in the same process may have its own)."""
-    path = str(tools_dir)
-    if sys.path[:1] != [path]:
-        if path in sys.path:
-            sys.path.remove(path)
-        sys.path.insert(0, path)
+def _load(path: Path, function: str) -> Callable[..., Any]:
+    loader = _SourceOnlyLoader(function, str(path))
+    spec = importlib.util.spec_from_file_location(function, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return getattr(module, function)
 
 
-def own_module(function: str, tools_dir: Path) -> None:
-    """Make `import llmos_<function>` load this home's file: a module of the same name imported from
-    another home in this process is dropped from the import cache first."""
-    module = module_name(function)
-    loaded = sys.modules.get(module)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != \
-            (tools_dir / f"{module}.py").resolve():
-        del sys.modules[module]
-    ensure_on_path(tools_dir)
+def load_tool(tools_dir: Path, function: str) -> Callable[..., Any]:
+    """The tool `function` from `tools_dir/<function>.py`, loaded from that file alone: nothing is added to
+    sys.path or sys.modules, so another home's tool of the same name is never the one called."""
+    if not function.isidentifier():
+        raise ValueError(f"{function!r} is not a tool name")
+    return _load(Path(tools_dir) / f"{function}.py", function)
 
 
-def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str, str]) -> str | None:
-    """Write and verify the tool for `trace`; its function name, or None if it did not verify.
-    `names` maps placeholders to parameter names."""
-    params = {p: names[p] for p in trace.bound if p in trace.generalized}
-    function = function_name(trace, taken)
-    tools_dir.mkdir(parents=True, exist_ok=True)
-    ensure_on_path(tools_dir)
-    module = module_name(function)
-    code = source(trace, function, params)
-    compile(code, f"{module}.py", "exec")  # a template that cannot be a function body stays a trace
-    target = tools_dir / f"{module}.py"
-    _write_atomically(target, code)
-    importlib.invalidate_caches()
-    if module in sys.modules:
-        importlib.reload(sys.modules[module])
-    problems = verify_examples(trace, function, params, tools_dir)
-    if problems:
-        target.unlink(missing_ok=True)
-        sys.modules.pop(module, None)
-        return None
-    _write_atomically(tools_dir / f"test_{module}.py", test_source(trace, function, params))
-    return function
+def tool_namespace(tools_dir: Path, function: str) -> dict[str, Any]:
+    """The namespace the call from `call_snippet` runs in: the tool, under its own name."""
+    return {function: load_tool(tools_dir, function)}
+
+
+def _call(function: str, kwargs: dict[str, object]) -> str:
+    return f"counts = {function}({', '.join(f'{k}={_literal(v)}' for k, v in kwargs.items())})\n"
 
 
 def call_snippet(trace: Trace, values: dict[str, object], names: dict[str, str]) -> str:
-    params = {p: names[p] for p in trace.bound if p in trace.generalized}
-    kwargs = ", ".join(f"{params[p]}={values[p]!r}" for p in sorted(params, key=params.get))
-    return f"from {module_name(trace.tool_name)} import {trace.tool_name}\ncounts = {trace.tool_name}({kwargs})\n"
+    """The cell a crystallized replay shows and runs (in `tool_namespace`): the call, then its counts printed
+    as the program printed them."""
+    kwargs = {name: values[p] for p, name in parameters(trace, names).items()}
+    return _call(trace.tool_name, kwargs) + "print(counts)\n"
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+def _verify(tool: Callable[..., Any], trace: Trace, function: str, params: dict[str, str],
+            run: Callable[[str, dict[str, Any]], Run]) -> list[tuple[dict, dict, list[str]]] | None:
+    """Call the tool through `run` on the trace's verified examples: for each, (kwargs, check values, the
+    checks that applied), or None as soon as one fails."""
+    cases = []
+    for example in trace.examples[:MAX_EXAMPLES]:
+        kwargs = {name: example[p] for p, name in params.items()}
+        namespace = {function: tool}
+        result = run(_call(function, kwargs), namespace)
+        values = check_values(example)
+        returned = namespace.get("counts")
+        # What it returns must be what its run measured, or `return counts` names the wrong counts.
+        if result.error or not (isinstance(returned, dict) and result.counts
+                                and checks.bits_of(returned) == checks.bits_of(result.counts)) \
+                or checks.failures(result.counts, values, trace.checks):
+            return None
+        cases.append((kwargs, values, checks.applying(result.counts, values, trace.checks)))
+    return cases
+
+
+def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str, str], *,
+                run: Callable[[str, dict[str, Any]], Run], aliases: Iterable[str] = ()) -> str | None:
+    """Write the tool for `trace` into `tools_dir` once it has passed the trace's verified examples; its
+    function name, or None, with nothing written, when the program cannot be a tool or the tool fails.
+
+    `taken`: function names already in use; `names`: placeholder -> parameter name; `run(code, namespace)`:
+    executes a program and reports its `.error` and `.counts` (tools.qiskit_exec.run_code); `aliases`: the
+    trace's alias templates, the request's own among them, which the docstring counts as its wordings."""
+    tools_dir = Path(tools_dir)
+    params = parameters(trace, names)
+    tools_dir.mkdir(parents=True, exist_ok=True)
+    existing = {path.stem for path in tools_dir.glob("*.py")}  # a forgotten trace's tool is still the user's
+    function = function_name(trace, {*taken, *existing, "counts"})  # the call binds `counts`
+    source = tool_source(trace, function, params, aliases)
+    if source is None:
+        return None
+    hidden: list[Path] = []
     try:
-        with os.fdopen(fd, "w") as f:
+        hidden.append(_write_hidden(tools_dir, f"{function}.py", source))
+        try:
+            tool = _load(hidden[0], function)
+        except Exception:  # noqa: BLE001 - a module that cannot even load is a tool that failed
+            return None
+        cases = _verify(tool, trace, function, params, run)
+        if cases is None:
+            return None
+        hidden.append(_write_hidden(tools_dir, f"test_{function}.py", tool_test_source(function, cases)))
+        os.replace(hidden[0], tools_dir / f"{function}.py")
+        os.replace(hidden[1], tools_dir / f"test_{function}.py")
+        return function
+    finally:
+        for path in hidden:
+            path.unlink(missing_ok=True)
+
+
+def _write_hidden(tools_dir: Path, name: str, text: str) -> Path:
+    """`text` on disk as `.<name>.tmp-XXXX` in `tools_dir`: a name no import can reach."""
+    fd, tmp = tempfile.mkstemp(dir=tools_dir, prefix=f".{name}.tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
