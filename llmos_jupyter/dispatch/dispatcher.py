@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..memory.checks import check_values  # noqa: F401 - engine.py still imports it from here
 from ..memory.templates import bindings_of
 from ..memory.traces import Trace, TraceStore
 from ..memory.embed import Embedder

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ..dispatch.dispatcher import check_values
 from ..dispatch.normalize import Normalized
 from . import checks
+from .checks import check_values
 from .templates import SIZE_CALLS, make_template
 from .traces import Trace, TraceStore
 
