@@ -9,20 +9,20 @@ from typing import Any, Callable
 
 from .dispatch.dispatcher import Decision, Dispatcher, Thresholds
 from .dispatch.modes import Mode
-from .dispatch.plan import plan
+from .dispatch.plan import plan as split_steps
 from .errors import BudgetExhausted, ConfigError, LLMOSError
 from .events import EventBus, ModeChosen, RequestStarted, Status, StepStarted
 from .ledger import Ledger, Usage
 from .memory import Memory
 from .pipeline import record as recording
-from .pipeline.ask import Asking, ask
+from .pipeline.ask import NO_PROGRAM, Asking, ask, ask_for_plan
 from .pipeline.decide import REPLAY_MODES, decide, fall_back
 from .pipeline.execute import execute as run_program
 from .pipeline.execute import not_run
 from .pipeline.guard import guard, guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
-from .pipeline.records import Attempt, Request
+from .pipeline.records import Answer, Attempt, Request, Run
 from .pipeline.replay import replay
 from .pipeline.result import Result, Tokens
 from .pipeline.toolbox import ToolBox
@@ -109,11 +109,13 @@ class LLMOS:
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
-            trust: bool = False, _context: list[tuple[str, str]] | None = None,
+            trust: bool = False, plan: bool = False, _context: list[tuple[str, str]] | None = None,
             _parent_id: str | None = None) -> Result:
-        """Answer one request. Provider and configuration failures raise LLMOSError; a program that raises
-        comes back as `Result.error` with its traceback. Model-written code passes the guard before it runs,
-        unless `trust` is set. A multi-step request is planned and each step dispatched again (ORCHESTRATOR)."""
+        """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
+        configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
+        back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
+        ORCHESTRATOR runs when `plan` is set (the model is asked for the steps) or when the model answers with
+        a plan; each step is dispatched again as a request of its own and can replay."""
         request_id = uuid.uuid4().hex
         request = normalize(text, request_id, parent_id=_parent_id, context=tuple(_context or ()))
         started = time.perf_counter()
@@ -124,14 +126,27 @@ class LLMOS:
         self.memory.ready()
         options = dict(provider=provider, model=model, execute=execute, namespace=namespace, on_text=on_text,
                        trust=trust)
-        if _context is None:
-            steps = plan(request.text)
-            if len(steps) > MAX_STEPS:
-                raise ConfigError(f"The request reads as {len(steps)} steps; the orchestrator takes at most "
-                                  f"{MAX_STEPS}. Split it over several cells.")
-            if len(steps) > 1:
-                return self._orchestrate(request, steps, started, options)
+        if plan and _parent_id is None:
+            planning = self._plan(request, provider, model)
+            return self._orchestrate(request, list(planning.plan), started, options, planning)
         return self._dispatch(request, started, **options)
+
+    def _plan(self, request: Request, provider: str | None, model: str | None) -> Answer:
+        """--plan: the model splits the task into steps (a `plan` tool call). A model without tools (the local
+        one) gets the rule-based split of numbered lists, semicolons and 'then'."""
+        llm, tier = self._model_for(Mode.ORCHESTRATOR, provider, model)
+        if llm.name == "local":
+            steps = tuple(split_steps(request.text))
+            answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, why={"planner": "rules"})
+        else:
+            answer = ask_for_plan(request, llm, self._asking, tier=tier)
+        if len(answer.plan) > MAX_STEPS:
+            raise ConfigError(f"The plan has {len(answer.plan)} steps; the orchestrator takes at most {MAX_STEPS}. "
+                              "Split the task over several cells.")
+        if not answer.plan:
+            raise ConfigError("--plan asked for a plan, but the model gave no steps. Run the cell without --plan, "
+                              "or write the steps as a numbered list.")
+        return answer
 
     def _dispatch(self, request: Request, started: float, *, provider, model, execute, namespace, on_text,
                   trust) -> Result:
@@ -163,7 +178,13 @@ class LLMOS:
             error = "interrupted"
             raise
         finally:
-            result = self._close(request, decision, attempt, error, timings, sentience, started, miss, llm)
+            planned = attempt is not None and bool(attempt.answer.plan) and request.parent_id is None
+            if not planned:
+                result = self._close(request, decision, attempt, error, timings, sentience, started, miss, llm)
+        if planned:  # the model answered with a plan: this request becomes its ORCHESTRATOR parent
+            options = dict(provider=provider, model=model, execute=execute, namespace=namespace, on_text=on_text,
+                           trust=trust)
+            return self._orchestrate(request, list(attempt.answer.plan[:MAX_STEPS]), started, options, attempt.answer)
         return result
 
     def _replay(self, request: Request, decision: Decision, namespace, execute: bool, timings) -> Attempt:
@@ -172,7 +193,7 @@ class LLMOS:
             return Attempt(answer, run=not_run(NOT_RUN))
         run = run_program(answer, namespace, request.request_id, self.events)
         timings["execute"] = timings.get("execute", 0.0) + run.ms
-        verification = verify_replay(decision, run)
+        verification = verify_replay(decision, answer, run)
         learned = self._learning.replay(decision, verification)
         return Attempt(answer, run=run, verification=verification, learned=learned)
 
@@ -187,7 +208,9 @@ class LLMOS:
         answer = ask(request, decision, llm, self._asking, tier=tier, on_text=on_text)
         timings["llm"] = timings.get("llm", 0.0) + answer.llm_ms
         if answer.code is None:
-            return Attempt(answer)
+            if answer.plan and request.parent_id is None:
+                return Attempt(answer)
+            return Attempt(answer, run=Run(executed=False, error=NO_PROGRAM))
         if not execute:
             return Attempt(answer, run=not_run(NOT_RUN))
         verdict = guard(answer, request.request_id, self.events, strict=self.strict_guard, trust=trust)
@@ -210,11 +233,14 @@ class LLMOS:
         self._recorder.record(result, miss=miss)
         return result
 
-    def _orchestrate(self, request: Request, steps: list[str], started: float, options: dict[str, Any]) -> Result:
+    def _orchestrate(self, request: Request, steps: list[str], started: float, options: dict[str, Any],
+                     planning: Answer) -> Result:
         """ORCHESTRATOR: each step goes through the dispatcher again, as a request of its own (parent_id set),
         in one namespace, with the earlier steps' code as context; the results compose into one answer."""
         rid = request.request_id
-        why = {"plan": steps, "reason": f"a multi-step request: {len(steps)} steps, each dispatched"}
+        who = "the rules (--plan, a model without tools)" if planning.why.get("planner") == "rules" else "the model"
+        why = {"plan": steps, "planned_by": planning.why.get("planner", "model"),
+               "reason": f"{len(steps)} steps planned by {who}, each dispatched as a request of its own"}
         self.events.publish(ModeChosen(rid, str(Mode.ORCHESTRATOR), why, request.parent_id))
         sentience = self.sentience.snapshot()
         context: list[tuple[str, str]] = []
@@ -239,16 +265,16 @@ class LLMOS:
             error = error or "interrupted"
             raise
         finally:
-            result = self._composed(request, steps, subs, why, sentience, started, error, notice, blocked)
+            result = self._composed(request, steps, subs, planning, why, sentience, started, error, notice, blocked)
             self._recorder.record(result, saved_in_steps=True)
         return result
 
-    def _composed(self, request: Request, steps: list[str], subs: list[Result], why, sentience, started: float,
-                  error: str | None, notice: str | None, blocked: list[str]) -> Result:
-        """One ORCHESTRATOR Result from its steps' Results."""
+    def _composed(self, request: Request, steps: list[str], subs: list[Result], planning: Answer, why, sentience,
+                  started: float, error: str | None, notice: str | None, blocked: list[str]) -> Result:
+        """One ORCHESTRATOR Result from its steps' Results and the planning call."""
         usage = sum((Usage(s.tokens.input, s.tokens.output, s.tokens.cache_read, s.tokens.cache_write,
-                           s.tokens.reported) for s in subs), Usage())
-        costs = [s.cost_usd for s in subs]
+                           s.tokens.reported) for s in subs), planning.usage)
+        costs = [planning.cost_usd, *(s.cost_usd for s in subs)]
         measured = [s for s in subs if s.counts]
         titled = [(i, steps[i - 1], s) for i, s in enumerate(subs, start=1)]
         return Result(

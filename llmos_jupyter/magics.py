@@ -15,8 +15,11 @@ from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 
 USAGE = """\
-%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--consensus SPECS]
+%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--plan] [--consensus SPECS]
 <your request, e.g. Create a Bell state circuit>
+
+  The cell is one request, whatever its line breaks.
+  --plan asks the model to split the task into steps; each step runs as a request of its own (ORCHESTRATOR).
 
   {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
   --trust runs model-written code even if the guard blocks it (this cell only).
@@ -51,6 +54,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-stream", action="store_true")
     p.add_argument("--trust", action="store_true")
+    p.add_argument("--plan", action="store_true")
     p.add_argument("--consensus", metavar="SPECS")
     p.add_argument("--help", "-h", action="store_true")
     return p
@@ -273,7 +277,8 @@ class LLMOSMagics(Magics):
             display(summary)
         try:
             result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
-                                     on_text=stream.write if stream else None, trust=args.trust)
+                                     on_text=stream.write if stream else None, trust=args.trust,
+                                     plan=args.plan)
         finally:
             unsubscribe()
             status.clear()
@@ -289,6 +294,8 @@ class LLMOSMagics(Magics):
             display({"text/markdown": result.response, "text/plain": result.response}, raw=True)
         for bundle in result_bundles(result):
             display(bundle, raw=True)
+        if result.value is not None:
+            display(result.value)  # the program's last expression, with its own rich display
         return None
 
 

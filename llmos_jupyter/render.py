@@ -5,7 +5,7 @@ import html
 import json
 from typing import Any
 
-from .engine import Result
+from .pipeline.result import Result
 
 MAX_BARS = 64
 MODE_COLOURS = {"CRYSTALLIZED": "#6a3d9a", "FOLLOWER": "#1f78b4", "MIXED": "#33a02c",
@@ -106,6 +106,13 @@ def steps_bundle(r: Result) -> dict[str, Any]:
     return {"text/plain": text, "text/html": table}
 
 
+def defined_bundle(defined: dict[str, str]) -> dict[str, Any]:
+    """The names the program left in the namespace: functions with their signatures, values with types."""
+    rows = [f"{name}{d[3:]}" if d.startswith("def") else f"{name}: {d}" for name, d in defined.items()]
+    text = "Defined: " + ", ".join(rows)
+    return {"text/plain": text, "text/markdown": "Defined: " + ", ".join(f"`{row}`" for row in rows)}
+
+
 def result_bundles(r: Result) -> list[dict[str, Any]]:
     """Everything a finished request shows, in order (the streamed reply is shown separately)."""
     out: list[dict[str, Any]] = []
@@ -115,6 +122,8 @@ def result_bundles(r: Result) -> list[dict[str, Any]]:
         out.append(code_bundle(r.code))
     if r.output:
         out.append({"text/plain": r.output.rstrip("\n")})
+    if r.defined:
+        out.append(defined_bundle(r.defined))
     if r.error:
         out.append(notice_bundle(r.error, error=True))
     if r.notice:

@@ -113,6 +113,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE llm_calls ADD COLUMN cost_usd REAL;
     ALTER TABLE requests ADD COLUMN saved_usd REAL;
     """,
+    # 4: what a trace's verified runs produced besides counts (names defined, a value's type, figures).
+    """
+    ALTER TABLE traces ADD COLUMN results TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 

@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("store", "dispatch.normalize", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
     ("providers", "memory", "tools", "consensus"),
-    ("pipeline", "consensus.pipeline", "=consensus"),  # the consensus package's face re-exports its pipeline
+    # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
+    ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),
     ("cli", "magics", "render", "jupyter_config", "widgets", "testing", ""),
 ]

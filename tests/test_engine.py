@@ -61,13 +61,15 @@ def test_code_that_raises_sets_error_with_traceback_and_still_counts_tokens(make
     assert engine.ledger.totals().billed == 15
 
 
-def test_reply_without_code_runs_nothing_and_says_so(make_engine, server):
+def test_reply_without_a_program_is_an_error_that_says_what_is_missing(make_engine, server):
     server.enqueue(Reply(text="A GHZ state loses coherence because dephasing acts on every qubit.",
                          input_tokens=7, output_tokens=3))
-    r = make_engine().run("Explain why a GHZ state is fragile")
-    assert r.code is None and r.counts is None and r.error is None
-    assert "no Python code" in r.notice
-    assert r.response.startswith("A GHZ state")
+    engine = make_engine()
+    r = engine.run("Explain why a GHZ state is fragile")
+    assert r.code is None and r.counts is None and not r.executed
+    assert "no program" in r.error and "Ask for what the program should produce" in r.error
+    assert r.response.startswith("A GHZ state")  # the reply is still shown
+    assert engine.sentience.snapshot()["valence"]["self_confidence"] < 0.4  # counted as a failure (starts at 0.4)
 
 
 def test_default_is_1024_shots(make_engine, server):
@@ -251,4 +253,4 @@ def test_scripted_qiskit_model_answers_correctly_and_bills_real_counts(make_engi
     r = engine.run("Create a GHZ state with five qubits and two thousand shots")
     assert set(r.counts) == {"00000", "11111"} and r.shots == 1024  # 'two thousand' is not a number word
     r = engine.run("Explain decoherence")
-    assert r.code is None and r.notice
+    assert r.code is None and "no program" in r.error

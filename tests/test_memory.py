@@ -34,10 +34,10 @@ def test_repeat_is_replayed_at_zero_tokens_and_saves_what_the_llm_cost(engine, s
     again = engine.run("Create a GHZ state with 3 qubits")
     assert again.mode == Mode.FOLLOWER and again.ptc_used
     # Saved: what a lean always-ask call would bill (prompt + request in, the program out), in cl100k tokens.
-    from llmos_jupyter.prompts import LEARNER_SYSTEM
+    from llmos_jupyter.prompts import LEAN_SYSTEM
     from llmos_jupyter.tokencount import count_tokens
 
-    lean = count_tokens(LEARNER_SYSTEM) + count_tokens(again.request) + count_tokens(again.code) + 12
+    lean = count_tokens(LEAN_SYSTEM) + count_tokens(again.request) + count_tokens(again.code) + 12
     assert (again.tokens.input, again.tokens.output, again.tokens.saved) == (0, 0, lean)
     assert ghz_ok(again.counts, 3, 1024) and len(server.requests) == 1
     why = again.to_dict()["metadata"]["why"]
@@ -329,7 +329,7 @@ def test_learner_offers_only_found_tools_and_runs_a_skill_call(starter, server):
     r = starter.run("Search an unsorted list of four items for the entry 11")
     assert r.mode == Mode.LEARNER and (r.tokens.input, r.tokens.output) == (130, 14)
     first_tools = [t["function"]["name"] for t in server.requests[0].body["tools"]]
-    assert first_tools[:2] == ["execute_qiskit_code", "search_tools"] and len(first_tools) <= 5
+    assert first_tools[:3] == ["execute_qiskit_code", "plan", "search_tools"] and len(first_tools) <= 6
     assert "tool" in [m["role"] for m in server.requests[1].body["messages"]]
     assert max(r.counts, key=r.counts.get) == "11" and sum(r.counts.values()) == 300
 

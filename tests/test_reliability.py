@@ -135,12 +135,12 @@ def test_sigkill_in_the_middle_of_a_write_loses_nothing_committed(make_engine, s
 def test_sigkill_while_crystallizing_leaves_no_importable_half_tool(home):
     _kill_when(KILLED_CRYSTALLIZER, home, "renaming")
     tools = home / "tools"
-    assert not list(tools.glob("llmos_*.py"))  # only the hidden temporary file, which no import can name
+    assert not list(tools.glob("*.py"))  # only the hidden temporary file, which no import can name
     assert all(p.name.startswith(".") for p in tools.iterdir())
     engine = LLMOS(home=home, starter_skills=True, stream=False)
     r = engine.run("Create a GHZ state with 3 qubits")
     assert r.mode in (Mode.FOLLOWER, Mode.CRYSTALLIZED) and r.counts
-    assert list(tools.glob("llmos_*.py"))  # crystallized now, cleanly
+    assert (tools / "ghz_state.py").exists()  # crystallized now, cleanly
 
 
 # -- a bad file at home ------------------------------------------------------------------------------
@@ -203,9 +203,6 @@ def test_hostile_cells_are_handled(name, server, home):
         if name == "whitespace":
             assert "%%llmos [--provider NAME]" in cap.stdout and not server.requests
         else:
-            if name == "binary junk":  # it reads as dozens of 'steps': refused before any model call
-                assert "at most 8" in shown and not server.requests
-                return
             result = ip.user_ns["_llmos"]
             assert result.blocked and not result.executed and "--trust" in shown
     finally:

@@ -68,7 +68,10 @@ def _check(record: object, line: int) -> tuple[Trace, list[str]]:
 
     if not set(data["checks"]) <= set(CHECKS):
         raise bad(f"unknown checks {sorted(set(data['checks']) - set(CHECKS))}")
-    trace = Trace(**{k: data[k] for k in _FIELDS}, tool_name=None)
+    results = data.get("results", {})  # absent in files written before results were recorded
+    if not isinstance(results, dict) or not all(isinstance(v, str) for v in results.get("defined", {}).values()):
+        raise bad("'results' must be an object naming what verified runs defined")
+    trace = Trace(**{k: data[k] for k in _FIELDS}, tool_name=None, results=results)
     trace.signature, trace.bound = tuple(trace.signature), tuple(trace.bound)
     trace.generalized, trace.checks = tuple(trace.generalized), tuple(trace.checks)
     trace.shape = shape_of(trace.code)  # never trust a given shape

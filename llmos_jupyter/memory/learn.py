@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass
 
 from ..dispatch.normalize import Normalized
-from . import checks
+from . import checks, results
 from .checks import check_values
 from .templates import SIZE_CALLS, make_template
 from .traces import Trace, TraceStore
@@ -27,7 +27,7 @@ class Learned:
 
 
 def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: str, counts: dict[str, int] | None,
-          *, origin: str, billed_tokens: int) -> Learned:
+          *, origin: str, billed_tokens: int, produced: dict | None = None) -> Learned:
     template = make_template(code, values)
     held = checks.holding(counts, check_values(values)) if counts else [checks.RUNS_ONLY]
     newly: list[str] = []
@@ -44,6 +44,7 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
             trace.checks = tuple(c for c in trace.checks if c not in contradicted)
         else:
             trace.checks = tuple(c for c in trace.checks if c in held)
+        trace.results = results.merged(trace.results, produced or {})
         if values not in trace.examples:
             trace.examples.append(values)
         trace.uses += 1
@@ -54,7 +55,8 @@ def learn(traces: TraceStore, n: Normalized, values: dict[str, object], code: st
         id="", origin=origin, title=n.text[:120], request=n.text, template=n.template, signature=n.signature,
         code=template.code, bound=template.bound, shape=template.shape,
         generalized=tuple(sorted({"SLOT_shots_0"} & set(template.bound) | parameters)),
-        defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1)
+        defaults={}, examples=[values], checks=tuple(held), baseline_tokens=billed_tokens, uses=1,
+        results=results.recorded(produced or {}))
     trace, created = traces.merge_or_add(fresh, merge, (n.key, n.terms))
     return Learned(trace, created, tuple(sorted(parameters)) if created else tuple(newly))
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..dispatch.normalize import normalize
-from ..prompts import LEARNER_SYSTEM
+from ..prompts import LEAN_SYSTEM
 from ..tokencount import count_tokens
 from .templates import shape_of
 from .traces import Trace, TraceStore
@@ -14,7 +14,7 @@ def _trace(skill) -> tuple[Trace, list]:
     first = normalize(skill.phrases[0])
     defaults = {p.placeholder: p.default for p in skill.params}
     # What asking the LLM would have cost: the lean LEARNER prompt plus the request, and the program back.
-    baseline = count_tokens(LEARNER_SYSTEM) + count_tokens(skill.phrases[0]) + count_tokens(skill.code) + 20
+    baseline = count_tokens(LEAN_SYSTEM) + count_tokens(skill.phrases[0]) + count_tokens(skill.code) + 20
     trace = Trace(
         id=PREFIX + skill.name, origin="starter", title=skill.title, request=skill.phrases[0],
         template=first.template, signature=first.signature, code=skill.code,

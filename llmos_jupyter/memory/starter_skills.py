@@ -15,7 +15,8 @@ import numbers
 import re
 from dataclasses import dataclass
 
-PLACEHOLDER = re.compile(r"\bSLOT_[a-z]+_\d+\b")
+from .templates import PLACEHOLDER
+
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class Trace:
     defaults: dict[str, object] = field(default_factory=dict)  # used when a request leaves a placeholder out
     examples: list[dict[str, object]] = field(default_factory=list)  # verified bindings
     checks: tuple[str, ...] = ()  # recorded checks a replay must pass
+    results: dict = field(default_factory=dict)  # what verified runs produced: {defined, value, figures}
     baseline_tokens: int = 0  # what asking the LLM cost (or would cost) for this pattern
     uses: int = 0  # verified uses
     misses: int = 0  # replays that failed verification
@@ -44,8 +45,8 @@ class Trace:
 
 _COLUMNS = ("id", "created", "updated", "origin", "title", "request", "template", "signature", "code", "bound",
             "shape", "generalized", "defaults", "examples", "checks", "baseline_tokens", "uses", "misses",
-            "tool_name")
-_JSON = {"signature", "bound", "generalized", "defaults", "examples", "checks"}
+            "tool_name", "results")
+_JSON = {"signature", "bound", "generalized", "defaults", "examples", "checks", "results"}
 _TUPLES = {"signature", "bound", "generalized", "checks"}
 
 

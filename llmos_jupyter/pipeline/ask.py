@@ -14,15 +14,17 @@ from ..ledger import Ledger, Usage
 from ..memory import Memory
 from ..memory.templates import instantiate
 from ..prices import PriceTable
-from ..prompts import learner_system, mixed_system, with_context
+from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, with_context
 from ..providers import Message, Provider
 from .baseline import lean_baseline
 from .records import Answer, Request
+from ..tools.extract import PLAN_TOOL, plan_from
 from .toolbox import ToolBox
 
 MAX_ROUNDS = 3  # search_tools rounds before the model must answer
-NO_CODE = ("The reply holds no Python code, so nothing ran. "
-           "If you wanted a program, ask for one explicitly (e.g. 'Write Qiskit code that ...').")
+NO_PROGRAM = ("The model's reply holds no program, so nothing ran and there is no result. Ask for what the "
+              "program should produce (e.g. 'Write Qiskit code that prepares ... and returns the counts'), or "
+              "try another model with --model.")
 
 
 @dataclass(frozen=True)
@@ -55,21 +57,11 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
         if on_text is not None:
             on_text(piece)
 
-    usage, cost, llm_ms = Usage(), 0.0, 0.0
+    billed = Billed()
     completion, code, how = None, None, None
     for _round in range(MAX_ROUNDS):
-        started = time.perf_counter()
-        completion = llm.complete(system, messages, tools=tools, max_tokens=deps.max_tokens,
-                                  on_text=stream if (deps.stream or on_text is not None) else None)
-        llm_ms += (time.perf_counter() - started) * 1000
-        call_cost = deps.prices.cost(completion.provider, completion.model, completion.usage)
-        deps.ledger.record_call(request.request_id, completion.provider, completion.model, completion.usage,
-                                call_cost)
-        u = completion.usage
-        deps.events.publish(LLMCall(request.request_id, completion.provider, completion.model, u.input, u.output,
-                                    u.cache_read, u.cache_write, call_cost, u.reported))
-        usage = usage + u
-        cost = None if call_cost is None or cost is None else cost + call_cost
+        completion = billed.call(llm, request, deps, system, messages, tools,
+                                 stream if (deps.stream or on_text is not None) else None)
         code, how = deps.toolbox.code_for(completion)
         searches = [c for c in completion.tool_calls if c.name == "search_tools"]
         if code or not searches or tools is None:
@@ -83,8 +75,38 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
             tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
     saved = 0
     if mode == Mode.MIXED and decision.trace is not None and code:
-        saved = max(0, lean_baseline(request.text, code) - usage.total)
-    why = {"answer": how, **({"tier": tier} if tier else {})}
+        saved = max(0, lean_baseline(request.text, code) - billed.usage.total)
+    plan = () if code else plan_from(completion.tool_calls)
+    why = {"answer": how or ("tool:plan" if plan else None), **({"tier": tier} if tier else {})}
     return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
-                  usage=usage, cost_usd=cost, saved=saved, llm_ms=llm_ms, why=why,
-                  notice=None if code else NO_CODE)
+                  usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan)
+
+
+def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None) -> Answer:
+    """--plan: one call that asks the model to split the task into steps with the `plan` tool."""
+    billed = Billed()
+    completion = billed.call(llm, request, deps, PLANNER_SYSTEM, [Message("user", request.text)], [PLAN_TOOL], None)
+    why = {"planner": "model", **({"tier": tier} if tier else {})}
+    return Answer(mode=Mode.ORCHESTRATOR, code=None, response=completion.text, agent="orchestrator",
+                  provider=llm.name, model=completion.model, usage=billed.usage, cost_usd=billed.cost,
+                  llm_ms=billed.ms, why=why, plan=plan_from(completion.tool_calls))
+
+
+class Billed:
+    """Model calls for one request: each written to the ledger at once and announced, and their sum."""
+
+    def __init__(self) -> None:
+        self.usage, self.cost, self.ms = Usage(), 0.0, 0.0
+
+    def call(self, llm: Provider, request: Request, deps: Asking, system: str, messages, tools, on_text):
+        started = time.perf_counter()
+        completion = llm.complete(system, messages, tools=tools, max_tokens=deps.max_tokens, on_text=on_text)
+        self.ms += (time.perf_counter() - started) * 1000
+        u = completion.usage
+        cost = deps.prices.cost(completion.provider, completion.model, u)
+        deps.ledger.record_call(request.request_id, completion.provider, completion.model, u, cost)
+        deps.events.publish(LLMCall(request.request_id, completion.provider, completion.model, u.input, u.output,
+                                    u.cache_read, u.cache_write, cost, u.reported))
+        self.usage = self.usage + u
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
+        return completion

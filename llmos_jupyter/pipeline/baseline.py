@@ -3,10 +3,10 @@ from __future__ import annotations
 
 
 def lean_baseline(request: str, code: str) -> int:
-    """The lean LEARNER prompt and the request in, the program out (cl100k estimate, plus a few tokens of
-    chat framing). Savings are counted against this, never against the bigger prompts LEARNER sends
-    when it adds tools and facts."""
-    from ..prompts import LEARNER_SYSTEM
+    """What a user would send without LLMOS: a one-sentence system prompt and the request in, the program out
+    (cl100k estimate, plus a few tokens of chat framing). Savings are counted against this, never against
+    the bigger prompts LEARNER sends when it adds tools and facts."""
+    from ..prompts import LEAN_SYSTEM
     from ..tokencount import count_tokens
 
-    return count_tokens(LEARNER_SYSTEM) + count_tokens(request) + count_tokens(code) + 12
+    return count_tokens(LEAN_SYSTEM) + count_tokens(request) + count_tokens(code) + 12

@@ -18,7 +18,7 @@ def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: 
     ms = (time.perf_counter() - started) * 1000
     events.publish(Executed(request_id, execution.output, execution.error, execution.counts))
     return Run(executed=True, output=execution.output, error=execution.error, counts=execution.counts,
-               shots=execution.shots, ms=ms)
+               shots=execution.shots, ms=ms, produced=execution.produced.to_json(), value=execution.value)
 
 
 def not_run(reason: str) -> Run:

@@ -25,7 +25,7 @@ class Learning:
         from ..memory.learn import learn
 
         learned = learn(self.memory.traces, request.normalized, decision.request_values, answer.code, run.counts,
-                        origin=str(answer.mode).lower(), billed_tokens=answer.usage.total)
+                        origin=str(answer.mode).lower(), billed_tokens=answer.usage.total, produced=run.produced)
         self.memory.facts.learn_from(answer.code, request.normalized.template)
         return Learned(learned.trace.id, learned.new, tuple(learned.generalized_now),
                        tool=self.crystallize(learned.trace.id))
@@ -46,7 +46,8 @@ class Learning:
         if trace is None or trace.tool_name or trace.uses < self.crystallize_uses or self.guard_problem(trace.code):
             return None
         taken = {t.tool_name for t in memory.traces.all() if t.tool_name}
-        function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=run_code)
+        function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=run_code,
+                               aliases=memory.traces.aliases(trace.id))
         if function:
             memory.traces.modify(trace.id, lambda t: setattr(t, "tool_name", function))
             self.events.publish(Crystallized(trace.id, function))

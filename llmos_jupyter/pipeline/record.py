@@ -41,7 +41,8 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
     return Result(
         request=request.text, mode=answer.mode, response=answer.response, code=answer.code,
         tokens=Tokens(u.input, u.output, answer.saved, cumulative_saved, u.cache_read, u.cache_write, u.reported),
-        output=run.output, error=error or run.error, counts=run.counts, shots=run.shots,
+        output=run.output, error=error or run.error or verification.error, counts=run.counts, shots=run.shots,
+        value=run.value, defined=dict(run.produced.get("defined", {})),
         provider=answer.provider, model=answer.model, agent=answer.agent, ptc_used=answer.from_memory,
         executed=run.executed, notice=notice, why=why, trace_id=trace_id, timings=timings,
         blocked=list(verdict.findings) if verdict is not None else [], cost_usd=answer.cost_usd,

@@ -37,6 +37,7 @@ class Answer:
     why: dict[str, Any] = field(default_factory=dict)  # how the code was found, the tier used
     notice: str | None = None
     namespace: dict[str, Any] = field(default_factory=dict)  # names the code needs beside the user's (a tool)
+    plan: tuple[str, ...] = ()  # the model answered with a plan: these steps, each a request of its own
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,14 @@ class Run:
     shots: int | None = None
     ms: float = 0.0
     notice: str | None = None
+    produced: dict[str, Any] = field(default_factory=dict)  # {defined, value, figures}: tools/produced.py
+    value: Any = None  # the last expression's value, shown like a notebook cell's
+
+    @property
+    def has_result(self) -> bool:
+        """Whether the run produced anything to show: output, counts, a value, names or figures."""
+        p = self.produced
+        return bool(self.output.strip() or self.counts or p.get("defined") or p.get("value") or p.get("figures"))
 
 
 NOT_RUN = Run(executed=False)
@@ -70,6 +79,7 @@ class Verification:
     problems: tuple[str, ...] = ()
     learnable: bool = False  # an answer that may be stored in memory
     notice: str | None = None
+    error: str | None = None  # the run gave no answer at all: that is a failure, never a success
 
 
 @dataclass(frozen=True)

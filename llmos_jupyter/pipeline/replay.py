@@ -13,14 +13,19 @@ from .records import Answer, Request
 def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     trace = decision.trace
     program = instantiate(trace.code, decision.values)
+    saved = lean_baseline(request.text, program)
     if decision.mode == Mode.CRYSTALLIZED:
         from ..memory.crystallize import call_snippet, tool_namespace
 
+        try:
+            namespace = tool_namespace(memory.tools_dir, trace.tool_name)
+        except FileNotFoundError:  # the tool file was deleted (or an older home named it otherwise)
+            return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
+                          agent="memory", from_memory=True, saved=saved,
+                          why={"tool_missing": f"{trace.tool_name}.py is gone from {memory.tools_dir}: "
+                                               "replayed the verified program instead"})
         code = call_snippet(trace, decision.values, memory.param_names(trace))
-        namespace = tool_namespace(memory.tools_dir, trace.tool_name)
-        response = f"Replayed verified trace {trace.id} as tool {trace.tool_name}()"
-    else:
-        code, namespace = program, {}
-        response = f"Replayed verified trace {trace.id}"
-    return Answer(mode=decision.mode, code=code, response=response, agent="memory", from_memory=True,
-                  saved=lean_baseline(request.text, program), namespace=namespace)
+        return Answer(mode=Mode.CRYSTALLIZED, code=code, agent="memory", from_memory=True, saved=saved,
+                      response=f"Replayed verified trace {trace.id} as tool {trace.tool_name}()", namespace=namespace)
+    return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}", agent="memory",
+                  from_memory=True, saved=saved)

@@ -51,6 +51,8 @@ class Result:
     execution_time_ms: float = 0.0
     request_id: str = ""
     parent_id: str | None = None
+    value: Any = None  # the program's last expression, as a notebook cell shows it
+    defined: dict[str, str] = field(default_factory=dict)  # names the program defined: signature or type
 
     @property
     def ok(self) -> bool:
@@ -83,6 +85,8 @@ class Result:
                 "code": self.code,
                 "counts": self.counts,
                 "shots": self.shots,
+                "value": None if self.value is None else repr(self.value)[:2000],
+                "defined": self.defined,
                 "error": self.error,
                 "notice": self.notice,
                 "why": self.why,

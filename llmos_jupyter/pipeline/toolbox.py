@@ -14,7 +14,7 @@ from ..memory import Memory
 from ..memory.templates import instantiate
 from ..memory.traces import Trace
 from ..providers.base import Completion, ToolSpec
-from ..tools.extract import EXECUTE_TOOL, code_from_text
+from ..tools.extract import EXECUTE_TOOL, PLAN_TOOL, code_from_text
 
 SEARCH_TOOL = ToolSpec(
     name="search_tools",
@@ -80,12 +80,13 @@ class ToolBox:
         return specs
 
     def for_request(self, text: str) -> list[ToolSpec]:
-        """What LEARNER offers: the code runner, and with a memory to search, `search_tools` and the skills
-        that fit. The model's own `search_tools` queries get every close skill (`answer_search`)."""
+        """What LEARNER offers: the code runner, `plan` for work in separate stages, and with a memory to
+        search, `search_tools` and the skills that fit. The model's own `search_tools` queries get every
+        close skill (`answer_search`)."""
         self.offered = {}
         if not self.memory.traces.count():
-            return [EXECUTE_TOOL]
-        return [EXECUTE_TOOL, SEARCH_TOOL, *self.find(text, fitting=True)]
+            return [EXECUTE_TOOL, PLAN_TOOL]
+        return [EXECUTE_TOOL, PLAN_TOOL, SEARCH_TOOL, *self.find(text, fitting=True)]
 
     def answer_search(self, query: str) -> tuple[str, list[ToolSpec]]:
         found = self.find(query)

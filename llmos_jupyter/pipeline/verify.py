@@ -1,32 +1,38 @@
-"""Stage 6, verify: does what ran answer the request? A replay must pass the checks its trace recorded;
-a fresh answer must match the request's own numbers (qubits, shots, bitstrings) before it may be stored."""
+"""Stage 6, verify: does what ran answer the request? A replay must pass the checks its trace recorded
+and produce the same kinds of results; a fresh answer must match the request's own numbers (qubits,
+shots, bitstrings) when it measured, and must have produced something, before it may be stored."""
 from __future__ import annotations
 
 from ..dispatch.dispatcher import Decision
+from ..dispatch.modes import Mode
+from ..memory import results
 from ..memory.checks import check_values, failures
-from .records import Run, Verification
+from .records import Answer, Run, Verification
+
+NO_RESULT = ("The program ran without error but produced nothing: no output, counts, value, names or figures, "
+             "so there is no answer. Ask for what it should return or print.")
 
 
-def verify_replay(decision: Decision, run: Run) -> Verification:
+def verify_replay(decision: Decision, answer: Answer, run: Run) -> Verification:
     if not run.executed:
         return Verification(None)
+    if run.error:
+        return Verification(False, (f"raised {run.error.strip().splitlines()[-1]}",))
     values = {**decision.request_values, **decision.values}
-    problems = ([f"raised {run.error.strip().splitlines()[-1]}"] if run.error else
-                failures(run.counts, check_values(values), decision.trace.checks))
+    problems = failures(run.counts, check_values(values), decision.trace.checks)
+    if answer.mode != Mode.CRYSTALLIZED:  # a tool returns only its counts, not the program's names
+        problems += results.failures(decision.trace.results, run.produced)
     return Verification(not problems, tuple(problems), learnable=not problems)
 
 
 def verify_answer(decision: Decision, run: Run) -> Verification:
     if not run.executed or run.error:
         return Verification(None)
-    values = decision.request_values
+    if not run.has_result:
+        return Verification(False, ("no_result",), error=NO_RESULT)
     if not run.counts:
-        # Nothing measured, so nothing to check against the request: remember it only when the
-        # request has no parameters it could get wrong (a plot, a comparison, a step of a plan).
-        if any(not name.startswith("SLOT_shots_") for name in values):
-            return Verification(None)
-        return Verification(True, learnable=True)
-    problems = failures(run.counts, check_values(values))
+        return Verification(True, learnable=True)  # checked by kind on replay: the same names and types
+    problems = failures(run.counts, check_values(decision.request_values))
     if problems:
         return Verification(False, tuple(problems), notice=(
             f"The program ran but does not match the request ({', '.join(problems)}), "

@@ -16,6 +16,17 @@ EXECUTE_TOOL = ToolSpec(
     },
 )
 
+PLAN_TOOL = ToolSpec(
+    name="plan",
+    description="Only for work with separate stages that each need their own program (e.g. a sweep, then a "
+                "plot of its results): the steps, in order, each a self-contained request.",
+    input_schema={
+        "type": "object",
+        "properties": {"steps": {"type": "array", "items": {"type": "string"}}},
+        "required": ["steps"],
+    },
+)
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -32,3 +43,12 @@ def code_from_text(text: str) -> str | None:
     candidates = python or untagged
     candidates = [c for c in candidates if c.strip()]
     return max(candidates, key=len) if candidates else None
+
+
+def plan_from(tool_calls) -> tuple[str, ...]:
+    """The steps of a `plan` tool call, if the model made one."""
+    for call in tool_calls:
+        steps = call.arguments.get("steps") if call.name == PLAN_TOOL.name else None
+        if isinstance(steps, list) and all(isinstance(s, str) for s in steps):
+            return tuple(s.strip() for s in steps if s.strip())
+    return ()

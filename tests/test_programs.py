@@ -1,0 +1,92 @@
+"""Any kind of program: answers that define functions, return objects or draw are shown, remembered and
+replayed, and a replay is checked for the same kinds of results."""
+from conftest import Reply, fenced
+
+from llmos_jupyter import Mode
+
+GHZ_FUNCTION = '''\
+from qiskit import QuantumCircuit
+
+
+def ghz_circuit(n: int) -> QuantumCircuit:
+    """A GHZ state on n qubits, unmeasured."""
+    qc = QuantumCircuit(n)
+    qc.h(0)
+    for q in range(n - 1):
+        qc.cx(q, q + 1)
+    return qc
+'''
+
+STATEVECTOR = '''\
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+qc = QuantumCircuit(2)
+qc.h(0)
+qc.cx(0, 1)
+Statevector.from_instruction(qc)
+'''
+
+REQUEST = ("Write a function ghz_circuit(n) that returns a GHZ circuit on n qubits.\n"
+           "You must implement this using a function named ghz_circuit.")
+
+
+def test_a_function_defining_answer_shows_its_signature_and_replays_on_repeat(make_engine, server):
+    server.enqueue(Reply(text=fenced(GHZ_FUNCTION), input_tokens=120, output_tokens=60))
+    engine = make_engine()
+    ns: dict = {}
+    first = engine.run(REQUEST, namespace=ns)
+    assert first.mode == Mode.LEARNER and first.error is None and first.counts is None
+    assert first.defined == {"ghz_circuit": "def(n: int) -> qiskit.circuit.quantumcircuit.QuantumCircuit"}
+    assert ns["ghz_circuit"](3).num_qubits == 3
+    assert first.trace_id and first.why["learned"]["new"]
+
+    again: dict = {}
+    second = engine.run(REQUEST, namespace=again)
+    assert second.mode == Mode.FOLLOWER and (second.tokens.input, second.tokens.output) == (0, 0)
+    assert second.verified is True and second.tokens.saved > 0
+    assert again["ghz_circuit"](4).num_qubits == 4
+    assert len(server.requests) == 1
+
+
+def test_a_replay_that_no_longer_defines_the_function_fails_verification(make_engine, server):
+    server.enqueue(Reply(text=fenced(GHZ_FUNCTION)))
+    engine = make_engine()
+    first = engine.run(REQUEST, namespace={})
+    # The stored program is changed behind memory's back: it now defines another name.
+    engine.memory.traces.modify(first.trace_id, lambda t: setattr(t, "code", t.code.replace(
+        "def ghz_circuit", "def other_circuit")))
+    server.enqueue(Reply(text=fenced(GHZ_FUNCTION)))
+    second = engine.run(REQUEST, namespace={})
+    assert second.mode == Mode.MIXED
+    assert second.why["fallback"]["failed_checks"] == [
+        "defines ghz_circuit def(n: int) -> qiskit.circuit.quantumcircuit.QuantumCircuit"]
+
+
+def test_the_value_of_a_last_expression_is_the_result(make_engine, server):
+    server.enqueue(Reply(text=fenced(STATEVECTOR)))
+    engine = make_engine()
+    r = engine.run("Give me the statevector of a Bell state")
+    assert r.error is None and type(r.value).__name__ == "Statevector"
+    assert r.to_dict()["metadata"]["value"].startswith("Statevector(")
+    server.enqueue(Reply(text=fenced(STATEVECTOR)))
+    again = engine.run("Give me the statevector of a Bell state")
+    assert again.mode == Mode.FOLLOWER and type(again.value).__name__ == "Statevector"
+
+
+def test_a_program_that_produces_nothing_is_an_error_not_a_success(make_engine, server):
+    server.enqueue(Reply(text=fenced("from qiskit import QuantumCircuit\n")))
+    engine = make_engine()
+    r = engine.run("Build me something")
+    assert r.executed and r.verified is False and "produced nothing" in r.error
+    assert engine.memory.traces.count() == 0  # not remembered
+
+
+def test_a_number_in_a_general_program_does_not_rebind_from_one_run(make_engine, server):
+    code = "from qiskit import QuantumCircuit\nqc = QuantumCircuit(3)\nqc.h(range(3))\nqc\n"
+    server.enqueue(Reply(text=fenced(code)))
+    engine = make_engine()
+    engine.run("Return a circuit with a Hadamard on each of 3 qubits", namespace={})
+    server.enqueue(Reply(text=fenced(code.replace("3", "5"))))
+    r = engine.run("Return a circuit with a Hadamard on each of 5 qubits", namespace={})
+    assert r.mode in (Mode.MIXED, Mode.LEARNER) and r.value.num_qubits == 5
