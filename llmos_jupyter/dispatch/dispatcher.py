@@ -16,6 +16,7 @@ from ..memory.embed import Embedder
 from ..settings import Settings
 from .modes import Mode
 from .normalize import Normalized
+from .words import content_words
 
 DEFAULT_SHOTS = 1024
 
@@ -83,6 +84,10 @@ def _label(placeholder: str) -> str:
     return kind if index == "0" else f"{kind}[{index}]"
 
 
+def _quoted(words) -> str:
+    return ", ".join(f"'{w}'" for w in sorted(words))
+
+
 class Dispatcher:
     def __init__(self, traces: TraceStore, embedder: Embedder, thresholds: Thresholds | None = None,
                  limits=None):
@@ -120,11 +125,15 @@ class Dispatcher:
             if values is None:
                 rejected.append(f"{trace.id}: {reason}")
                 continue
+            unsaid = self._unsaid(trace.id, n)
+            if unsaid:
+                rejected.append(f"{trace.id}: {unsaid}")
+                continue
             mode = Mode.CRYSTALLIZED if trace.tool_name else Mode.FOLLOWER
             return Decision(mode, trace, values, wanted, {
                 **why, "score": round(hit.score, 4), "trace_id": trace.id, "alias": hit.alias,
                 "bound": {_label(k): v for k, v in values.items()}, "tool": trace.tool_name,
-                "reason": f"similarity {hit.score:.3f} ≥ {t.follower} and every slot bound"})
+                "reason": f"similarity {hit.score:.3f} ≥ {t.follower}, every slot bound and every word verified"})
         best = hits[0]
         if best.score >= t.mixed:
             trace = self.traces.get(best.trace_id)
@@ -137,3 +146,18 @@ class Dispatcher:
         return Decision(Mode.LEARNER, request_values=wanted, why={
             **why, "score": round(best.score, 4), "nearest": best.trace_id,
             "reason": f"nearest similarity {best.score:.3f} < {t.mixed}"})
+
+    def _unsaid(self, trace_id: str, n: Normalized) -> str | None:
+        """Why the trace's verified requests do not vouch for this request's words, or None when they do.
+        A content word the request adds ('twice') may change the program, and so may one that every
+        verified request says and this one leaves out; either way the trace is only a worked example."""
+        said = content_words(n.key)
+        verified = [content_words(alias) for alias in self.traces.aliases(trace_id)]
+        new = said.keys() - {stem for words in verified for stem in words}
+        if new:
+            return f"the verified requests never say {_quoted(said[s] for s in new)}"
+        missing = [(words.keys() - said.keys(), words) for words in verified]
+        if missing and all(stems for stems, _ in missing):
+            stems, words = min(missing, key=lambda m: len(m[0]))
+            return f"every verified request says more: the request never says {_quoted(words[s] for s in stems)}"
+        return None

@@ -1,0 +1,150 @@
+"""A word that changes the circuit is never ignored: a replay needs every content word of the request to
+be said by the trace's verified requests (and nothing they all say to be left out); otherwise the
+request goes to the model, with the trace as its worked example.
+
+Each pair is one circuit apart by a word or two while its embedding stays close. The model is scripted
+to write the right program for each request, so what a request runs shows whose program answered it.
+"""
+import pytest
+
+from conftest import Reply
+from llmos_jupyter import Mode
+from llmos_jupyter.testing import qiskit_model
+
+
+def program(body: str, qubits: int, clbits: int | None = None) -> str:
+    register = f"{qubits}" if clbits is None else f"{qubits}, {clbits}"
+    measure = "qc.measure_all()\n" if clbits is None else ""
+    return ("from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n\n"
+            f"qc = QuantumCircuit({register})\n{body}{measure}sim = AerSimulator()\n"
+            "print(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
+
+
+QFT_101 = "from qiskit.circuit.library import QFTGate\nqc.x(0)\nqc.x(2)\nqc.append(QFTGate(3), range(3))\n"
+GHZ_4 = "qc.h(0)\nfor q in range(3):\n    qc.cx(q, q + 1)\n"
+
+
+def every(n: int) -> set[str]:
+    return {format(i, f"0{n}b") for i in range(2 ** n)}
+
+
+PROGRAMS = {  # request -> (its program, the outcomes it must produce)
+    "Apply a Hadamard to each of 4 qubits and measure": (program("qc.h(range(4))\n", 4), every(4)),
+    "Apply a Hadamard to each of 4 qubits twice and measure": (
+        program("qc.h(range(4))\nqc.h(range(4))\n", 4), {"0000"}),  # H·H is the identity
+    "Apply the QFT to the basis state 101": (program(QFT_101, 3), every(3)),
+    "Apply the QFT to the basis state 101 and then its inverse": (
+        program(QFT_101 + "qc.append(QFTGate(3).inverse(), range(3))\n", 3), {"101"}),
+    "Apply an X gate to each of 3 qubits and measure": (program("qc.x(range(3))\n", 3), {"111"}),
+    "Apply a Hadamard to each of 3 qubits and measure": (program("qc.h(range(3))\n", 3), every(3)),
+    "Prepare the Bell state Phi+": (program("qc.h(0)\nqc.cx(0, 1)\n", 2), {"00", "11"}),
+    "Prepare the Bell state Psi+": (program("qc.h(0)\nqc.cx(0, 1)\nqc.x(1)\n", 2), {"01", "10"}),
+    "Prepare the standard Bell state Psi+": (program("qc.h(0)\nqc.cx(0, 1)\nqc.x(1)\n", 2), {"01", "10"}),
+    "Prepare a Bell state": (program("qc.h(0)\nqc.cx(0, 1)\n", 2), {"00", "11"}),
+    "Prepare a Bell state and flip qubit 0": (program("qc.h(0)\nqc.cx(0, 1)\nqc.x(0)\n", 2), {"01", "10"}),
+    "Prepare a GHZ state on 4 qubits and measure it": (program(GHZ_4, 4), {"0000", "1111"}),
+    "Prepare a GHZ state on 4 qubits and measure only the first 2 qubits": (
+        program(GHZ_4 + "qc.measure([0, 1], [0, 1])\n", 4, 4), {"0000", "0011"}),
+    "Prepare 2 entangled qubits in superposition": (program("qc.h(0)\nqc.cx(0, 1)\n", 2), {"00", "11"}),
+    "Prepare 2 unentangled qubits in superposition": (program("qc.h(0)\nqc.h(1)\n", 2), every(2)),
+    # the scripted model's Deutsch-Jozsa reads out only the input register
+    "Run Deutsch-Jozsa with a constant oracle on 3 qubits": (None, {"000"}),
+    "Run Deutsch-Jozsa with a balanced oracle on 3 qubits": (None, {"111"}),
+}
+PAIRS = [
+    ("Apply a Hadamard to each of 4 qubits and measure", "Apply a Hadamard to each of 4 qubits twice and measure"),
+    ("Apply the QFT to the basis state 101", "Apply the QFT to the basis state 101 and then its inverse"),
+    ("Apply a Hadamard to each of 3 qubits and measure", "Apply an X gate to each of 3 qubits and measure"),
+    ("Prepare the Bell state Phi+", "Prepare the Bell state Psi+"),
+    ("Prepare a Bell state", "Prepare a Bell state and flip qubit 0"),
+    ("Prepare a GHZ state on 4 qubits and measure it",
+     "Prepare a GHZ state on 4 qubits and measure only the first 2 qubits"),
+    ("Prepare 2 entangled qubits in superposition", "Prepare 2 unentangled qubits in superposition"),
+    ("Run Deutsch-Jozsa with a constant oracle on 3 qubits", "Run Deutsch-Jozsa with a balanced oracle on 3 qubits"),
+]
+
+
+def answer(req):
+    """The right program for every request above; the scripted Qiskit model for the rest."""
+    code = PROGRAMS.get(req.last_user_text().strip(), (None,))[0]
+    if code is None:
+        return qiskit_model.respond(req)
+    return Reply(text=f"```python\n{code}```", input_tokens=200, output_tokens=80)
+
+
+@pytest.fixture
+def engine(make_engine, server):
+    server.responder = answer
+    return make_engine("openai")
+
+
+def teach(engine, text):
+    first = engine.run(text)
+    assert first.verified and first.trace_id and set(first.counts) == PROGRAMS.get(text, (None, set(first.counts)))[1]
+    return first
+
+
+@pytest.mark.parametrize("first,second", PAIRS + [(b, a) for a, b in PAIRS], ids=lambda text: text[:40])
+def test_a_near_miss_goes_to_the_model_and_runs_its_own_program(engine, server, first, second):
+    teach(engine, first)
+    calls = len(server.requests)
+    r = engine.run(second)
+    assert r.mode in (Mode.MIXED, Mode.LEARNER), r.why
+    assert len(server.requests) == calls + 1 and set(r.counts) == PROGRAMS[second][1]
+
+
+def test_the_rejected_replay_names_the_words_it_never_verified(engine):
+    first = teach(engine, "Apply a Hadamard to each of 4 qubits and measure")
+    r = engine.run("Apply a Hadamard to each of 4 qubits twice and measure")
+    assert r.mode == Mode.MIXED and r.counts == {"0000": 1024}
+    assert f"{first.trace_id}: the verified requests never say 'twice'" in r.why["reason"]
+
+
+def test_leaving_out_a_word_every_verified_request_says_is_a_near_miss_too(engine):
+    twice = teach(engine, "Apply a Hadamard to each of 4 qubits twice and measure")
+    r = engine.run("Apply a Hadamard to each of 4 qubits and measure")
+    assert r.mode == Mode.MIXED and r.counts != {"0000": 1024}
+    assert f"{twice.trace_id}: every verified request says more: the request never says 'twice'" in r.why["reason"]
+
+
+@pytest.mark.parametrize("first,paraphrase", [
+    ("Prepare a Bell state", "Please create the Bell state"),
+    ("Prepare a Bell state", "Can you build a Bell state?"),
+    ("Apply a Hadamard to each of 4 qubits and measure",
+     "Now apply a Hadamard to each of the 4 qubits and measure them"),
+    ("Apply a Hadamard to each of 4 qubits and measure", "Just apply a Hadamard to each of 4 qubits, then measure"),
+    ("Prepare the Bell state Psi+", "Could you prepare the Bell state Psi+?"),
+    ("Prepare the Bell state Psi+", "Prepare the Psi+ Bell state"),
+])
+def test_a_paraphrase_that_changes_only_filler_still_replays(engine, server, first, paraphrase):
+    taught = teach(engine, first)
+    calls = len(server.requests)
+    r = engine.run(paraphrase)
+    assert r.mode == Mode.FOLLOWER and r.trace_id == taught.trace_id and len(server.requests) == calls, r.why
+
+
+def test_a_new_wording_verified_once_replays_after(engine, server):
+    taught = teach(engine, "Prepare the Bell state Psi+")
+    wording = "Prepare the standard Bell state Psi+"
+    first = engine.run(wording)
+    assert first.mode == Mode.MIXED and "never say 'standard'" in first.why["reason"]
+    assert first.trace_id == taught.trace_id and first.why["learned"]["new"] is False  # now an alias
+    calls = len(server.requests)
+    again = engine.run(wording)
+    assert again.mode == Mode.FOLLOWER and again.trace_id == taught.trace_id and len(server.requests) == calls
+
+
+def test_content_words_leave_out_slots_and_filler_and_meet_across_word_forms():
+    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.dispatch.words import content_words
+
+    def words(text):
+        return set(content_words(normalize(text).key).values())
+
+    assert words("Can you please write Qiskit code that builds a Bell state circuit for me?") == {"bell"}
+    assert words("Apply a Hadamard to each of 4 qubits twice and measure") == {"hadamard", "each", "twice"}
+    assert words("Prepare a GHZ state on 4 qubits and measure only the first 2 qubits") == {"ghz", "only", "first"}
+    assert words("Don't measure the Bell state") == {"not", "bell"}
+    assert words("Prepare the Phi+ Bell state") == {"phi", "+", "bell"}
+    same = content_words(normalize("Measuring the entangled qubits").key)
+    assert same.keys() == content_words(normalize("measure an entangle qubit").key).keys()
