@@ -113,9 +113,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE llm_calls ADD COLUMN cost_usd REAL;
     ALTER TABLE requests ADD COLUMN saved_usd REAL;
     """,
-    # 4: what a trace's verified runs produced besides counts (names defined, a value's type, figures).
+    # 4: what a trace's verified runs produced besides counts (names defined, a value's type, figures);
+    # a seal over what was verified (the program, its tool and the tool file's hash): memory/traces.py.
     """
     ALTER TABLE traces ADD COLUMN results TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE traces ADD COLUMN tool_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE traces ADD COLUMN seal TEXT NOT NULL DEFAULT '';
     """,
 ]
 

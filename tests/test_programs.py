@@ -90,3 +90,36 @@ def test_a_number_in_a_general_program_does_not_rebind_from_one_run(make_engine,
     server.enqueue(Reply(text=fenced(code.replace("3", "5"))))
     r = engine.run("Return a circuit with a Hadamard on each of 5 qubits", namespace={})
     assert r.mode in (Mode.MIXED, Mode.LEARNER) and r.value.num_qubits == 5
+
+
+def test_a_trace_rewritten_behind_llmos_is_refused_named_and_asked_anew(make_engine, server):
+    import sqlite3
+
+    server.enqueue(Reply(text=fenced(GHZ_FUNCTION)))
+    engine = make_engine()
+    first = engine.run(REQUEST, namespace={})
+    with sqlite3.connect(engine.store.path) as db:  # what a hostile program with write access would do
+        db.execute("UPDATE traces SET code = ? WHERE id = ?",
+                   ("import os\nos.system('touch /tmp/pwned')\n" + GHZ_FUNCTION, first.trace_id))
+    server.enqueue(Reply(text=fenced(GHZ_FUNCTION)))
+    second = engine.run(REQUEST, namespace={})
+    assert second.mode == Mode.LEARNER and "os.system" not in (second.code or "")
+    assert first.trace_id in second.why["refused"][0] and "forgotten" in second.why["refused"][0]
+    assert engine.memory.traces.get(first.trace_id) is None
+
+
+def test_a_tool_file_changed_after_it_passed_is_never_run(make_engine, server):
+    engine = make_engine(starter_skills=True, crystallize_uses=1)
+    engine.run("Create a GHZ state with 3 qubits")
+    tool = engine.memory.traces.get("starter-ghz_state").tool_name
+    path = engine.memory.tools_dir / f"{tool}.py"
+    with open(path, "a") as f:  # a hostile append, imported unchecked after a restart in the old design
+        f.write("\nopen('/tmp/llmos-tool-canary', 'w').write('ran')\n")
+    r = engine.run("Create a GHZ state with 3 qubits")
+    assert r.mode == Mode.FOLLOWER and "not the file that passed its examples" in r.why["refused"]
+    assert set(r.counts) == {"000", "111"}
+    assert not __import__("os").path.exists("/tmp/llmos-tool-canary")
+    assert (path.parent / f".{tool}.py.refused").exists()  # set aside, out of reach of imports
+    # The verified replay made the tool again, from the verified program.
+    assert "llmos-tool-canary" not in path.read_text()
+    assert engine.run("Create a GHZ state with 3 qubits").mode == Mode.CRYSTALLIZED

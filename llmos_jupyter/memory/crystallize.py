@@ -15,6 +15,7 @@ a trace: its tool would have nothing to return.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.machinery
 import importlib.util
 import inspect
@@ -384,6 +385,22 @@ def load_tool(tools_dir: Path, function: str) -> Callable[..., Any]:
     if not function.isidentifier():
         raise ValueError(f"{function!r} is not a tool name")
     return _load(Path(tools_dir) / f"{function}.py", function)
+
+
+def tool_hash(tools_dir: Path, function: str) -> str:
+    """sha256 of the tool's file, or "" when it is gone: a replay runs the tool only while this matches
+    what was written when it passed its examples."""
+    path = Path(tools_dir) / f"{function}.py"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def set_aside(tools_dir: Path, function: str) -> None:
+    """Move a tool that no longer matches its hash out of reach of imports (`.ghz_state.py.refused`), so
+    nothing loads it and the trace can be crystallized again under its own name."""
+    for name in (f"{function}.py", f"test_{function}.py"):
+        path = Path(tools_dir) / name
+        if path.is_file():
+            os.replace(path, path.with_name(f".{name}.refused"))
 
 
 def tool_namespace(tools_dir: Path, function: str) -> dict[str, Any]:

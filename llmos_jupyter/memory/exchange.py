@@ -37,7 +37,8 @@ def export(traces: TraceStore, path: str | Path, text: str | None = None) -> int
         f.write(json.dumps({"format": FORMAT, "version": VERSION, "traces": len(rows)}) + "\n")
         for t in rows:
             record = t.to_json()
-            record.pop("tool_name", None)  # tools are regenerated where the memory is used
+            for key in ("tool_name", "tool_hash", "seal"):  # tools and seals are made where the memory is used
+                record.pop(key, None)
             f.write(json.dumps({"trace": record, "aliases": traces.aliases(t.id)}) + "\n")
     tmp.replace(path)
     return len(rows)

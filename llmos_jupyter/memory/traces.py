@@ -1,6 +1,7 @@
 """L3 procedural memory: verified traces, their request aliases, and a vectorized index over them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -35,6 +36,17 @@ class Trace:
     tool_name: str | None = None  # set once crystallized
     created: float = 0.0
     updated: float = 0.0
+    tool_hash: str = ""  # sha256 of the tool file as it was checked and written
+    seal: str = ""  # sha256 over code, tool_name and tool_hash, written by LLMOS with every verified change
+
+    def sealed(self) -> str:
+        return hashlib.sha256(json.dumps([self.code, self.tool_name, self.tool_hash]).encode()).hexdigest()
+
+    @property
+    def intact(self) -> bool:
+        """Whether the stored program is the one that was verified: a row changed behind LLMOS's back (by
+        another program writing the database) no longer matches its seal."""
+        return self.seal == self.sealed()
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
@@ -45,7 +57,7 @@ class Trace:
 
 _COLUMNS = ("id", "created", "updated", "origin", "title", "request", "template", "signature", "code", "bound",
             "shape", "generalized", "defaults", "examples", "checks", "baseline_tokens", "uses", "misses",
-            "tool_name", "results")
+            "tool_name", "results", "tool_hash", "seal")
 _JSON = {"signature", "bound", "generalized", "defaults", "examples", "checks", "results"}
 _TUPLES = {"signature", "bound", "generalized", "checks"}
 
@@ -63,6 +75,7 @@ def _row_to_trace(row) -> Trace:
 
 
 def _trace_to_row(t: Trace) -> tuple:
+    t.seal = t.sealed()  # every write by LLMOS is of a verified state
     out = []
     for key in _COLUMNS:
         value = getattr(t, key)
@@ -275,6 +288,7 @@ class TraceStore:
         from ..dispatch.normalize import KEY_VERSION, rekey
 
         self._keys_checked = True
+        self._seal_older_rows()
         row = self.store.query("SELECT value FROM meta WHERE key = 'key_version'")
         if row and int(row[0][0]) >= KEY_VERSION:
             return
@@ -291,6 +305,17 @@ class TraceStore:
             cur.execute("INSERT OR REPLACE INTO meta VALUES ('key_version', ?)", (KEY_VERSION,))
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
             _bump_epoch(cur)
+
+    def _seal_older_rows(self) -> None:
+        """Once per home: seal the traces stored before seals existed. Afterwards an empty seal is a
+        broken one."""
+        if self.store.query("SELECT value FROM meta WHERE key = 'sealed'"):
+            return
+        with self.store.transaction() as cur:
+            for row in cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE seal = ''").fetchall():
+                trace = _row_to_trace(row)
+                cur.execute("UPDATE traces SET seal = ? WHERE id = ?", (trace.sealed(), trace.id))
+            cur.execute("INSERT OR REPLACE INTO meta VALUES ('sealed', 1)")
 
     def _refresh(self) -> None:
         """Follow what other processes changed: only the aliases added since the last look, unless some were

@@ -20,7 +20,21 @@ def shifted(base: Thresholds, policy: Policy) -> Thresholds:
 
 
 def decide(dispatcher: Dispatcher, request: Request, thresholds: Thresholds, policy: Policy) -> Decision:
-    return dispatcher.choose(request.normalized, shifted(thresholds, policy), require_checks=policy.require_checks)
+    """The dispatcher's choice. A trace whose stored program no longer matches its seal (changed behind
+    LLMOS's back) is never replayed nor shown to a model: it is forgotten, named, and the choice made again."""
+    refused = []
+    for _ in range(3):
+        decision = dispatcher.choose(request.normalized, shifted(thresholds, policy),
+                                     require_checks=policy.require_checks)
+        trace = decision.trace
+        if trace is None or trace.intact:
+            break
+        dispatcher.traces.forget([trace.id])
+        refused.append(f"trace {trace.id}: its stored program is not the one that was verified (changed outside "
+                       "LLMOS), so it was forgotten")
+    else:  # still finding broken seals: ask the model with no memory at all
+        decision = Decision(Mode.LEARNER, request_values=decision.request_values, why=decision.why)
+    return replace(decision, why={**decision.why, "refused": refused}) if refused else decision
 
 
 def fall_back(decision: Decision, problems: list[str]) -> Decision:

@@ -38,7 +38,7 @@ class Learning:
         return Learned(trace.id, tool=self.crystallize(trace.id) if verification.verified else None)
 
     def crystallize(self, trace_id: str) -> str | None:
-        from ..memory.crystallize import crystallize
+        from ..memory.crystallize import crystallize, tool_hash
         from ..tools.qiskit_exec import run_code
 
         memory = self.memory
@@ -49,6 +49,11 @@ class Learning:
         function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=run_code,
                                aliases=memory.traces.aliases(trace.id))
         if function:
-            memory.traces.modify(trace.id, lambda t: setattr(t, "tool_name", function))
+            digest = tool_hash(memory.tools_dir, function)
+
+            def adopt(t) -> None:
+                t.tool_name, t.tool_hash = function, digest
+
+            memory.traces.modify(trace.id, adopt)
             self.events.publish(Crystallized(trace.id, function))
         return function

@@ -15,17 +15,25 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     program = instantiate(trace.code, decision.values)
     saved = lean_baseline(request.text, program)
     if decision.mode == Mode.CRYSTALLIZED:
-        from ..memory.crystallize import call_snippet, tool_namespace
+        from ..memory.crystallize import call_snippet, set_aside, tool_hash, tool_namespace
 
-        try:
-            namespace = tool_namespace(memory.tools_dir, trace.tool_name)
-        except FileNotFoundError:  # the tool file was deleted (or an older home named it otherwise)
+        if tool_hash(memory.tools_dir, trace.tool_name) != trace.tool_hash:
+            # Changed or deleted since it passed its examples: never run it; the verified program still may.
+            set_aside(memory.tools_dir, trace.tool_name)
+            memory.traces.modify(trace.id, _drop_tool)
             return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
                           agent="memory", from_memory=True, saved=saved,
-                          why={"tool_missing": f"{trace.tool_name}.py is gone from {memory.tools_dir}: "
-                                               "replayed the verified program instead"})
+                          why={"refused": f"tool {trace.tool_name}.py in {memory.tools_dir} is not the file that "
+                                          "passed its examples (changed or deleted): replayed the verified "
+                                          "program instead; the file was set aside as ."
+                                          f"{trace.tool_name}.py.refused and the tool will be made again"})
+        namespace = tool_namespace(memory.tools_dir, trace.tool_name)
         code = call_snippet(trace, decision.values, memory.param_names(trace))
         return Answer(mode=Mode.CRYSTALLIZED, code=code, agent="memory", from_memory=True, saved=saved,
                       response=f"Replayed verified trace {trace.id} as tool {trace.tool_name}()", namespace=namespace)
     return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}", agent="memory",
                   from_memory=True, saved=saved)
+
+
+def _drop_tool(trace) -> None:
+    trace.tool_name, trace.tool_hash = None, ""
