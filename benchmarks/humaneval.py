@@ -487,7 +487,8 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="only the first N usable tasks")
     ap.add_argument("--seed", type=int, default=7, help="picks each task's rewordings")
     ap.add_argument("--rewordings", type=int, default=3, help=f"rewordings per task (of {len(REWORDINGS)})")
-    ap.add_argument("--check-timeout", type=float, default=60.0, help="seconds for one program or check")
+    ap.add_argument("--check-timeout", type=float, default=180.0,
+                    help="seconds for one program or check (task 100, Solovay-Kitaev, takes ~35 s on an idle core)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--log", type=Path, help="write one JSON line per answer here")
     args = ap.parse_args()
