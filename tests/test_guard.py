@@ -56,6 +56,33 @@ HOSTILE = [
     "import builtins\nbuiltins.exec('1')",
     "import sys\nsys.exit(0)",
     "import asyncio.subprocess",
+    # the same things by roundabout names
+    "import os\nfs = os\nfs.system('ls')",
+    "from os import *\nsystem('ls')",
+    "import posix\nposix.system('ls')",
+    "import logging\nlogging.os.system('ls')",
+    "import qiskit.user_config as cfg\ncfg.os.environ['OPENAI_API_KEY']",
+    "import numpy.ctypeslib as npc\nnpc.ctypes.CDLL(None)",
+    "import _socket\n_socket.socket()",
+    "import xmlrpc.client\nxmlrpc.client.ServerProxy('http://127.0.0.1:1')",
+    "f = lambda: 0\ngetattr(f, '__glo' + 'bals__')",
+    "f = lambda: 0\nname = '__globals__'\ngetattr(f, name)",
+    "f = lambda: 0\nparts = {'g': '__globals__'}\nprint(getattr(f, parts['g']))",
+    "import os\nfor name in ['system']:\n    getattr(os, name)('ls')",
+    "import numpy as np\ndef pick(name):\n    return getattr(np, name)",
+    "def pick(obj, a, b):\n    return getattr(obj, ''.join([a, b]))",
+    # writes plainly outside the working folder
+    "x = 1\nwith open(f'/tmp/counts_{x}.json', 'w') as f:\n    f.write('{}')",
+    "d = '/tmp'\nname = f'{d}/counts.json'\nopen(name, 'w').write('{}')",
+    "from pathlib import Path\nout = Path('/tmp')\n(out / 'x.json').write_text('{}')",
+    "from pathlib import Path\n(Path('results') / '../x.json').write_text('{}')",
+    "from pathlib import Path\n(Path.home() / 'x.json').write_text('{}')",
+    "import numpy as np\nnp.save('/tmp/state.npy', np.zeros(2))",
+    "from qiskit import QuantumCircuit\nqc = QuantumCircuit(1)\nqc.draw(output='text', filename='/tmp/c.txt')",
+    "import sqlite3\nsqlite3.connect('/tmp/results.db')",
+    "import logging\nlogging.basicConfig(filename='../run.log')",
+    "import tempfile\ntempfile.NamedTemporaryFile(dir='/tmp', delete=False)",
+    "from pathlib import Path\nPath('/tmp/victim.txt').open('w').write('x')",
 ]
 
 QISKIT = [
@@ -112,6 +139,80 @@ QISKIT = [
     "print(locals().get('counts'))",
 ]
 
+# Ordinary programs an earlier guard stopped: an f-string file name, a path joined onto an output folder,
+# a gate picked by name, a class naming itself in its repr.
+ONCE_STOPPED = {
+    "f-string file name": """\
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+import json
+
+shots = 2048
+qc = QuantumCircuit(2)
+qc.h(0)
+qc.cx(0, 1)
+qc.measure_all()
+sim = AerSimulator()
+counts = sim.run(transpile(qc, sim), shots=shots).result().get_counts()
+filename = f"bell_counts_{shots}.json"
+with open(filename, "w") as f:
+    json.dump(counts, f)
+""",
+    "path joined onto the output folder": """\
+import json
+from pathlib import Path
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+out_dir = Path("llmos-outputs")
+out_dir.mkdir(exist_ok=True)
+qc = QuantumCircuit(3)
+qc.h(0)
+qc.cx(0, 1)
+qc.cx(1, 2)
+probs = Statevector.from_instruction(qc).probabilities_dict()
+(out_dir / "probs.json").write_text(json.dumps(probs, indent=2))
+(out_dir / f"ghz_{qc.num_qubits}.txt").write_text(str(qc.draw(output="text")))
+""",
+    "gate picked by name": """\
+from qiskit import QuantumCircuit
+
+def layer(qc, gates):
+    for gate in gates:
+        getattr(qc, gate)(0)
+    return qc
+
+qc = QuantumCircuit(1)
+for gate in ["h", "s", "h"]:
+    getattr(qc, gate)(0)
+layer(qc, ["x", "z"])
+print(qc.count_ops())
+""",
+    "class naming itself in its repr": """\
+from qiskit import QuantumCircuit
+
+class GroverOracle:
+    def __init__(self, marked: str):
+        self.marked = marked
+
+    def circuit(self) -> QuantumCircuit:
+        qc = QuantumCircuit(len(self.marked))
+        for i, bit in enumerate(reversed(self.marked)):
+            if bit == "0":
+                qc.x(i)
+        qc.h(len(self.marked) - 1)
+        qc.mcx(list(range(len(self.marked) - 1)), len(self.marked) - 1)
+        qc.h(len(self.marked) - 1)
+        return qc
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(marked={self.marked!r})"
+
+oracle = GroverOracle("101")
+print(oracle, oracle.circuit().depth())
+""",
+}
+
 
 def test_corpus_sizes():
     assert len(HOSTILE) >= 40 and len(QISKIT) >= 40
@@ -128,6 +229,31 @@ def test_hostile_code_is_blocked(code):
 def test_ordinary_qiskit_is_allowed(code):
     verdict = check(code)
     assert verdict.ok, verdict.explain()
+
+
+@pytest.mark.parametrize("name", list(ONCE_STOPPED))
+def test_ordinary_programs_an_earlier_guard_stopped_are_allowed(name):
+    verdict = check(ONCE_STOPPED[name])
+    assert verdict.ok, verdict.explain()
+
+
+@pytest.mark.parametrize("name", list(ONCE_STOPPED))
+def test_the_once_stopped_programs_run(name, tmp_path, monkeypatch):
+    from llmos_jupyter.tools.qiskit_exec import run_code
+
+    monkeypatch.chdir(tmp_path)
+    execution = run_code(ONCE_STOPPED[name], {})
+    assert execution.error is None, execution.error
+    assert {p.parent for p in tmp_path.rglob("*") if p.is_file()} <= {tmp_path, tmp_path / "llmos-outputs"}
+
+
+def test_findings_read_as_warnings_about_the_program():
+    verdict = check("import os\np = '/tmp/x'\nopen(p, 'w').write(os.environ['OPENAI_API_KEY'])\n")
+    assert [str(f) for f in verdict.findings] == [
+        "line 3: this program writes outside the working folder (open(..., 'w'))",
+        "line 3: this program reads the environment, where API keys live (os.environ)"]
+    text = verdict.explain()
+    assert text.startswith("Not run: the guard warns that this program") and "--trust" in text
 
 
 @pytest.mark.parametrize("code", [
@@ -154,7 +280,7 @@ def test_blocked_code_does_not_run_and_is_not_learned(make_engine, server, tmp_p
     engine = make_engine("openai")
     r = engine.run("Create a Bell state circuit")
     assert not marker.exists() and not r.executed and r.counts is None
-    assert r.blocked == ["line 2: os.system (a blocked operating-system or interpreter function)"]
+    assert r.blocked == ["line 2: this program starts other programs (os.system)"]
     assert "--trust" in r.notice and r.tokens.input == 9  # billed tokens still counted
     assert engine.memory.traces.count() == 0
 
