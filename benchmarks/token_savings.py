@@ -1,32 +1,35 @@
 """Token savings of the learning memory on a realistic request stream, and whether any answer was wrong.
 
 What it measures
-    A seeded, reproducible stream of requests (default 300; --quick 80) goes through `LLMOS.run` with
-    starter skills off, against the scripted Qiskit "LLM" (llmos_jupyter.testing.qiskit_model) behind a
-    real HTTP ScriptedLLMServer reached through the official openai SDK. The stream mixes exact repeats,
-    paraphrases (several wordings per family), parameter variations (qubit counts 2..8 as digits, number
-    words and 'n-qubit', bitstrings, shot counts in several phrasings) and new families introduced in
-    phases across the stream (Bell+GHZ, then superposition+basis state, then Bernstein-Vazirani+W, then
-    Deutsch-Jozsa constant/balanced).
+    A seeded, reproducible stream of requests (default 1,000, about a month of use, so the cold start is
+    amortized as it would be; --quick 80) goes through `LLMOS.run` with starter skills off, against the
+    scripted Qiskit "LLM" (llmos_jupyter.testing.qiskit_model) behind a real HTTP ScriptedLLMServer reached
+    through the official openai SDK. The stream mixes exact repeats, paraphrases (our own phrasings and
+    everyday ones: questions, "please", "I need", lower case, a trailing period), parameter variations
+    (qubit counts 2..8 as digits, number words and 'n-qubit', bitstrings, shot counts in several phrasings)
+    and new families introduced in phases across the stream (Bell+GHZ, then superposition+basis state, then
+    Bernstein-Vazirani+W, then Deutsch-Jozsa constant/balanced).
 
     billed    sum of r.tokens.input + r.tokens.output (the provider's usage figures) over the stream.
-    baseline  "always ask the LLM with a lean prompt": for every request, one call with LEARNER_SYSTEM as
-              the system prompt and the request as the user message, sent for real to the same scripted
-              server with the official openai SDK; its `usage` (prompt + completion tokens) is the cost.
-              Repeats are billed again, as they would be.
-    wrong     a result with counts that do not fit the request: register width, support of the exact
-              distribution (and the exact outcome for deterministic families), per-outcome frequencies
-              within 6 sigma of the exact probabilities, and total shots == the requested count (or 1024).
-    failed    a result with an error or without counts (or an exception from run()); not counted as wrong.
+    baseline  "always ask the LLM, as a user would without LLMOS": for every request, one call with the
+              one-sentence LEAN_SYSTEM ("You are a helpful assistant that writes Qiskit programs.") as the
+              system prompt and the request as the user message, sent for real to the same scripted server
+              with the official openai SDK; its `usage` (prompt + completion tokens) is the cost. Repeats
+              are called and billed again, as they would be.
+    wrong     an answer that does not fit the request: no counts (every request here asks for a measured
+              circuit), or counts off in register width, support of the exact distribution (and the exact
+              outcome for deterministic families), per-outcome frequencies (within 6 sigma of the exact
+              probabilities), or total shots (the requested count, or 1024).
+    failed    a result with `error` set, or an exception from run(); counted apart from wrong.
 
-    The same stream is then run once more in a fresh home with starter_skills=True (totals row only).
+    With --starter-run the same stream runs once more in a fresh home with starter_skills=True (totals row).
 
     Tables: totals (with the engine's own `r.tokens.saved` beside the measured saving), mode mix, the
-    learning curve per block of 50 requests, billed tokens per family, why the LLM was asked (each
-    billed request classified from its `why.reason`), and every wrong or failed answer.
+    learning curve per 100 requests, the wordings that needed the model, billed tokens per family, why the
+    LLM was asked (each billed request classified from its `why.reason`), and every wrong or failed answer.
 
     python benchmarks/token_savings.py [--quick] [--requests N] [--seed S] [--exclude basis,...]
-                                       [--no-starter-run] [--log requests.jsonl]
+                                       [--starter-run] [--log requests.jsonl]
 
 Target (from the issue): >= 90 % saved with 0 wrong answers, starter skills off. A missed target is
 printed, not an error: the exit status is non-zero only if the benchmark itself crashes.
@@ -48,7 +51,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmos_jupyter import LLMOS  # noqa: E402
-from llmos_jupyter.prompts import LEARNER_SYSTEM  # noqa: E402
+from llmos_jupyter.prompts import LEAN_SYSTEM  # noqa: E402
 from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
 from llmos_jupyter.testing.qiskit_model import MODEL_NAME, respond  # noqa: E402
 
@@ -56,7 +59,9 @@ WORDS = "zero one two three four five six seven eight nine".split()
 MODES = ("CRYSTALLIZED", "FOLLOWER", "MIXED", "LEARNER")
 
 # family -> (parameter kind, wordings). {n}: a qubit count phrase ("5 qubits" / "five qubits"), {nq}: an
-# adjective ("5-qubit" / "five-qubit"), {b}: a bitstring.
+# adjective ("5-qubit" / "five-qubit"), {b}: a bitstring. The first wordings of each family are our own
+# phrasings; the rest are everyday ones (questions, "I need", "please", "show me"). Every one of them is a
+# request that the scripted model (testing/qiskit_model.py) answers.
 PHRASES: dict[str, tuple[str, list[str]]] = {
     "bell": ("none", [
         "Create a Bell state circuit",
@@ -64,6 +69,12 @@ PHRASES: dict[str, tuple[str, list[str]]] = {
         "Make a Bell pair",
         "Entangle two qubits into a Bell state",
         "Build a Bell state with a Hadamard and a CNOT",
+        "Can you make me a Bell pair?",
+        "I need two entangled qubits in a Bell state",
+        "Show me a Bell state",
+        "bell state please",
+        "Could you set up an EPR pair and measure both qubits?",
+        "How do I make a Bell state in Qiskit?",
     ]),
     "ghz": ("qubits", [
         "Create a GHZ state with {n}",
@@ -71,50 +82,79 @@ PHRASES: dict[str, tuple[str, list[str]]] = {
         "Prepare a cat state on {n}",
         "Build a {nq} GHZ circuit",
         "Entangle {n} in a GHZ state",
+        "Can you make a GHZ state with {n}?",
+        "I want a {nq} GHZ state",
+        "ghz on {n} please",
+        "Show me a GHZ state across {n}",
+        "Could you entangle {n} into a cat state?",
     ]),
     "superposition": ("qubits", [
         "Put {n} in an equal superposition",
         "Create a uniform superposition over {n}",
         "Prepare the uniform superposition on {n}",
         "Apply a Hadamard to every qubit of a {nq} register and measure",
+        "Can you put {n} into superposition?",
+        "I need all {n} in an equal superposition",
+        "Hadamard on each qubit of a {nq} register, then measure",
+        "Make an equal superposition of {n} please",
     ]),
     "basis": ("bits", [
         "Prepare the basis state |{b}>",
         "Prepare the computational basis state {b} and measure it",
         "Initialize the register in state |{b}> and measure",
         "Encode {b} with X gates",
+        "Can you prepare |{b}>?",
+        "I need the register in |{b}>, then measure it",
+        "Set the qubits to the bitstring {b} and measure",
+        "Show me the basis state |{b}>",
     ]),
     "bv": ("bits", [
         "Find the secret string {b} with Bernstein-Vazirani",
         "Run BV with secret {b}",
         "Bernstein-Vazirani algorithm for the hidden bitstring {b}",
         "Recover the hidden string {b} with one oracle query",
+        "Can you run Bernstein-Vazirani for the secret {b}?",
+        "Use BV to find the hidden bitstring {b}",
+        "I have a secret string {b}; recover it with Bernstein-Vazirani",
+        "bernstein vazirani with secret {b} please",
     ]),
     "w": ("qubits", [
         "Prepare a W state on {n}",
         "Create a W state with {n}",
         "Build a {nq} W state",
         "Generate the W state on {n}",
+        "Can you make a W state on {n}?",
+        "I need a {nq} W state",
+        "w state with {n} please",
+        "Show me the W state for {n}",
     ]),
     "dj_constant": ("qubits", [
         "Run Deutsch-Jozsa with a constant oracle on {n}",
         "Deutsch-Jozsa algorithm with a constant function on {n}",
         "Show Deutsch-Jozsa recognizing a constant oracle on {n}",
         "DJ algorithm with a constant oracle and {n}",
+        "Can you run Deutsch-Jozsa on {n} with a constant oracle?",
+        "Deutsch Jozsa, constant function, {n}",
+        "Check a constant oracle with the Deutsch-Jozsa algorithm on {n}",
     ]),
     "dj_balanced": ("qubits", [
         "Run Deutsch-Jozsa with a balanced oracle on {n}",
         "Deutsch-Jozsa algorithm with a balanced function on {n}",
         "Show Deutsch-Jozsa detecting a balanced oracle on {n}",
         "DJ algorithm with a balanced oracle and {n}",
+        "Can you run Deutsch-Jozsa on {n} with a balanced oracle?",
+        "Deutsch Jozsa, balanced function, {n}",
+        "Test a balanced oracle with the Deutsch-Jozsa algorithm on {n}",
     ]),
 }
 # (fraction of the stream where the phase starts, families introduced)
 PHASES = [(0.0, ["bell", "ghz"]), (0.15, ["superposition", "basis"]), (0.35, ["bv", "w"]),
           (0.55, ["dj_constant", "dj_balanced"])]
 SHOT_COUNTS = [100, 256, 500, 1000, 2000, 2048, 4096]
-SHOT_PHRASES = [", {s} shots", " with {s} shots", " and run {s} shots", " using {s} shots", ", run it {s} times"]
+SHOT_PHRASES = [", {s} shots", " with {s} shots", " and run {s} shots", " using {s} shots", ", run it {s} times",
+                " ({s} shots)", " for {s} shots", " and sample it {s} times"]
 DEFAULT_SHOTS = 1024
+BLOCK = 100  # requests per row of the learning curve
 
 
 @dataclass(frozen=True)
@@ -125,6 +165,7 @@ class Item:
     bits: str | None
     shots: int  # what the request asks for (1024 when it names none)
     kind: str  # first | repeat
+    wording: str = ""  # the wording it was made from, before parameters and shots went in
 
 
 def _qubit_phrase(rng: random.Random, n: int) -> tuple[str, str]:
@@ -142,6 +183,24 @@ def _shots_phrase(rng: random.Random) -> tuple[str, int]:
     s = rng.choice(SHOT_COUNTS)
     shown = f"{s:,}" if s >= 2000 and rng.random() < 0.3 else str(s)
     return rng.choice(SHOT_PHRASES).format(s=shown), s
+
+
+def _everyday(rng: random.Random, text: str) -> str:
+    """How people type: sometimes all lower case, sometimes a closing period; a question keeps its mark."""
+    if rng.random() < 0.15:
+        text = text.lower()
+    if text.endswith("?"):
+        return text
+    if text.endswith(" please") and rng.random() < 0.5:
+        return text
+    return text + "." if rng.random() < 0.25 else text
+
+
+def _with_shots(text: str, suffix: str) -> str:
+    """The shot phrase goes before a closing question mark: 'Can you make a Bell pair, 500 shots?'."""
+    if not suffix:
+        return text
+    return text[:-1] + suffix + "?" if text.endswith("?") else text + suffix
 
 
 def stream(n_requests: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Item]:
@@ -174,8 +233,8 @@ def stream(n_requests: int, seed: int, exclude: frozenset[str] = frozenset()) ->
             bits = "".join(rng.choice("01") for _ in range(rng.randint(3, 6)))
             fmt["b"] = bits
         suffix, shots = _shots_phrase(rng)
-        text = _articles(wording.format(**fmt)) + suffix
-        items.append(Item(text, family, n, bits, shots, "first"))
+        text = _everyday(rng, _with_shots(_articles(wording.format(**fmt)), suffix))
+        items.append(Item(text, family, n, bits, shots, "first", wording))
     return items
 
 
@@ -244,16 +303,17 @@ class Row:
     index: int = 0  # position in the stream
 
 
-def lean_baseline(srv: ScriptedLLMServer, texts: list[str]) -> dict[str, int]:
-    """What one lean call (LEARNER_SYSTEM + the request) bills, measured through the openai SDK."""
+def lean_baseline(srv: ScriptedLLMServer, items: list[Item]) -> list[int]:
+    """What always asking the LLM bills, request by request: one real call each (LEAN_SYSTEM + the request)
+    through the openai SDK, `usage.prompt_tokens + usage.completion_tokens`. Repeats are called again."""
     import openai
 
     client = openai.OpenAI(base_url=srv.openai_base_url, api_key="x", max_retries=0)
-    out = {}
-    for text in dict.fromkeys(texts):
+    out = []
+    for item in items:
         r = client.chat.completions.create(model=MODEL_NAME, max_tokens=2048, messages=[
-            {"role": "system", "content": LEARNER_SYSTEM}, {"role": "user", "content": text}])
-        out[text] = r.usage.prompt_tokens + r.usage.completion_tokens
+            {"role": "system", "content": LEAN_SYSTEM}, {"role": "user", "content": item.text}])
+        out.append(r.usage.prompt_tokens + r.usage.completion_tokens)
     return out
 
 
@@ -268,7 +328,7 @@ def _forget_tool_modules(home: Path) -> None:
             del sys.modules[name]
 
 
-def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, int], *, starter: bool,
+def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: list[int], *, starter: bool,
                progress: str = "") -> list[Row]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="llmos-bench-") as tmp:
@@ -282,19 +342,20 @@ def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: dict[str, in
                 try:
                     r = llmos.run(item.text)
                 except Exception as exc:  # noqa: BLE001 - a provider error is a failed answer, not a crash
-                    rows.append(Row(item, "ERROR", 0, baseline[item.text], len(srv.requests) - before,
+                    rows.append(Row(item, "ERROR", 0, baseline[i], len(srv.requests) - before,
                                     failed=f"{type(exc).__name__}: {exc}"[:200], index=i))
                     continue
                 ms = (time.perf_counter() - started) * 1000
-                row = Row(item, str(r.mode), r.tokens.input + r.tokens.output, baseline[item.text],
+                row = Row(item, str(r.mode), r.tokens.input + r.tokens.output, baseline[i],
                           len(srv.requests) - before, r.tokens.saved, ms=ms,
                           reason=str(r.why.get("reason", ""))[:300],
-                          latent=str((r.sentience or {}).get("latent_mode", "")))
-                if r.error or not r.counts:
-                    row.failed = (r.error or r.notice or "no counts").strip().splitlines()[-1][:200]
+                          latent=str((r.sentience or {}).get("latent_mode", "")), index=i)
+                if r.error:
+                    row.failed = r.error.strip().splitlines()[-1][:200] if r.error.strip() else "error"
+                elif not r.counts:  # every request asks for a measured circuit: an answer without counts is wrong
+                    row.wrong = ["no counts" + (f" ({r.notice.strip().splitlines()[-1][:120]})" if r.notice else "")]
                 else:
                     row.wrong = problems(item, r.counts)
-                row.index = i
                 rows.append(row)
                 if progress and (i + 1) % 50 == 0:
                     print(f"  … {progress}: {i + 1}/{len(items)} requests", file=sys.stderr, flush=True)
@@ -363,19 +424,43 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
         print("\nSentience latent mode when each request was answered (it shifts the thresholds): "
               + ", ".join(f"{m} {c}" for m, c in latent.most_common()) + ".")
 
-    print("\n### Learning curve (starter skills off, blocks of 50 requests)\n")
-    print("| requests | new families | billed | baseline | % saved | C / F / M / L / O |")
-    print("|---|---|---:|---:|---:|---|")
+    print(f"\n### Learning curve (starter skills off, per {BLOCK} requests)\n")
+    print("| requests | new families | billed | baseline | % saved in the window | cumulative % saved "
+          "| C / F / M / L / O | wrong | failed |")
+    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
     seen: set[str] = set()
-    for start in range(0, len(rows), 50):
-        block = rows[start:start + 50]
+    cum_billed = cum_base = 0
+    for start in range(0, len(rows), BLOCK):
+        block = rows[start:start + BLOCK]
         fams = sorted({r.item.family for r in block} - seen)
         seen |= set(fams)
         billed = sum(r.billed for r in block)
         base = sum(r.baseline for r in block)
+        cum_billed += billed
+        cum_base += base
         mix = Counter(r.mode for r in block)
         print(f"| {start + 1}–{start + len(block)} | {', '.join(fams) or '–'} | {billed:,} | {base:,} | "
-              f"{pct(base - billed, base)} | {' / '.join(str(mix[m]) for m in (*MODES, 'ORCHESTRATOR'))} |")
+              f"{pct(base - billed, base)} | {pct(cum_base - cum_billed, cum_base)} | "
+              f"{' / '.join(str(mix[m]) for m in (*MODES, 'ORCHESTRATOR'))} | {sum(1 for r in block if r.wrong)} | "
+              f"{sum(1 for r in block if r.failed)} |")
+
+    print("\n### Wordings that needed the model (starter skills off)\n")
+    billed_rows = [r for r in rows if r.billed]
+    texts = {r.item.text for r in rows}
+    billed_texts = {r.item.text for r in billed_rows}
+    wordings = {(r.item.family, r.item.wording) for r in rows}
+    billed_wordings = Counter((r.item.family, r.item.wording) for r in billed_rows)
+    print(f"Distinct request texts: {len(texts)}, of which {len(billed_texts)} needed the model at least once "
+          f"({sum(1 for r in billed_rows if r.item.kind == 'repeat')} billed requests were exact repeats). "
+          f"Distinct wordings (templates before parameters and shots): {len(wordings)}, of which "
+          f"{len(billed_wordings)} needed the model at least once.\n")
+    print("| family | wording | requests | needed the model | LEARNER | MIXED | billed |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (fam, wording), k in sorted(billed_wordings.items(), key=lambda kv: (-kv[1], kv[0])):
+        sel = [r for r in rows if (r.item.family, r.item.wording) == (fam, wording)]
+        paid = [r for r in sel if r.billed]
+        print(f"| {fam} | {wording} | {len(sel)} | {k} | {sum(r.mode == 'LEARNER' for r in paid)} | "
+              f"{sum(r.mode == 'MIXED' for r in paid)} | {sum(r.billed for r in paid):,} |")
 
     print("\n### Where the billed tokens go (starter skills off, by family)\n")
     print("| family | requests | LLM calls | LEARNER | MIXED | billed | baseline | % saved |")
@@ -418,13 +503,13 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="80 requests, for a ~1 minute run")
-    ap.add_argument("--requests", type=int, help="stream length (default 300; 80 with --quick)")
+    ap.add_argument("--requests", type=int, help="stream length (default 1000; 80 with --quick)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--exclude", default="", help=f"comma-separated families to leave out ({', '.join(PHRASES)})")
-    ap.add_argument("--no-starter-run", action="store_true", help="skip the starter_skills=True run")
+    ap.add_argument("--starter-run", action="store_true", help="run the stream again with starter_skills=True")
     ap.add_argument("--log", type=Path, help="write one JSON line per request (starter skills off) here")
     args = ap.parse_args()
-    n = args.requests or (80 if args.quick else 300)
+    n = args.requests or (80 if args.quick else 1000)
     exclude = frozenset(f.strip() for f in args.exclude.split(",") if f.strip())
     unknown = exclude - set(PHRASES)
     if unknown:
@@ -433,23 +518,25 @@ def main() -> int:
     kinds = Counter(i.kind for i in items)
     print(f"## Token savings: {n} requests, seed {args.seed}, scripted model `{MODEL_NAME}` over HTTP (openai SDK)"
           + (f", without {', '.join(sorted(exclude))}" if exclude else "") + "\n")
-    print(f"Stream: {kinds['first']} generated requests ({len({i.text for i in items})} distinct texts) and "
-          f"{kinds['repeat']} exact repeats; families in phases: "
+    print(f"Stream: {kinds['first']} generated requests ({len({i.text for i in items})} distinct texts from "
+          f"{len({(i.family, i.wording) for i in items})} wordings) and {kinds['repeat']} exact repeats; families "
+          "in phases: "
           + "; ".join(f"from request {int(f * n) + 1}: {', '.join(x for x in fams if x not in exclude)}"
                       for f, fams in PHASES if set(fams) - exclude) + ".")
-    print("Baseline: for every request, one lean call (LEARNER_SYSTEM + the request) sent to the same scripted "
-          "server through the official openai SDK; `usage.prompt_tokens + usage.completion_tokens` as billed.")
+    print(f"Baseline: for every request, one call with a one-sentence system prompt ({LEAN_SYSTEM!r}) and the "
+          "request, sent to the same scripted server through the official openai SDK; "
+          "`usage.prompt_tokens + usage.completion_tokens` as billed.")
 
     with ScriptedLLMServer() as srv:
         srv.responder = respond
-        baseline = lean_baseline(srv, [i.text for i in items])
+        baseline = lean_baseline(srv, items)
         srv.reset()
         srv.responder = respond
         t = time.perf_counter()
         rows = run_stream(srv, items, baseline, starter=False, progress="starter skills off")
         seconds = time.perf_counter() - t
         starter_rows, starter_seconds = None, 0.0
-        if not args.no_starter_run:
+        if args.starter_run:
             t = time.perf_counter()
             starter_rows = run_stream(srv, items, baseline, starter=True, progress="starter skills on")
             starter_seconds = time.perf_counter() - t
@@ -458,16 +545,17 @@ def main() -> int:
     billed = sum(r.billed for r in rows)
     base = sum(r.baseline for r in rows)
     wrong = sum(1 for r in rows if r.wrong)
+    failed = sum(1 for r in rows if r.failed)
     met = base and (base - billed) / base >= 0.9 and wrong == 0
     print(f"\nTarget ≥ 90 % saved with 0 wrong answers (starter skills off): {'met' if met else 'NOT met'} "
-          f"({pct(base - billed, base)} saved, {wrong} wrong).")
+          f"({pct(base - billed, base)} saved, {wrong} wrong, {failed} failed).")
     if args.log:
         with args.log.open("w") as f:
             for r in rows:
                 f.write(json.dumps({"text": r.item.text, "family": r.item.family, "kind": r.item.kind,
-                                    "mode": r.mode, "billed": r.billed, "baseline": r.baseline, "calls": r.calls,
-                                    "wrong": r.wrong, "failed": r.failed, "ms": round(r.ms, 1),
-                                    "reason": r.reason, "latent": r.latent}) + "\n")
+                                    "wording": r.item.wording, "mode": r.mode, "billed": r.billed,
+                                    "baseline": r.baseline, "calls": r.calls, "wrong": r.wrong, "failed": r.failed,
+                                    "ms": round(r.ms, 1), "reason": r.reason, "latent": r.latent}) + "\n")
     return 0
 
 
