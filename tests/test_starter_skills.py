@@ -149,7 +149,7 @@ def test_skill_shape(sk: Skill):
         assert p.placeholder == f"SLOT_{p.kind}_{seen[p.kind]}"
         seen[p.kind] += 1
         p.check(p.default)  # defaults are valid
-    assert set(PLACEHOLDER.findall(sk.code)) == {p.placeholder for p in sk.params}
+    assert {m.group(0) for m in PLACEHOLDER.finditer(sk.code)} == {p.placeholder for p in sk.params}
     ast.parse(sk.code)  # placeholders are bare identifiers: the template itself is Python
     assert sk.code.rstrip().endswith("print(counts)")
     assert sk.values() == {p.placeholder: p.default for p in sk.params}

@@ -403,6 +403,14 @@ def set_aside(tools_dir: Path, function: str) -> None:
             os.replace(path, path.with_name(f".{name}.refused"))
 
 
+def verified_source(tools_dir: Path, function: str, digest: str) -> str | None:
+    """The tool's source, read once, if it is the file that passed its examples (its sha256 is `digest`);
+    None when it changed or is gone. Replays run this text, so what is checked is what runs."""
+    path = Path(tools_dir) / f"{function}.py"
+    data = path.read_bytes() if path.is_file() else b""
+    return data.decode("utf-8") if data and hashlib.sha256(data).hexdigest() == digest else None
+
+
 def tool_namespace(tools_dir: Path, function: str) -> dict[str, Any]:
     """The namespace the call from `call_snippet` runs in: the tool, under its own name."""
     return {function: load_tool(tools_dir, function)}
@@ -419,15 +427,16 @@ def call_snippet(trace: Trace, values: dict[str, object], names: dict[str, str])
     return _call(trace.tool_name, kwargs) + "print(counts)\n"
 
 
-def _verify(tool: Callable[..., Any], trace: Trace, function: str, params: dict[str, str],
+def _verify(source: str, trace: Trace, function: str, params: dict[str, str],
             run: Callable[[str, dict[str, Any]], Run]) -> list[tuple[dict, dict, list[str]]] | None:
-    """Call the tool through `run` on the trace's verified examples: for each, (kwargs, check values, the
-    checks that applied), or None as soon as one fails."""
+    """Run the tool's source and a call of it through `run` (which may be a sandboxed worker) on the trace's
+    verified examples: for each, (kwargs, check values, the checks that applied), or None as soon as one
+    fails."""
     cases = []
     for example in trace.examples[:MAX_EXAMPLES]:
         kwargs = {name: example[p] for p, name in params.items()}
-        namespace = {function: tool}
-        result = run(_call(function, kwargs), namespace)
+        namespace: dict[str, Any] = {}
+        result = run(f"{source}\n\n{_call(function, kwargs)}", namespace)
         values = check_values(example)
         returned = namespace.get("counts")
         # What it returns must be what its run measured, or `return counts` names the wrong counts.
@@ -458,11 +467,7 @@ def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str,
     hidden: list[Path] = []
     try:
         hidden.append(_write_hidden(tools_dir, f"{function}.py", source))
-        try:
-            tool = _load(hidden[0], function)
-        except Exception:  # noqa: BLE001 - a module that cannot even load is a tool that failed
-            return None
-        cases = _verify(tool, trace, function, params, run)
+        cases = _verify(source, trace, function, params, run)
         if cases is None:
             return None
         hidden.append(_write_hidden(tools_dir, f"test_{function}.py", tool_test_source(function, cases)))

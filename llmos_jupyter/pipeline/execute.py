@@ -12,9 +12,8 @@ def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: 
     from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
     events.publish(ExecutionStarted(request_id))
-    namespace.update(answer.namespace)
     started = time.perf_counter()
-    execution = run_code(answer.code, namespace)
+    execution = run_code(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace)
     ms = (time.perf_counter() - started) * 1000
     events.publish(Executed(request_id, execution.output, execution.error, execution.counts))
     return Run(executed=True, output=execution.output, error=execution.error, counts=execution.counts,

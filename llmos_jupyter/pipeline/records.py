@@ -36,7 +36,7 @@ class Answer:
     llm_ms: float = 0.0
     why: dict[str, Any] = field(default_factory=dict)  # how the code was found, the tier used
     notice: str | None = None
-    namespace: dict[str, Any] = field(default_factory=dict)  # names the code needs beside the user's (a tool)
+    setup: str = ""  # run before `code`, not shown: a crystallized tool's verified source
     plan: tuple[str, ...] = ()  # the model answered with a plan: these steps, each a request of its own
 
 

@@ -15,9 +15,10 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     program = instantiate(trace.code, decision.values)
     saved = lean_baseline(request.text, program)
     if decision.mode == Mode.CRYSTALLIZED:
-        from ..memory.crystallize import call_snippet, set_aside, tool_hash, tool_namespace
+        from ..memory.crystallize import call_snippet, set_aside, verified_source
 
-        if tool_hash(memory.tools_dir, trace.tool_name) != trace.tool_hash:
+        source = verified_source(memory.tools_dir, trace.tool_name, trace.tool_hash)
+        if source is None:
             # Changed or deleted since it passed its examples: never run it; the verified program still may.
             set_aside(memory.tools_dir, trace.tool_name)
             memory.traces.modify(trace.id, _drop_tool)
@@ -27,10 +28,9 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
                                           "passed its examples (changed or deleted): replayed the verified "
                                           "program instead; the file was set aside as ."
                                           f"{trace.tool_name}.py.refused and the tool will be made again"})
-        namespace = tool_namespace(memory.tools_dir, trace.tool_name)
         code = call_snippet(trace, decision.values, memory.param_names(trace))
         return Answer(mode=Mode.CRYSTALLIZED, code=code, agent="memory", from_memory=True, saved=saved,
-                      response=f"Replayed verified trace {trace.id} as tool {trace.tool_name}()", namespace=namespace)
+                      response=f"Replayed verified trace {trace.id} as tool {trace.tool_name}()", setup=source)
     return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}", agent="memory",
                   from_memory=True, saved=saved)
 
