@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmos_jupyter import LLMOS, Mode  # noqa: E402
+from llmos_jupyter.events import Crystallized  # noqa: E402
 from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
 from llmos_jupyter.testing.qiskit_model import MODEL_NAME, respond  # noqa: E402
 
@@ -86,7 +87,7 @@ def bitstrings(rng: random.Random, count: int) -> list[str]:
 
 def collect(llmos: LLMOS, texts: list[str], want: Mode, samples: list, mix: Counter) -> None:
     crystallized: list[object] = []
-    llmos.events.subscribe(crystallized.append, "crystallized")
+    llmos.events.subscribe(crystallized.append, Crystallized)
     for text in texts:
         crystallized.clear()
         r = llmos.run(text)
