@@ -24,6 +24,7 @@ from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
 from .pipeline.records import Answer, Attempt, Request, Run
 from .pipeline.replay import replay
+from .pipeline.runners import KernelRunner, WorkerRunner
 from .pipeline.result import Result, Tokens
 from .pipeline.toolbox import ToolBox
 from .pipeline.verify import verify_answer, verify_replay
@@ -65,7 +66,10 @@ class LLMOS:
         self.prices = PriceTable(s.prices)
         self._asking = Asking(self.memory, self.toolbox, self.ledger, self.prices, self.events, s.max_tokens,
                               s.stream)
-        self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.guard_problem)
+        self._kernel = KernelRunner()
+        self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout)
+        self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.guard_problem,
+                                  self._runner(trust=False))
         self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events, self._saved_usd)
         self._consensus = None
         self._providers: dict[tuple, Provider] = {}
@@ -161,7 +165,7 @@ class LLMOS:
         error: str | None = None
         try:
             if decision.mode in REPLAY_MODES:
-                attempt = self._replay(request, decision, namespace, execute, timings)
+                attempt = self._replay(request, decision, namespace, execute, trust, timings)
                 if attempt.verification.verified is False:
                     miss, origin = True, decision.mode
                     decision = fall_back(decision, list(attempt.verification.problems))
@@ -187,11 +191,16 @@ class LLMOS:
             return self._orchestrate(request, list(attempt.answer.plan[:MAX_STEPS]), started, options, attempt.answer)
         return result
 
-    def _replay(self, request: Request, decision: Decision, namespace, execute: bool, timings) -> Attempt:
+    def _runner(self, *, trust: bool) -> KernelRunner | WorkerRunner:
+        """The sandboxed worker, unless the user chose the kernel (--trust, or execution = 'kernel')."""
+        return self._kernel if trust or self.settings.execution == "kernel" else self._worker
+
+    def _replay(self, request: Request, decision: Decision, namespace, execute: bool, trust: bool,
+                timings) -> Attempt:
         answer = replay(request, decision, self.memory)
         if not execute:
             return Attempt(answer, run=not_run(NOT_RUN))
-        run = run_program(answer, namespace, request.request_id, self.events)
+        run = run_program(answer, namespace, request.request_id, self.events, self._runner(trust=trust))
         timings["execute"] = timings.get("execute", 0.0) + run.ms
         verification = verify_replay(decision, answer, run)
         learned = self._learning.replay(decision, verification)
@@ -213,10 +222,12 @@ class LLMOS:
             return Attempt(answer, run=Run(executed=False, error=NO_PROGRAM))
         if not execute:
             return Attempt(answer, run=not_run(NOT_RUN))
-        verdict = guard(answer, request.request_id, self.events, strict=self.strict_guard, trust=trust)
+        runner = self._runner(trust=trust)
+        verdict = guard(answer, request.request_id, self.events, strict=self.strict_guard, trust=trust,
+                        sandboxed=runner.where == "worker")
         if not verdict.allowed:
             return Attempt(answer, verdict)
-        run = run_program(answer, namespace, request.request_id, self.events)
+        run = run_program(answer, namespace, request.request_id, self.events, runner)
         timings["execute"] = timings.get("execute", 0.0) + run.ms
         verification = verify_answer(decision, run)
         learned = self._learning.answer(request, decision, answer, run) if verification.learnable else None
@@ -396,4 +407,5 @@ class LLMOS:
             self.ledger.clear()
 
     def close(self) -> None:
+        self._worker.close()
         self.store.close()

@@ -1,6 +1,7 @@
 """Turn a Result into what a notebook cell shows: mime bundles, no frontend needed to build them."""
 from __future__ import annotations
 
+import base64
 import html
 import json
 from typing import Any
@@ -124,6 +125,8 @@ def result_bundles(r: Result) -> list[dict[str, Any]]:
         out.append({"text/plain": r.output.rstrip("\n")})
     if r.defined:
         out.append(defined_bundle(r.defined))
+    for png in r.figures:  # drawn in the sandboxed worker, sent back as PNG
+        out.append({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"})
     if r.error:
         out.append(notice_bundle(r.error, error=True))
     if r.notice:

@@ -33,6 +33,19 @@ class Settings:
                                      "down when energy is low.")
     prices: dict[str, tuple[float, float]] = _setting({}, "Extra prices, model prefix -> (input, output) USD "
                                                       "per million tokens.")
+    execution: str = _setting("kernel", "Where model-written and replayed programs run: 'worker' (a sandboxed "
+                              "process without your keys, network or write access to the home) or 'kernel' "
+                              "(your kernel, as with --trust).")
+    run_timeout: float = _setting(60.0, "Seconds a program may run in the worker before it is stopped (the worker "
+                                  "restarts).")
+    outputs: str = _setting("llmos-outputs", "Folder where programs in the worker may save files for you.")
+
+    def __post_init__(self) -> None:
+        if self.execution not in ("worker", "kernel"):
+            raise ConfigError(f"LLMOS.execution is {self.execution!r}; use 'worker' (sandboxed, the default) or "
+                              "'kernel' (runs model code in your kernel, beside your API keys).")
+        if not self.run_timeout > 0:
+            raise ConfigError(f"LLMOS.run_timeout must be a positive number of seconds, not {self.run_timeout!r}.")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Stage 5, execute: run the program on Aer in the user's namespace and capture what it produced."""
+"""Stage 5, execute: run the program where the runner says (the sandboxed worker, or the kernel when the
+user chose it) and capture what it produced."""
 from __future__ import annotations
 
 import time
@@ -6,18 +7,24 @@ from typing import Any
 
 from ..events import EventBus, Executed, ExecutionStarted
 from .records import Answer, Run
+from .runners import KernelRunner, WorkerRunner
 
 
-def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: EventBus) -> Run:
-    from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
-
+def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: EventBus,
+            runner: KernelRunner | WorkerRunner) -> Run:
     events.publish(ExecutionStarted(request_id))
     started = time.perf_counter()
-    execution = run_code(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace)
+    ran = runner.run(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace)
     ms = (time.perf_counter() - started) * 1000
-    events.publish(Executed(request_id, execution.output, execution.error, execution.counts))
-    return Run(executed=True, output=execution.output, error=execution.error, counts=execution.counts,
-               shots=execution.shots, ms=ms, produced=execution.produced.to_json(), value=execution.value)
+    events.publish(Executed(request_id, ran.output, ran.error, ran.counts))
+    notice = "\n".join(ran.notices) or None
+    if ran.left_behind:
+        left = ", ".join(ran.left_behind)
+        notice = ((notice + "\n") if notice else "") + (
+            f"{left} stayed in the sandboxed worker: values of that kind cannot come back safely.")
+    return Run(executed=True, output=ran.output, error=ran.error, counts=ran.counts, shots=ran.shots, ms=ms,
+               produced=ran.produced, value=ran.value, figures=ran.figures, protections=ran.protections,
+               notice=notice)
 
 
 def not_run(reason: str) -> Run:

@@ -8,6 +8,7 @@ from ..dispatch.dispatcher import Decision
 from ..events import Crystallized, EventBus
 from ..memory import Memory
 from .records import Answer, Learned, Request, Run, Verification
+from .runners import KernelRunner, WorkerRunner
 
 
 class Learning:
@@ -15,11 +16,12 @@ class Learning:
     must pass (a tool is code the user imports)."""
 
     def __init__(self, memory: Memory, events: EventBus, crystallize_uses: int,
-                 guard_problem: Callable[[str], str | None]):
+                 guard_problem: Callable[[str], str | None], runner: KernelRunner | WorkerRunner):
         self.memory = memory
         self.events = events
         self.crystallize_uses = crystallize_uses
         self.guard_problem = guard_problem
+        self.runner = runner  # a tool is checked where replays run
 
     def answer(self, request: Request, decision: Decision, answer: Answer, run: Run) -> Learned:
         from ..memory.learn import learn
@@ -39,14 +41,12 @@ class Learning:
 
     def crystallize(self, trace_id: str) -> str | None:
         from ..memory.crystallize import crystallize, tool_hash
-        from ..tools.qiskit_exec import run_code
-
         memory = self.memory
         trace = memory.traces.get(trace_id)
         if trace is None or trace.tool_name or trace.uses < self.crystallize_uses or self.guard_problem(trace.code):
             return None
         taken = {t.tool_name for t in memory.traces.all() if t.tool_name}
-        function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=run_code,
+        function = crystallize(trace, memory.tools_dir, taken, memory.param_names(trace), run=self._check_run,
                                aliases=memory.traces.aliases(trace.id))
         if function:
             digest = tool_hash(memory.tools_dir, function)
@@ -57,3 +57,6 @@ class Learning:
             memory.traces.modify(trace.id, adopt)
             self.events.publish(Crystallized(trace.id, function))
         return function
+
+    def _check_run(self, code: str, namespace: dict):
+        return self.runner.run(code, namespace, session="tool-check")

@@ -35,8 +35,9 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
         if not answer.from_memory:
             why["learned"] = learned.to_why()
     blocked = verdict is not None and not verdict.allowed
-    notice = next((n for n in (verdict.notice if blocked else None, run.notice, verification.notice,
-                               answer.notice) if n), None)
+    warned = verdict is not None and verdict.warned
+    notice = "\n".join(n for n in (verdict.notice if blocked or warned else None, run.notice, verification.notice,
+                                   answer.notice) if n) or None
     u = answer.usage
     return Result(
         request=request.text, mode=answer.mode, response=answer.response, code=answer.code,
@@ -45,7 +46,9 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
         value=run.value, defined=dict(run.produced.get("defined", {})),
         provider=answer.provider, model=answer.model, agent=answer.agent, ptc_used=answer.from_memory,
         executed=run.executed, notice=notice, why=why, trace_id=trace_id, timings=timings,
-        blocked=list(verdict.findings) if verdict is not None else [], cost_usd=answer.cost_usd,
+        blocked=list(verdict.findings) if blocked or (verdict is not None and verdict.trusted) else [],
+        warnings=list(verdict.findings) if warned else [], cost_usd=answer.cost_usd,
+        figures=run.figures, protections=run.protections,
         verified=verification.verified, sentience=sentience, execution_time_ms=duration_ms,
         request_id=request.request_id, parent_id=request.parent_id)
 

@@ -47,6 +47,7 @@ class Verdict:
     findings: tuple[str, ...] = ()
     trusted: bool = False  # blocked, but the cell said --trust
     notice: str | None = None
+    warned: bool = False  # findings shown as a warning: the program runs in the sandboxed worker
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Run:
     notice: str | None = None
     produced: dict[str, Any] = field(default_factory=dict)  # {defined, value, figures}: tools/produced.py
     value: Any = None  # the last expression's value, shown like a notebook cell's
+    figures: tuple[bytes, ...] = ()  # PNG images the program drew in the worker
+    protections: dict[str, Any] = field(default_factory=dict)  # where it ran and what protected the kernel
 
     @property
     def has_result(self) -> bool:

@@ -53,6 +53,9 @@ class Result:
     parent_id: str | None = None
     value: Any = None  # the program's last expression, as a notebook cell shows it
     defined: dict[str, str] = field(default_factory=dict)  # names the program defined: signature or type
+    figures: tuple[bytes, ...] = ()  # PNG images drawn in the sandboxed worker
+    warnings: list[str] = field(default_factory=list)  # guard findings shown as a warning (it ran sandboxed)
+    protections: dict[str, Any] = field(default_factory=dict)  # where the program ran, what protected the kernel
 
     @property
     def ok(self) -> bool:
@@ -87,6 +90,8 @@ class Result:
                 "shots": self.shots,
                 "value": None if self.value is None else repr(self.value)[:2000],
                 "defined": self.defined,
+                "warnings": self.warnings,
+                "protections": self.protections,
                 "error": self.error,
                 "notice": self.notice,
                 "why": self.why,
