@@ -1,0 +1,172 @@
+"""The second layer: a PEP 578 audit hook, installed once after preloading and in force for the worker's whole
+life and every thread. It decides by audit event, whatever name or module the program reached it through:
+process creation, network, loading native code (ctypes, cffi, an extension module written by the program),
+raw memory access through ctypes, writes outside the workdir and outputs, reads of protected folders and of
+other processes' /proc entries, signals to other processes, raising limits, and adding another hook are
+refused with a PermissionError that names what was refused.
+
+Not a boundary by itself: CPython cannot audit everything (ctypes.memmove, for one, raises no event on 3.11,
+and with it a program can rewrite memory, this hook included). The OS layers - network namespace,
+Landlock, seccomp, capabilities, rlimits - are what hold; this hook turns most attempts into a clear message,
+and is the only guard where a kernel lacks those layers."""
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+import threading
+
+from .paths import Grants
+
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+PROCESS = ("os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "os.startfile",
+           "subprocess.Popen", "pty.spawn")
+NETWORK = ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+           "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo")
+NATIVE = ("ctypes.dlopen", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.cdata", "ctypes.string_at",
+          "ctypes.wstring_at", "ctypes.PyObj_FromPtr", "ctypes.call_function", "sqlite3.enable_load_extension",
+          "sqlite3.load_extension")
+INTROSPECTION = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.remote_exec")
+LIMITS = ("resource.setrlimit", "resource.prlimit", "sys.addaudithook", "syslog.openlog", "syslog.syslog")
+# Modules whose whole purpose is loading native code through a path CPython does not audit (cffi's dlopen).
+FOREIGN_LOADERS = frozenset({"cffi", "_cffi_backend"})
+# Write events and the positions of the paths they write (the rest are read or not paths).
+WRITES = {"os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.symlink": (1,),
+          "os.link": (0, 1), "os.chmod": (0,), "os.chown": (0,), "os.chflags": (0,), "os.lchflags": (0,),
+          "os.truncate": (0,), "os.utime": (0,), "os.setxattr": (0,), "os.removexattr": (0,),
+          "shutil.copyfile": (1,), "shutil.copymode": (1,), "shutil.copystat": (1,), "shutil.copytree": (1,),
+          "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.chown": (0,), "shutil.make_archive": (0,),
+          "shutil.unpack_archive": (1,), "tempfile.mkstemp": (0,), "tempfile.mkdtemp": (0,),
+          "sqlite3.connect": (0,)}
+READS = {"os.listdir": 0, "os.scandir": 0, "shutil.copyfile": 0, "shutil.copytree": 0, "os.symlink": 0}
+
+_installed = False
+
+
+def install(grants: Grants) -> None:
+    """Add the hook. Everything it consults is bound here, in locals, so that nothing reachable from the
+    program's globals changes what it decides."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    realpath, fspath, fsdecode, getpid = os.path.realpath, os.fspath, os.fsdecode, os.getpid
+    under, proc_files, foreign, write_flags = _under, _PROC_FILES, FOREIGN_LOADERS, WRITE_FLAGS
+    watched, writes, reads = _WATCHED, dict(WRITES), dict(READS)
+    process, network, native, introspection, limits = map(frozenset, (PROCESS, NETWORK, NATIVE, INTROSPECTION, LIMITS))
+    signals = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
+    own = getpid()
+    proc_own = f"/proc/{own}"
+    writable = tuple(grants.writable)
+    readable = tuple(grants.readable) + writable
+    protected = tuple(grants.protected)
+    # Parts of a protected folder Python itself needs (paths.plan says so in `unhidden`) stay readable.
+    needed_inside = tuple(r for r in grants.readable if any(under(r, p) for p in protected))
+    native_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    guard = threading.local()
+
+    def resolve(path) -> str | None:
+        if path is None or isinstance(path, int):
+            return None  # an open descriptor: the check happened when it was opened
+        try:
+            text = fsdecode(fspath(path))
+        except TypeError:
+            return None
+        return realpath(text)
+
+    def may_write(path: str) -> bool:
+        return any(under(path, w) for w in writable)
+
+    def may_read(path: str) -> bool:
+        if any(under(path, p) for p in protected) and not any(under(path, r) for r in needed_inside):
+            return False
+        if path.startswith("/proc/") and not (under(path, proc_own) or path in proc_files):
+            return False
+        return any(under(path, r) for r in readable)
+
+    def refuse(what: str, event: str, why: str) -> None:
+        raise PermissionError(f"The sandbox refused {what} ({event}): {why}.")
+
+    def check_path(event: str, path, write: bool) -> None:
+        resolved = resolve(path)
+        if resolved is None or resolved == "/dev/null":
+            return
+        if write and not may_write(resolved):
+            refuse(f"writing {resolved}", event, "programs may write only in the sandbox's workdir and in "
+                   f"its outputs folder ({writable[1] if len(writable) > 1 else writable[0]})")
+        if not write and not may_read(resolved):
+            refuse(f"reading {resolved}", event, "that path is protected or outside what the sandbox may read")
+
+    def on_open(args) -> None:
+        path, mode, flags = (tuple(args) + (None, None, None))[:3]
+        write = bool(isinstance(flags, int) and flags & write_flags) or (
+            isinstance(mode, str) and any(c in mode for c in "wax+"))
+        if isinstance(path, str) and path == ":memory:":
+            return
+        check_path("open", path, write)
+
+    def on_import(args) -> None:
+        module, filename = (tuple(args) + (None, None))[:2]
+        if isinstance(module, str) and module.split(".")[0] in foreign:
+            refuse(f"importing {module}", "import", "it loads native libraries outside what the sandbox audits")
+        if isinstance(filename, str) and filename.endswith(native_suffixes):
+            resolved = realpath(filename)
+            if may_write(resolved):
+                refuse(f"loading the native module {resolved}", "import",
+                       "native code may load only from the Python installation, never from where programs write")
+
+    def on_signal(event: str, args) -> None:
+        target = args[0] if args else None
+        if event == "signal.pthread_kill" or target == own:
+            return
+        refuse(f"signalling process {target}", event, "programs may signal only their own process")
+
+    def hook(event: str, args) -> None:
+        if event not in watched or getattr(guard, "busy", False):
+            return  # most events are none of ours; and the hook's own path resolution must not re-enter it
+        guard.busy = True
+        try:
+            if event == "open":
+                on_open(args)
+            elif event in writes:
+                for position in writes[event]:
+                    if len(args) > position:
+                        check_path(event, args[position], write=True)
+                if event in reads and args:
+                    check_path(event, args[reads[event]], write=False)
+            elif event in reads:
+                if args and args[0] is not None:
+                    check_path(event, args[0], write=False)
+            elif event == "import":
+                on_import(args)
+            elif event in process:
+                refuse("starting a process", event, "programs run alone in the sandbox")
+            elif event in network:
+                refuse("network access", event, "the sandbox has no network")
+            elif event in native:
+                refuse("loading or reaching native code", event, "only the preloaded libraries may run native code")
+            elif event in introspection:
+                refuse("reaching the interpreter's internals", event, "the sandbox's own objects are off limits")
+            elif event in limits:
+                if event == "sys.addaudithook":
+                    # CPython swallows an Exception raised for this event (the new hook is simply not added), so
+                    # the refusal is also said where the program's output goes.
+                    stderr = sys.stderr
+                    if stderr is not None:
+                        stderr.write("The sandbox refused sys.addaudithook: the sandbox's own hook is the only one.\n")
+                refuse("changing the sandbox's limits", event, "they are fixed for the worker's life")
+            elif event in signals:
+                on_signal(event, args)
+        finally:
+            guard.busy = False
+
+    sys.addaudithook(hook)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+_PROC_FILES = frozenset({"/proc/cpuinfo", "/proc/meminfo", "/proc/stat"})
+_WATCHED = frozenset({"open", "import", "os.kill", "os.killpg", "signal.pthread_kill", *WRITES, *READS, *PROCESS,
+                      *NETWORK, *NATIVE, *INTROSPECTION, *LIMITS})

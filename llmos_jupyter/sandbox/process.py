@@ -1,0 +1,144 @@
+"""One worker process, seen from the kernel: started with a clean environment and two dedicated pipes
+(requests in, replies out), its own stdout/stderr going to a log file in the workdir; asked one request at a
+time with a deadline; and killed outright, with its whole process group, when it overruns or misbehaves."""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import framing
+
+LOG_TAIL = 4000
+
+
+class WorkerProcess:
+    def __init__(self, config: dict[str, Any], env: dict[str, str], cwd: Path, log_path: Path):
+        self.log_path = log_path
+        cmd_r, cmd_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        config = {**config, "cmd_fd": cmd_r, "reply_fd": reply_w, "log": str(log_path)}
+        self._ids = itertools.count(1)
+        self.log_start = log_path.stat().st_size if log_path.exists() else 0  # the log outlives restarts
+        try:
+            with open(log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-B", "-m", "llmos_jupyter.sandbox.worker", json.dumps(config)],
+                    cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    pass_fds=(cmd_r, reply_w), close_fds=True,
+                    start_new_session=True)  # its own process group, so one kill reaches all of it
+        except BaseException:
+            for fd in (cmd_r, cmd_w, reply_r, reply_w):
+                os.close(fd)
+            raise
+        os.close(cmd_r)
+        os.close(reply_w)
+        os.set_blocking(cmd_w, False)  # a worker that stops reading must not block the kernel past a deadline
+        self.cmd_fd, self.reply_fd = cmd_w, reply_r
+        self.ready: dict[str, Any] | None = None
+        self.started = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self, deadline: float) -> dict[str, Any]:
+        if self.ready is None:
+            message = framing.read_message(self.reply_fd, deadline)
+            if message.get("op") != "ready" or not isinstance(message.get("protections"), dict):
+                raise framing.ProtocolError("the worker's first message was not 'ready'")
+            self.ready = message
+        return self.ready
+
+    def send(self, message: dict[str, Any], deadline: float) -> int:
+        ident = next(self._ids)
+        framing.write_message(self.cmd_fd, {**message, "id": ident}, deadline)
+        return ident
+
+    def receive(self, ident: int, deadline: float) -> dict[str, Any]:
+        while True:
+            reply = framing.read_message(self.reply_fd, deadline)
+            if reply.get("id") == ident:
+                return reply
+            # A reply to an earlier, abandoned request, or a message the program forged: not this answer.
+
+    def request(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
+        return self.receive(self.send(message, deadline), deadline)
+
+    def interrupt(self) -> None:
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    self.proc.kill()
+                except ProcessLookupError:
+                    pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        for name in ("cmd_fd", "reply_fd"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+    def exit_description(self, wait: float = 2.0) -> str:
+        """How the process ended, in words ("was killed by signal SIGSEGV")."""
+        try:
+            code = self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"was killed by signal {name}"
+        return f"exited with status {code}"
+
+    def exit_signal(self) -> str | None:
+        code = self.proc.returncode
+        if code is None or code >= 0:
+            return None
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return str(-code)
+
+    def log_tail(self) -> str:
+        """The end of what this worker (not an earlier one) wrote to its stdout/stderr."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                end = f.tell()
+                f.seek(max(self.log_start, end - 4 * LOG_TAIL))
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        # faulthandler ends with the list of loaded extension modules: noise next to the traceback above it.
+        lines = [line for line in text.splitlines() if not line.startswith("Extension modules:")]
+        return "\n".join(lines).strip()[-LOG_TAIL:]

@@ -1,0 +1,195 @@
+"""The worker's side of a run or a call: each session's namespace (kept between runs, like a kernel's),
+run_code for output, counts and what the program produced, the figures it opened rendered to PNG and
+closed, what native code wrote to the worker's own stdout/stderr, and each defined name brought back in a
+safe form (codec.py) or left behind."""
+from __future__ import annotations
+
+import base64
+import contextlib
+import inspect
+import io
+import json
+import os
+import sys
+import traceback
+import types
+from typing import Any
+
+from ..tools.produced import open_figures
+from ..tools.qiskit_exec import run_code
+from . import codec
+from .errors import UnsafePayload
+
+NATIVE_OUTPUT_LIMIT = 64 * 1024
+MESSAGE_BUDGET = 256 * 1024 * 1024  # what one reply may carry in values, base64 included
+TEXT_LIMIT = 2000
+
+
+def _text(value: Any) -> str:
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception as exc:  # noqa: BLE001 - a broken __repr__ must not lose the run
+        text = f"<{type(value).__name__}: repr failed: {exc}>"
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + " …"
+
+
+def describe_function(value: Any) -> dict | None:
+    """A function defined in the worker, as a reference the kernel turns into a RemoteFunction."""
+    if not isinstance(value, types.FunctionType):
+        return None
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):
+        signature = None
+    params = []
+    for p in (signature.parameters.values() if signature else ()):
+        params.append({"name": p.name, "kind": p.kind.name,
+                       "default": None if p.default is p.empty else _text(p.default),
+                       "annotation": None if p.annotation is p.empty else _annotation(p.annotation)})
+    returns = None
+    if signature is not None and signature.return_annotation is not signature.empty:
+        returns = _annotation(signature.return_annotation)
+    return {"t": "function", "name": value.__name__, "signature": str(signature) if signature else "(...)",
+            "doc": inspect.getdoc(value), "params": params, "returns": returns}
+
+
+def _annotation(annotation: Any) -> str:
+    return annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+
+
+class Runner:
+    def __init__(self, log_path: str | None = None):
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self._log = open(log_path, "rb") if log_path else None  # noqa: SIM115 - read for the worker's life
+
+    def namespace(self, session: str) -> dict[str, Any]:
+        return self.sessions.setdefault(session, {"__name__": "__main__"})
+
+    # -- what native code wrote to fd 1 / fd 2, which the program's redirected sys.stdout cannot see
+    def _native_mark(self) -> int:
+        try:
+            return os.fstat(1).st_size
+        except OSError:
+            return -1
+
+    def _native_output(self, mark: int) -> str:
+        if self._log is None or mark < 0:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            for stream in (sys.__stdout__, sys.__stderr__):
+                if stream is not None:
+                    stream.flush()
+        end = self._native_mark()
+        if end <= mark:
+            return ""
+        self._log.seek(mark)
+        data = self._log.read(min(end - mark, NATIVE_OUTPUT_LIMIT))
+        more = " …" if end - mark > NATIVE_OUTPUT_LIMIT else ""
+        return data.decode("utf-8", "replace") + more
+
+    # -- figures
+    @staticmethod
+    def _figures(before: set[int], value: Any) -> list[bytes]:
+        plt = sys.modules.get("matplotlib.pyplot")
+        pngs, seen = [], set()
+        if plt is not None:
+            for number in sorted(set(plt.get_fignums()) - before):
+                figure = plt.figure(number)
+                seen.add(id(figure))
+                pngs.append(_png(figure))
+                plt.close(figure)
+        module = type(value).__module__ or ""
+        if module.startswith("matplotlib.figure") and id(value) not in seen and hasattr(value, "savefig"):
+            pngs.append(_png(value))  # a figure made without pyplot (QuantumCircuit.draw("mpl")) and shown as the value
+        return [p for p in pngs if p]
+
+    # -- one run
+    def run(self, code: str, session: str) -> dict[str, Any]:
+        namespace = self.namespace(session)
+        figures_before, mark = open_figures(), self._native_mark()
+        execution = run_code(code, namespace)
+        figures = self._figures(figures_before, execution.value)
+        budget = [MESSAGE_BUDGET - sum(len(f) * 4 // 3 for f in figures)]
+        value, value_left = None, False
+        if execution.value is not None:
+            value, value_left = self._bring(execution.value, budget)
+        names, left = {}, []
+        for name in execution.produced.defined:
+            if name not in namespace:
+                continue
+            encoded, stays = self._bring(namespace[name], budget)
+            if stays:
+                left.append(name)
+            else:
+                names[name] = encoded
+        return {"ok": True, "output": execution.output + self._native_output(mark), "error": execution.error,
+                "error_type": execution.error_type, "counts": execution.counts, "shots": execution.shots,
+                "produced": execution.produced.to_json(), "value": value, "value_left_behind": value_left,
+                "namespace": names, "left_behind": left,
+                "figures": [base64.b64encode(f).decode("ascii") for f in figures]}
+
+    @staticmethod
+    def _bring(value: Any, budget: list[int]) -> tuple[Any, bool]:
+        """(the encoded value, whether it stays in the worker)."""
+        described = describe_function(value)
+        if described is not None:
+            return described, False
+        try:
+            encoded = codec.encode(value, function=describe_function)
+        except codec.Unconvertible:
+            return None, True
+        except Exception:  # noqa: BLE001 - a value whose conversion breaks stays behind, the run does not fail
+            return None, True
+        size = len(json.dumps(encoded)) if isinstance(encoded, (dict, str)) else 8
+        if size > budget[0]:
+            return None, True
+        budget[0] -= size
+        return encoded, False
+
+    # -- one call of a function an earlier run defined
+    def call(self, session: str, name: str, args: Any, kwargs: Any) -> dict[str, Any]:
+        namespace = self.sessions.get(session)
+        function = namespace.get(name) if namespace is not None else None
+        if not callable(function):
+            return {"ok": False, "error_type": "NameError",
+                    "error": f"No function {name!r} in the sandbox session {session!r}: run the cell that defines "
+                             "it again (a restarted worker starts with empty sessions)."}
+
+        def resolve(reference: dict) -> Any:
+            target = (self.sessions.get(reference.get("session")) or {}).get(reference.get("name"))
+            if not callable(target):
+                raise UnsafePayload(f"a reference to {reference.get('name')!r}, which is not a function in the worker")
+            return target
+
+        call_args = codec.decode(args, function=resolve)
+        call_kwargs = codec.decode(kwargs, function=resolve)
+        if not isinstance(call_args, (list, tuple)) or not isinstance(call_kwargs, dict) or not all(
+                isinstance(k, str) for k in call_kwargs):
+            raise UnsafePayload("a call whose arguments are not a list and a dict of names")
+        buffer = io.StringIO()
+        figures_before = open_figures()
+        try:
+            with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                value = function(*call_args, **call_kwargs)
+        except BaseException as exc:  # noqa: BLE001 - the function's failure is reported, the worker lives on
+            tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+            return {"ok": False, "error_type": type(exc).__name__, "output": buffer.getvalue(),
+                    "error": "".join(traceback.format_exception(type(exc), exc, tb))}
+        finally:
+            self._figures(figures_before, None)  # a call has no place to show figures: close what it opened
+        encoded, stays = self._bring(value, [MESSAGE_BUDGET])
+        if stays:
+            return {"ok": False, "error_type": "Unconvertible", "output": buffer.getvalue(),
+                    "error": f"{name}() returned a {type(value).__module__}.{type(value).__qualname__}, which has no "
+                             "safe form to come back in (JSON values, circuits, arrays, quantum_info objects); "
+                             "return one of those, or keep the value in the worker and use it from a later run."}
+        return {"ok": True, "value": encoded, "output": buffer.getvalue()}
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png")
+    except Exception:  # noqa: BLE001 - a figure that cannot render is dropped, the run is kept
+        return b""
+    return buffer.getvalue()

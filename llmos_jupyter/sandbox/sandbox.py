@@ -1,0 +1,291 @@
+"""Sandbox: the kernel's handle on a warm worker process that runs model-written programs away from the
+kernel (its API keys, the engine, the LLMOS home). Started lazily on the first use and kept; replaced by a
+fresh one after a timeout, a crash or restart(), with the reason in the result. Nothing heavy is imported
+here: numpy and Qiskit load in the kernel only when a value of theirs comes back."""
+from __future__ import annotations
+
+import base64
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import codec, framing, paths
+from .environment import worker_environment
+from .errors import RemoteError, SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
+from .notices import notices
+from .process import WorkerProcess
+from .remote import RemoteFunction
+from .result import WorkerResult
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+INTERRUPT_GRACE = 5.0  # seconds a program gets to stop after Ctrl-C before the worker is killed
+
+
+def _stop(holder: dict) -> None:
+    """Kill the worker and remove a workdir the sandbox made; also what runs when a Sandbox is collected."""
+    worker = holder.pop("worker", None)
+    if worker is not None:
+        worker.kill()
+    made = holder.pop("made_workdir", None)
+    if made is not None:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+class Sandbox:
+    def __init__(self, workdir: Path | None = None, outputs: Path = Path("llmos-outputs"),
+                 protect: Sequence[Path] = (), timeout: float = 60.0, memory_mb: int = 8192, file_mb: int = 1024,
+                 *, start_timeout: float = 180.0, audit_hook: bool = True):
+        made = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
+        self.outputs = Path(outputs).resolve()
+        self.protect = tuple(Path(p).resolve() for p in protect)
+        self.timeout, self.start_timeout = float(timeout), float(start_timeout)
+        self.memory_mb, self.file_mb = int(memory_mb), int(file_mb)
+        self.audit_hook = bool(audit_hook)  # False only to check that the OS layers hold on their own
+        if not made:
+            self._refuse_importable_workdir()
+        paths.check_layout(self.workdir, self.outputs, list(self.protect))
+        self._lock = threading.RLock()
+        self._holder: dict[str, Any] = {"made_workdir": self.workdir if made else None}
+        self._finalizer = weakref.finalize(self, _stop, self._holder)
+        self.generation = 0  # which worker; functions from an earlier one cannot be called
+        self._dropped: list[str] = []
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    def _refuse_importable_workdir(self) -> None:
+        for entry in sys.path:
+            if entry and paths.real(entry) == str(self.workdir):
+                raise ValueError(f"The sandbox's workdir {self.workdir} is on this kernel's sys.path, so a file a "
+                                 "program writes there could be imported by the kernel; choose another folder "
+                                 "(or leave workdir=None for a fresh temporary one).")
+
+    def _spawn(self) -> WorkerProcess:
+        for folder in (self.workdir, self.workdir / "tmp", self.workdir / "matplotlib", self.outputs):
+            folder.mkdir(parents=True, exist_ok=True)
+        env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
+        config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
+                  "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook}
+        worker = WorkerProcess(config, env, cwd=self.outputs, log_path=self.workdir / "worker.log")
+        self._holder["worker"] = worker
+        self.generation += 1
+        return worker
+
+    def _worker(self) -> WorkerProcess:
+        """The warm worker, started (and waited for) if need be."""
+        worker = self._holder.get("worker")
+        if worker is None:
+            worker = self._spawn()
+        if worker.ready is None:
+            try:
+                worker.wait_ready(time.monotonic() + self.start_timeout)
+            except (framing.ChannelClosed, framing.ChannelTimeout, framing.ProtocolError) as exc:
+                what = worker.exit_description(wait=0.5) if not isinstance(exc, framing.ChannelTimeout) else \
+                    f"did not start within {self.start_timeout:g} s"
+                tail = worker.log_tail()
+                self._discard()
+                raise SandboxError(f"The sandbox worker {what} before it was ready. Check that qiskit and qiskit-aer "
+                                   f"import in {sys.executable}; the worker's log says:\n{tail or '(nothing)'}") from None
+        return worker
+
+    def _discard(self) -> None:
+        worker = self._holder.pop("worker", None)
+        if worker is not None:
+            worker.kill()
+
+    def _replace(self) -> None:
+        """Kill the worker and start a fresh one now, so the next run finds it warm (or nearly)."""
+        self._discard()
+        self._spawn()
+
+    def restart(self) -> None:
+        with self._lock:
+            self._replace()
+
+    def close(self) -> None:
+        with self._lock:
+            self._finalizer()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int:
+        """The worker's process id (starting it if need be)."""
+        with self._lock:
+            return self._worker().pid
+
+    @property
+    def protections(self) -> dict[str, Any]:
+        with self._lock:
+            ready = self._worker().ready or {}
+            out = dict(ready.get("protections") or {})
+        out["environment"] = "scrubbed"
+        out["environment_dropped"] = list(self._dropped)
+        return out
+
+    @property
+    def notices(self) -> list[str]:
+        return notices(self.protections)
+
+    # ------------------------------------------------------------------------------------------ requests
+    def _ask(self, message: dict[str, Any], what: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
+        """(the reply, or None with an error message and type) - after a timeout or a crash the worker has
+        already been replaced."""
+        worker = self._worker()
+        if not worker.alive():  # it died between requests (killed from outside, or a program's leftover thread)
+            how = worker.exit_description()
+            tail, signal_name = worker.log_tail(), worker.exit_signal()
+            self._replace()
+            return None, self._crash_message(f"{what} was sent", how, tail, signal_name, before=True), "WorkerCrashed"
+        try:
+            ident = worker.send(message, time.monotonic() + self.timeout)
+            try:
+                return worker.receive(ident, time.monotonic() + self.timeout), None, None
+            except KeyboardInterrupt:
+                # Ctrl-C in the kernel: the program gets its KeyboardInterrupt, as it would in-process, and a
+                # short grace to stop; past it the worker is killed and the interrupt goes on up.
+                worker.interrupt()
+                try:
+                    return worker.receive(ident, time.monotonic() + INTERRUPT_GRACE), None, None
+                except (framing.ChannelTimeout, framing.ChannelClosed, framing.ProtocolError):
+                    self._replace()
+                    raise KeyboardInterrupt from None
+        except framing.ChannelTimeout:
+            self._replace()
+            return None, self._timeout_message(what), "Timeout"
+        except (framing.ChannelClosed, framing.ProtocolError, OSError) as exc:
+            how = worker.exit_description() if not isinstance(exc, framing.ProtocolError) else \
+                f"sent something that is not a message ({exc})"
+            worker.kill()
+            tail, signal_name = worker.log_tail(), worker.exit_signal()
+            self._replace()
+            return None, self._crash_message(what, how, tail, signal_name), "WorkerCrashed"
+
+    def _timeout_message(self, what: str) -> str:
+        return (f"{what[:1].upper()}{what[1:]} ran past {self.timeout:g} s and was stopped; the worker restarted, so "
+                "names defined by earlier cells are gone. To give programs longer, raise the limit: "
+                f"Sandbox(timeout={max(2 * self.timeout, 120):g}).")
+
+    def _crash_message(self, what: str, how: str, tail: str, signal_name: str | None, before: bool = False) -> str:
+        when = f"before {what}" if before else f"while running {what}"
+        text = f"The sandbox worker {how} {when}; it restarted, so names defined by earlier cells are gone."
+        if signal_name in ("SIGKILL", "SIGABRT", "SIGSEGV", "SIGBUS"):
+            text += (f" If the program needed more memory than the sandbox's {self.memory_mb} MiB, raise the limit: "
+                     f"Sandbox(memory_mb={2 * self.memory_mb}).")
+        if tail:
+            text += f"\n\nThe worker's last output:\n{tail}"
+        return text
+
+    def run(self, code: str, session: str = "default") -> WorkerResult:
+        """Run `code` in the worker, in `session`'s namespace (kept between runs)."""
+        started = time.perf_counter()
+        with self._lock:
+            protections = self.protections  # starts the worker if need be; what is in force for this run
+            generation = self.generation
+            reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program")
+        ms = (time.perf_counter() - started) * 1000
+        if reply is None:
+            return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
+        if not reply.get("ok"):
+            return WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
+                                error_type=str(reply.get("error_type")), ms=ms, protections=protections)
+        return self._result(reply, session, generation, ms, protections)
+
+    def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
+        def function(reference: dict) -> RemoteFunction:
+            return RemoteFunction(self, session, reference, generation)
+
+        left = [str(n) for n in reply.get("left_behind") or []]
+        namespace = {}
+        for name, encoded in (reply.get("namespace") or {}).items():
+            try:
+                namespace[str(name)] = codec.decode(encoded, function=function)
+            except UnsafePayload:
+                left.append(str(name))  # never loaded: it stays (as far as the kernel knows) in the worker
+        try:
+            value = codec.decode(reply.get("value"), function=function)
+        except UnsafePayload:
+            value = None
+        error, error_type = reply.get("error"), reply.get("error_type")
+        if error_type == "MemoryError":
+            error = (f"{error}\nThe sandbox allows {self.memory_mb} MiB; if the program needs more, raise the "
+                     f"limit: Sandbox(memory_mb={2 * self.memory_mb}).")
+        produced = reply.get("produced") if isinstance(reply.get("produced"), dict) else {}
+        counts = reply.get("counts")
+        if not (isinstance(counts, dict) and all(isinstance(v, int) for v in counts.values())):
+            counts = None
+        shots = reply.get("shots") if isinstance(reply.get("shots"), int) else None
+        return WorkerResult(output=str(reply.get("output") or ""), error=None if error is None else str(error),
+                            error_type=None if error_type is None else str(error_type), counts=counts, shots=shots,
+                            produced=produced, value=value, namespace=namespace, left_behind=tuple(left),
+                            figures=tuple(_pngs(reply.get("figures"))), ms=ms, protections=protections)
+
+    def call(self, session: str, function_name: str, args: Sequence[Any] = (),
+             kwargs: dict[str, Any] | None = None) -> Any:
+        """Call `function_name`, defined by an earlier run in `session`, in the worker; its value comes back
+        converted safely. RemoteError when it raises, WorkerTimeout / WorkerCrashed when the worker had to go."""
+        def reference(value: Any) -> dict | None:
+            return value.reference() if isinstance(value, RemoteFunction) and value._sandbox is self else None
+
+        try:
+            message = {"op": "call", "session": session, "name": function_name,
+                       "args": codec.encode(list(args), function=reference),
+                       "kwargs": codec.encode(dict(kwargs or {}), function=reference)}
+        except codec.Unconvertible as exc:
+            raise SandboxError(f"An argument to {function_name}() cannot travel to the sandbox: {exc}. Pass JSON "
+                               "values, circuits, arrays or quantum_info objects.") from None
+        with self._lock:
+            self._worker()
+            generation = self.generation
+            reply, error, error_type = self._ask(message, f"{function_name}()")
+        if reply is None:
+            raise (WorkerTimeout if error_type == "Timeout" else WorkerCrashed)(error)
+        output = reply.get("output")
+        if output:
+            sys.stdout.write(str(output))
+        if not reply.get("ok"):
+            raise RemoteError(f"{function_name}() failed in the sandbox:\n{reply.get('error')}",
+                              remote_type=reply.get("error_type"), remote_traceback=reply.get("error"))
+        return codec.decode(reply.get("value"),
+                            function=lambda ref: RemoteFunction(self, session, ref, generation))
+
+
+def _pngs(items: Any) -> list[bytes]:
+    out = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            data = base64.b64decode(str(item).encode("ascii"), validate=True)
+        except ValueError:
+            continue
+        if data.startswith(PNG_MAGIC):
+            out.append(data)
+    return out
+
+
+def _python_path() -> list[str]:
+    """The worker imports this package from where the kernel does, and the preloaded packages from wherever
+    they are installed outside site-packages."""
+    import importlib.util
+    import site
+
+    entries = [paths.package_root()]
+    site_dirs = {paths.real(d) for d in site.getsitepackages()} if hasattr(site, "getsitepackages") else set()
+    for name in paths.PRELOADED:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            entry = str(Path(location).resolve().parent)
+            if entry not in site_dirs and entry not in entries:
+                entries.append(entry)
+    return entries

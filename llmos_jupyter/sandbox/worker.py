@@ -1,0 +1,150 @@
+"""The sandbox worker: `python -m llmos_jupyter.sandbox.worker CONFIG_JSON`, started by Sandbox.
+
+It confines itself before anything else runs, in this order: network namespace, capabilities, no_new_privs,
+rlimits, Landlock, seccomp (the last three need a single-threaded process: numpy and Qiskit start threads,
+so they are imported after); then preloads Qiskit, Aer, numpy and matplotlib (Agg) and runs a warm-up
+circuit; then installs the audit hook; then says "ready" and serves requests, one at a time, over the two
+pipes it was handed (never its stdout/stderr, which a program's C code may write to).
+
+Threads or timers a program starts live on in this process until the worker restarts. They stay inside all
+of the above: no network, no processes, no writes outside the workdir and outputs, and no way to reach the
+kernel, which is another process that shares nothing with this one but the two pipes."""
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+
+# Everything the worker will ever import from this package is imported here, before Landlock makes the
+# package's folder unreadable (it may sit beside the user's files).
+from . import audit, codec, framing, landlock, oslimits, paths, seccomp
+from .errors import UnsafePayload
+from .runner import Runner
+
+WARM_UP = """\
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+qc = QuantumCircuit(2)
+qc.h(0)
+qc.cx(0, 1)
+qc.measure_all()
+sim = AerSimulator()
+sim.run(transpile(qc, sim), shots=16).result().get_counts()
+"""
+
+
+def confine(config: dict) -> tuple[dict, paths.Grants]:
+    protections: dict = {"process": True, "pid": os.getpid()}
+    protections["network"] = oslimits.isolate_network()
+    protections["capabilities"] = oslimits.drop_capabilities()
+    protections["no_new_privs"] = oslimits.no_new_privs()
+    protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
+    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}")
+    protections.update(landlock.restrict(grants))
+    protections["syscalls"] = (seccomp.install() if protections["no_new_privs"]
+                               else "off: seccomp needs no_new_privs, which could not be set")
+    protections["paths"] = grants.to_json()
+    return protections, grants
+
+
+def preload() -> list[str]:
+    loaded = []
+    for name in ("numpy", "scipy.optimize", "qiskit", "qiskit.qpy", "qiskit.quantum_info", "qiskit.primitives",
+                 "qiskit_aer", "qiskit_aer.jobs", "qiskit_aer.primitives", "matplotlib"):
+        try:
+            __import__(name)
+            loaded.append(name)
+        except ImportError:
+            pass
+    if "matplotlib" in loaded:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401 - warm, and what programs reach for
+
+        loaded.append("matplotlib.pyplot")
+    return loaded
+
+
+def _exit_with_the_kernel(reply_fd: int) -> None:
+    """If the kernel goes away, so does the worker, even in the middle of a run: the reply pipe's reading end
+    closing wakes this thread."""
+    import select
+
+    poller = select.poll()
+    poller.register(reply_fd, 0)  # POLLERR / POLLHUP are always reported
+    while True:
+        try:
+            if poller.poll():
+                os._exit(0)
+        except InterruptedError:
+            continue
+
+
+def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
+    handlers = {
+        "run": lambda m: runner.run(str(m["code"]), str(m.get("session", "default"))),
+        "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs")),
+        "ping": lambda m: {"ok": True, "pid": os.getpid()},
+    }
+    while True:
+        try:
+            message = framing.read_message(cmd_fd)
+        except framing.ChannelClosed:
+            os._exit(0)
+        except KeyboardInterrupt:
+            continue  # an interrupt that arrived between requests
+        except framing.ProtocolError as exc:
+            message = {"op": "invalid", "error": str(exc)}
+        handler = handlers.get(message.get("op"))
+        try:
+            if handler is None:
+                reply = {"ok": False, "error_type": "ProtocolError",
+                         "error": message.get("error") or f"unknown request {message.get('op')!r}"}
+            else:
+                reply = handler(message)
+        except UnsafePayload as exc:
+            reply = {"ok": False, "error_type": "UnsafePayload", "error": str(exc)}
+        except KeyboardInterrupt:
+            reply = {"ok": False, "error_type": "KeyboardInterrupt", "error": "KeyboardInterrupt: interrupted."}
+        except BaseException as exc:  # noqa: BLE001 - a failing request must not end the worker
+            reply = {"ok": False, "error_type": type(exc).__name__, "error": traceback.format_exc()}
+        reply["id"] = message.get("id")
+        try:
+            framing.write_message(reply_fd, reply)
+        except framing.ChannelClosed:
+            os._exit(0)
+        except Exception as exc:  # noqa: BLE001 - a reply too big to send is replaced by one that says so
+            framing.write_message(reply_fd, {"id": message.get("id"), "ok": False, "error_type": "SandboxError",
+                                             "error": f"the reply could not be sent: {exc}"})
+
+
+def main(argv: list[str]) -> None:
+    started = time.perf_counter()
+    config = json.loads(argv[1])
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)  # the outputs folder (the cwd) is not a place to import from (Python 3.10 has no -P)
+    faulthandler.enable()  # a crash leaves its Python traceback in the worker's log for the kernel to show
+    cmd_fd, reply_fd = config["cmd_fd"], config["reply_fd"]
+    protections, grants = confine(config)
+    protections["preloaded"] = preload()
+    runner = Runner(config.get("log"))
+    runner.run(WARM_UP, "__warm_up__")
+    runner.sessions.pop("__warm_up__", None)
+    if config.get("audit_hook", True):
+        audit.install(grants)
+        protections["audit_hook"] = True
+    else:
+        protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
+    threading.Thread(target=_exit_with_the_kernel, args=(reply_fd,), name="llmos-exit-with-kernel", daemon=True).start()
+    framing.write_message(reply_fd, {"op": "ready", "pid": os.getpid(), "protections": protections,
+                                     "start_ms": (time.perf_counter() - started) * 1000})
+    serve(runner, cmd_fd, reply_fd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
