@@ -16,6 +16,8 @@ def _setting(default: Any, help: str, **kwargs: Any) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
+    """LLMOS's settings; each field's help says what it does (`Settings.help(name)`)."""
+
     home: str = _setting(".llmos", "Folder where the token ledger and memory persist.")
     provider: str = _setting("auto", "auto, anthropic, openai, local, or an entry-point provider.")
     model: str | None = _setting(None, "Model name; None for the provider's default.")
