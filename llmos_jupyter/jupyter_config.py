@@ -3,29 +3,26 @@ ipython_config.py. The class is named LLMOS because %config finds configurables 
 Its traits are made from `Settings`, which owns every default and help text."""
 from __future__ import annotations
 
-import types
-import typing
+from dataclasses import Field, fields
 
 from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
 from .settings import Settings
 
-_TRAITS = {bool: Bool, int: Int, float: Float, str: Unicode, dict: Dict}
+_TRAITS = {"bool": Bool, "int": Int, "float": Float, "str": Unicode, "dict": Dict}
 
 
-def _trait(name: str, hint: typing.Any):
-    """The trait for one setting: its type from the annotation (`X | None` allows None)."""
-    allow_none = False
-    if isinstance(hint, types.UnionType):
-        hint = next(a for a in typing.get_args(hint) if a is not type(None))
-        allow_none = True
-    trait = _TRAITS[typing.get_origin(hint) or hint]
-    return trait(Settings.default(name), allow_none=allow_none, help=Settings.help(name)).tag(config=True)
+def _trait(f: Field):
+    """The trait for one setting, from its annotation as written ('str | None' allows None). The text is read,
+    not evaluated: evaluating every annotation costs %load_ext more than the rest of it."""
+    kinds = [k.strip().split("[")[0] for k in str(f.type).split("|")]
+    trait = _TRAITS[next(k for k in kinds if k != "None")]
+    return trait(Settings.default(f.name), allow_none="None" in kinds, help=Settings.help(f.name)).tag(config=True)
 
 
 class LLMOS(Configurable):
-    locals().update({name: _trait(name, hint) for name, hint in typing.get_type_hints(Settings).items()})
+    locals().update({f.name: _trait(f) for f in fields(Settings)})
 
     def engine_options(self) -> dict:
         return {name: getattr(self, name) for name in Settings.names()}
