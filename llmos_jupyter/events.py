@@ -247,6 +247,9 @@ class EventBus:
     def subscribe(self, callback: Subscriber, kinds: EventKinds = None, *, replay: bool = False) -> Callable[[], None]:
         """Call `callback` for every event (or only those of the class or classes `kinds`); with `replay`,
         first for the current state events. Returns an unsubscribe function."""
+        wanted = kinds if isinstance(kinds, tuple) else (kinds,)
+        if kinds is not None and not all(isinstance(k, type) and issubclass(k, Event) for k in wanted):
+            raise TypeError(f"EventBus.subscribe takes event classes (e.g. ModeChosen), not {kinds!r}.")
         entry = (kinds, callback)
         if replay:
             for event in self.current_state():
