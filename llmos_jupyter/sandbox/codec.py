@@ -1,5 +1,5 @@
 """Values across the sandbox boundary, both directions, as tagged JSON. Only kinds whose loading cannot run
-code travel: JSON scalars and containers of travelling values, complex numbers, bytes, numpy arrays as .npy
+code travel: JSON scalars and containers of travelling values, complex numbers, bytes, paths, numpy arrays as .npy
 (allow_pickle=False both ways, so object arrays are refused), QuantumCircuit as QPY (no older format than
 the Rust reader's, whose expressions are parsed, not evaluated), Statevector / DensityMatrix / Operator
 through their arrays and dims, SparsePauliOp through labels and coefficients, Counts as a plain dict, and
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+from pathlib import Path, PurePath
 from typing import Any, Callable
 
 from .errors import SandboxError, UnsafePayload
@@ -90,6 +91,8 @@ def _encode(value: Any, depth: int, budget: _Budget, function) -> Any:
     if isinstance(value, (bytes, bytearray)):
         budget.count(binary=len(value))
         return {"t": "bytes", "b64": _b64(bytes(value))}
+    if isinstance(value, PurePath):
+        return {"t": "path", "v": str(value)}
     module = type(value).__module__ or ""
     if module.startswith("qiskit"):
         encoded = _encode_qiskit(value, budget)
@@ -296,6 +299,12 @@ def _dims(value):
     return tuple(value)
 
 
+def _path(data, *_):
+    if not isinstance(data.get("v"), str):
+        raise UnsafePayload("a path that is not text")
+    return Path(data["v"])
+
+
 def _function(data, depth, budget, function):
     if function is None:
         raise UnsafePayload("a function reference where none is expected")
@@ -319,5 +328,6 @@ _DECODERS: dict[str, Callable] = {
     "densitymatrix": _statevector,
     "operator": _operator,
     "sparsepauliop": _sparse_pauli_op,
+    "path": _path,
     "function": _function,
 }

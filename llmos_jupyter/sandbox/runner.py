@@ -15,7 +15,7 @@ import traceback
 import types
 from typing import Any
 
-from ..tools.produced import open_figures
+from ..tools.produced import open_figures, snapshot
 from ..tools.qiskit_exec import run_code
 from . import codec
 from .errors import UnsafePayload
@@ -33,6 +33,13 @@ def _text(value: Any) -> str:
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + " …"
 
 
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # noqa: BLE001
+        return f"<{type(value).__name__}: repr failed: {exc}>"
+
+
 def describe_function(value: Any) -> dict | None:
     """A function defined in the worker, as a reference the kernel turns into a RemoteFunction."""
     if not isinstance(value, types.FunctionType):
@@ -44,13 +51,29 @@ def describe_function(value: Any) -> dict | None:
     params = []
     for p in (signature.parameters.values() if signature else ()):
         params.append({"name": p.name, "kind": p.kind.name,
-                       "default": None if p.default is p.empty else _text(p.default),
+                       "default": None if p.default is p.empty else _text(_repr(p.default)),
                        "annotation": None if p.annotation is p.empty else _annotation(p.annotation)})
     returns = None
     if signature is not None and signature.return_annotation is not signature.empty:
         returns = _annotation(signature.return_annotation)
     return {"t": "function", "name": value.__name__, "signature": str(signature) if signature else "(...)",
             "doc": inspect.getdoc(value), "params": params, "returns": returns}
+
+
+def defined(namespace: dict[str, Any], before: dict[str, int]) -> list[str]:
+    """The names a run (re)bound, less modules and what it imported. Unlike Produced.defined, an instance
+    that happens to be callable (an Operator, a SparsePauliOp) counts as defined: only functions and
+    classes from elsewhere are imports."""
+    module = namespace.get("__name__")
+    out = []
+    for name, value in namespace.items():
+        if name.startswith("_") or before.get(name) == id(value) or isinstance(value, types.ModuleType):
+            continue
+        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)) and \
+                getattr(value, "__module__", module) != module:
+            continue
+        out.append(name)
+    return sorted(out)
 
 
 def _annotation(annotation: Any) -> str:
@@ -106,7 +129,7 @@ class Runner:
     # -- one run
     def run(self, code: str, session: str) -> dict[str, Any]:
         namespace = self.namespace(session)
-        figures_before, mark = open_figures(), self._native_mark()
+        figures_before, mark, before = open_figures(), self._native_mark(), snapshot(namespace)
         execution = run_code(code, namespace)
         figures = self._figures(figures_before, execution.value)
         budget = [MESSAGE_BUDGET - sum(len(f) * 4 // 3 for f in figures)]
@@ -114,9 +137,7 @@ class Runner:
         if execution.value is not None:
             value, value_left = self._bring(execution.value, budget)
         names, left = {}, []
-        for name in execution.produced.defined:
-            if name not in namespace:
-                continue
+        for name in defined(namespace, before):
             encoded, stays = self._bring(namespace[name], budget)
             if stays:
                 left.append(name)

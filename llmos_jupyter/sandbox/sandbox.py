@@ -43,6 +43,9 @@ class Sandbox:
                  *, start_timeout: float = 180.0, audit_hook: bool = True):
         made = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
+        # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
+        # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir.
+        self.cwd = Path.cwd().resolve()
         self.outputs = Path(outputs).resolve()
         self.protect = tuple(Path(p).resolve() for p in protect)
         self.timeout, self.start_timeout = float(timeout), float(start_timeout)
@@ -71,7 +74,7 @@ class Sandbox:
         env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
         config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
                   "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook}
-        worker = WorkerProcess(config, env, cwd=self.outputs, log_path=self.workdir / "worker.log")
+        worker = WorkerProcess(config, env, cwd=self.cwd, log_path=self.workdir / "worker.log")
         self._holder["worker"] = worker
         self.generation += 1
         return worker

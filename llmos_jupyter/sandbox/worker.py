@@ -96,10 +96,10 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
             message = framing.read_message(cmd_fd)
         except framing.ChannelClosed:
             os._exit(0)
-        except KeyboardInterrupt:
-            continue  # an interrupt that arrived between requests
         except framing.ProtocolError as exc:
             message = {"op": "invalid", "error": str(exc)}
+        except BaseException:  # noqa: BLE001 - Ctrl-C, or a program's signal handler raising between requests
+            continue
         handler = handlers.get(message.get("op"))
         try:
             if handler is None:
