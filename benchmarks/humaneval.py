@@ -371,6 +371,11 @@ def billed_cause(row: Row) -> str:
         m = re.search(r"failed verification \(([^)]*)\)", why)
         if m:
             return f"MIXED: a replay failed its recorded checks ({m.group(1)})"
+        m = re.search(r"no replay because [0-9a-f]+: (.*)", why)
+        if m:  # the nearest trace was close enough, a check on its words stopped the replay
+            return "MIXED: close, but no replay: " + re.sub(r"'[^']*'", "'…'", m.group(1))[:90]
+        if "worked example" in why:
+            return "MIXED: similar, but below the replay (FOLLOWER) threshold"
         return "MIXED: " + (re.sub(r"\d+(\.\d+)?", "N", why)[:90] or "no reason given")
     return f"{row.mode}: {why[:90]}"
 
