@@ -273,6 +273,22 @@ threading.Thread(target=lambda: threading.Event().wait(), daemon=True).start()
         assert ok(timer_box.run("import threading\nthreading.active_count()")).value == baseline
 
 
+def test_nothing_the_worker_leaves_in_its_folders_turns_the_kernels_own_file_access(layout):
+    victim = layout.outside / "kernel-file.txt"
+    victim.write_text("the kernel's own file")
+    with Sandbox(outputs=layout.outputs, protect=[layout.home]) as box:
+        log = box.workdir / "worker.log"
+        refused(box.run(f"import os\nos.remove({str(log)!r})\nos.symlink({str(victim)!r}, {str(log)!r})"))
+        refused(box.run(f"import os\nos.symlink({str(victim)!r}, 'llmos-outputs/planted')"))
+        if log.exists():
+            log.unlink()
+        log.symlink_to(victim)  # as if a program had got one there after all
+        crashed = box.run("import os\nos._exit(1)")  # the kernel reads the log's tail: not through the link
+        assert crashed.error_type == "WorkerCrashed" and "the kernel's own file" not in crashed.error
+        assert ok(box.run("1")).value == 1  # and starts a fresh log for the new worker
+    assert victim.read_text() == "the kernel's own file" and not log.is_symlink()
+
+
 # --------------------------------------------------------------------------------------- restarts
 
 def test_a_timeout_stops_the_worker_and_the_next_run_works(layout):

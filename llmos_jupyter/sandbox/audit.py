@@ -1,11 +1,13 @@
 """The second layer: a PEP 578 audit hook, installed once after preloading and in force for the worker's whole
 life and every thread. It decides by audit event, whatever name or module the program reached it through:
 process creation, network, loading native code (ctypes, cffi, an extension module written by the program),
-raw memory access through ctypes, writes outside the workdir and outputs, reads of protected folders and of
-other processes' /proc entries, signals to other processes, raising limits, and adding another hook are
-refused with a PermissionError that names what was refused.
+raw memory access through ctypes, writes outside the workdir and outputs, reads outside what Landlock allows
+(so never a protected folder, nor another process's /proc entry), signals to other processes, raising
+limits, and adding another hook are refused with a PermissionError that names what was refused.
 
-Not a boundary by itself: CPython cannot audit everything (ctypes.memmove, for one, raises no event on 3.11,
+Not a boundary by itself: CPython cannot audit everything (its "open" event does not say which dir_fd a
+relative path is relative to, so `os.open(name, flags, dir_fd=fd)` is judged as if relative to the cwd;
+other events that carry a dir_fd are resolved against it; and ctypes.memmove, for one, raises no event on 3.11,
 and with it a program can rewrite memory, this hook included). The OS layers - network namespace,
 Landlock, seccomp, capabilities, rlimits - are what hold; this hook turns most attempts into a clear message,
 and is the only guard where a kernel lacks those layers."""
@@ -30,14 +32,15 @@ INTROSPECTION = ("gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.
 LIMITS = ("resource.setrlimit", "resource.prlimit", "sys.addaudithook", "syslog.openlog", "syslog.syslog")
 # Modules whose whole purpose is loading native code through a path CPython does not audit (cffi's dlopen).
 FOREIGN_LOADERS = frozenset({"cffi", "_cffi_backend"})
-# Write events and the positions of the paths they write (the rest are read or not paths).
-WRITES = {"os.rename": (0, 1), "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.symlink": (1,),
-          "os.link": (0, 1), "os.chmod": (0,), "os.chown": (0,), "os.chflags": (0,), "os.lchflags": (0,),
-          "os.truncate": (0,), "os.utime": (0,), "os.setxattr": (0,), "os.removexattr": (0,),
-          "shutil.copyfile": (1,), "shutil.copymode": (1,), "shutil.copystat": (1,), "shutil.copytree": (1,),
-          "shutil.rmtree": (0,), "shutil.move": (0, 1), "shutil.chown": (0,), "shutil.make_archive": (0,),
-          "shutil.unpack_archive": (1,), "tempfile.mkstemp": (0,), "tempfile.mkdtemp": (0,),
-          "sqlite3.connect": (0,)}
+# Write events and, for each path they write, (its position, the position of the dir_fd it is relative to).
+WRITES = {"os.rename": ((0, 2), (1, 3)), "os.remove": ((0, 1),), "os.rmdir": ((0, 1),), "os.mkdir": ((0, 2),),
+          "os.symlink": ((1, 2),), "os.link": ((0, 2), (1, 3)), "os.chmod": ((0, 2),), "os.chown": ((0, 3),),
+          "os.chflags": ((0, None),), "os.lchflags": ((0, None),), "os.truncate": ((0, None),),
+          "os.utime": ((0, 3),), "os.setxattr": ((0, None),), "os.removexattr": ((0, None),),
+          "shutil.copyfile": ((1, None),), "shutil.copymode": ((1, None),), "shutil.copystat": ((1, None),),
+          "shutil.copytree": ((1, None),), "shutil.rmtree": ((0, 1),), "shutil.move": ((0, None), (1, None)),
+          "shutil.chown": ((0, None),), "shutil.make_archive": ((0, None),), "shutil.unpack_archive": ((1, None),),
+          "tempfile.mkstemp": ((0, None),), "tempfile.mkdtemp": ((0, None),), "sqlite3.connect": ((0, None),)}
 READS = {"os.listdir": 0, "os.scandir": 0, "shutil.copyfile": 0, "shutil.copytree": 0, "os.symlink": 0}
 
 _installed = False
@@ -50,7 +53,7 @@ def install(grants: Grants) -> None:
     if _installed:
         return
     _installed = True
-    realpath, fspath, fsdecode, getpid = os.path.realpath, os.fspath, os.fsdecode, os.getpid
+    realpath, fspath, fsdecode, getpid, readlink = os.path.realpath, os.fspath, os.fsdecode, os.getpid, os.readlink
     under, proc_files, foreign, write_flags = _under, _PROC_FILES, FOREIGN_LOADERS, WRITE_FLAGS
     watched, writes, reads = _WATCHED, dict(WRITES), dict(READS)
     process, network, native, introspection, limits = map(frozenset, (PROCESS, NETWORK, NATIVE, INTROSPECTION, LIMITS))
@@ -65,13 +68,18 @@ def install(grants: Grants) -> None:
     native_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     guard = threading.local()
 
-    def resolve(path) -> str | None:
+    def resolve(path, dir_fd=None) -> str | None:
         if path is None or isinstance(path, int):
             return None  # an open descriptor: the check happened when it was opened
         try:
             text = fsdecode(fspath(path))
         except TypeError:
             return None
+        if isinstance(dir_fd, int) and dir_fd >= 0 and not text.startswith("/"):
+            try:  # relative to a directory descriptor, not to the cwd
+                text = readlink(f"/proc/self/fd/{dir_fd}") + "/" + text
+            except OSError:
+                return "/proc/self/fd/unknown"  # a descriptor we cannot place: treated as outside
         return realpath(text)
 
     def may_write(path: str) -> bool:
@@ -87,8 +95,8 @@ def install(grants: Grants) -> None:
     def refuse(what: str, event: str, why: str) -> None:
         raise PermissionError(f"The sandbox refused {what} ({event}): {why}.")
 
-    def check_path(event: str, path, write: bool) -> None:
-        resolved = resolve(path)
+    def check_path(event: str, path, write: bool, dir_fd=None) -> None:
+        resolved = resolve(path, dir_fd)
         if resolved is None or resolved == "/dev/null":
             return
         if write and not may_write(resolved):
@@ -128,10 +136,14 @@ def install(grants: Grants) -> None:
         try:
             if event == "open":
                 on_open(args)
+            elif event == "os.symlink":
+                refuse("making a symbolic link", event, "a link left in the outputs could turn the kernel's own "
+                       "reads and writes elsewhere")
             elif event in writes:
-                for position in writes[event]:
+                for position, fd_position in writes[event]:
                     if len(args) > position:
-                        check_path(event, args[position], write=True)
+                        dir_fd = args[fd_position] if fd_position is not None and len(args) > fd_position else None
+                        check_path(event, args[position], write=True, dir_fd=dir_fd)
                 if event in reads and args:
                     check_path(event, args[reads[event]], write=False)
             elif event in reads:

@@ -24,8 +24,9 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 READ = READ_FILE | READ_DIR
-WRITE = (READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MAKE_SYM | MAKE_FIFO | REFER
-         | TRUNCATE | IOCTL_DEV)  # everything but executing and making devices or sockets
+# Everything but executing and making devices, sockets, FIFOs or symlinks: a symlink or FIFO the program left
+# in its folders could turn a later write or read by the kernel (its log, a file in outputs) against it.
+WRITE = READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | REFER | TRUNCATE | IOCTL_DEV
 
 
 class _RulesetAttr(ctypes.Structure):

@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -18,6 +19,17 @@ from . import framing
 LOG_TAIL = 4000
 
 
+def _fresh_log(path: Path):
+    """A new, empty log file at `path`. Whatever the last worker left under that name is unlinked first (a link
+    goes, not what it points to), and the file is created anew, never opened through a link."""
+    try:
+        os.unlink(path)  # removes a link itself, never what it points to
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, "ab")
+
+
 class WorkerProcess:
     def __init__(self, config: dict[str, Any], env: dict[str, str], cwd: Path, log_path: Path):
         self.log_path = log_path
@@ -25,9 +37,8 @@ class WorkerProcess:
         reply_r, reply_w = os.pipe()
         config = {**config, "cmd_fd": cmd_r, "reply_fd": reply_w, "log": str(log_path)}
         self._ids = itertools.count(1)
-        self.log_start = log_path.stat().st_size if log_path.exists() else 0  # the log outlives restarts
         try:
-            with open(log_path, "ab") as log:
+            with _fresh_log(log_path) as log:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-B", "-m", "llmos_jupyter.sandbox.worker", json.dumps(config)],
                     cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -130,15 +141,18 @@ class WorkerProcess:
             return str(-code)
 
     def log_tail(self) -> str:
-        """The end of what this worker (not an earlier one) wrote to its stdout/stderr."""
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                end = f.tell()
-                f.seek(max(self.log_start, end - 4 * LOG_TAIL))
-                text = f.read().decode("utf-8", "replace")
+        """The end of what this worker wrote to its stdout/stderr."""
+        try:  # the folder is the worker's: never follow a link, nor wait on a FIFO, it may have left there
+            fd = os.open(self.log_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return ""
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            f.seek(max(0, end - 4 * LOG_TAIL))
+            text = f.read(4 * LOG_TAIL).decode("utf-8", "replace")
         # faulthandler ends with the list of loaded extension modules: noise next to the traceback above it.
         lines = [line for line in text.splitlines() if not line.startswith("Extension modules:")]
         return "\n".join(lines).strip()[-LOG_TAIL:]

@@ -21,6 +21,7 @@ from . import codec
 from .errors import UnsafePayload
 
 NATIVE_OUTPUT_LIMIT = 64 * 1024
+OUTPUT_LIMIT = 8 * 1024 * 1024  # characters of printed output a reply carries; a notebook shows far less
 MESSAGE_BUDGET = 256 * 1024 * 1024  # what one reply may carry in values, base64 included
 TEXT_LIMIT = 2000
 
@@ -143,7 +144,7 @@ class Runner:
                 left.append(name)
             else:
                 names[name] = encoded
-        return {"ok": True, "output": execution.output + self._native_output(mark), "error": execution.error,
+        return {"ok": True, "output": _capped(execution.output + self._native_output(mark)), "error": execution.error,
                 "error_type": execution.error_type, "counts": execution.counts, "shots": execution.shots,
                 "produced": execution.produced.to_json(), "value": value, "value_left_behind": value_left,
                 "namespace": names, "left_behind": left,
@@ -205,6 +206,12 @@ class Runner:
                              "safe form to come back in (JSON values, circuits, arrays, quantum_info objects); "
                              "return one of those, or keep the value in the worker and use it from a later run."}
         return {"ok": True, "value": encoded, "output": buffer.getvalue()}
+
+
+def _capped(text: str) -> str:
+    if len(text) <= OUTPUT_LIMIT:
+        return text
+    return text[:OUTPUT_LIMIT] + f"\n… (output cut: {len(text) - OUTPUT_LIMIT} more characters stayed in the worker)\n"
 
 
 def _png(figure: Any) -> bytes:

@@ -10,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ INTERRUPT_GRACE = 5.0  # seconds a program gets to stop after Ctrl-C before the 
 
 
 def _stop(holder: dict) -> None:
-    """Kill the worker and remove a workdir the sandbox made; also what runs when a Sandbox is collected."""
+    """Kill the worker and remove a workdir the sandbox made (on close, or when the Sandbox is collected)."""
     worker = holder.pop("worker", None)
     if worker is not None:
         worker.kill()
@@ -56,7 +55,9 @@ class Sandbox:
         paths.check_layout(self.workdir, self.outputs, list(self.protect))
         self._lock = threading.RLock()
         self._holder: dict[str, Any] = {"made_workdir": self.workdir if made else None}
-        self._finalizer = weakref.finalize(self, _stop, self._holder)
+        # Not weakref.finalize: its first use registers an atexit handler in the kernel. When the kernel exits
+        # the worker needs none: the reply pipe closing ends it (worker.py), and it empties its workdir.
+        self._closed = False
         self.generation = 0  # which worker; functions from an earlier one cannot be called
         self._dropped: list[str] = []
 
@@ -73,7 +74,8 @@ class Sandbox:
             folder.mkdir(parents=True, exist_ok=True)
         env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
         config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
-                  "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook}
+                  "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook,
+                  "empty_workdir_on_exit": self._holder.get("made_workdir") is not None}
         worker = WorkerProcess(config, env, cwd=self.cwd, log_path=self.workdir / "worker.log")
         self._holder["worker"] = worker
         self.generation += 1
@@ -81,6 +83,8 @@ class Sandbox:
 
     def _worker(self) -> WorkerProcess:
         """The warm worker, started (and waited for) if need be."""
+        if self._closed:
+            raise SandboxError("This sandbox is closed; make a new Sandbox() to run more programs.")
         worker = self._holder.get("worker")
         if worker is None:
             worker = self._spawn()
@@ -104,7 +108,8 @@ class Sandbox:
     def _replace(self) -> None:
         """Kill the worker and start a fresh one now, so the next run finds it warm (or nearly)."""
         self._discard()
-        self._spawn()
+        if not self._closed:
+            self._spawn()
 
     def restart(self) -> None:
         with self._lock:
@@ -112,7 +117,16 @@ class Sandbox:
 
     def close(self) -> None:
         with self._lock:
-            self._finalizer()
+            self._closed = True
+            _stop(self._holder)
+
+    def __del__(self) -> None:
+        holder = getattr(self, "_holder", None)
+        if holder is not None:
+            try:
+                _stop(holder)
+            except Exception:  # noqa: BLE001 - at interpreter shutdown; the worker ends with the kernel anyway
+                pass
 
     def __enter__(self) -> Sandbox:
         return self

@@ -70,19 +70,31 @@ def preload() -> list[str]:
     return loaded
 
 
-def _exit_with_the_kernel(reply_fd: int) -> None:
+def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
     """If the kernel goes away, so does the worker, even in the middle of a run: the reply pipe's reading end
-    closing wakes this thread."""
+    closing wakes this thread. A temporary workdir the kernel made is emptied first (the kernel may have had
+    no chance to; the folder itself stays, as Landlock lets the worker remove only what is inside it)."""
     import select
+    import shutil
 
     poller = select.poll()
     poller.register(reply_fd, 0)  # POLLERR / POLLHUP are always reported
     while True:
         try:
             if poller.poll():
-                os._exit(0)
+                break
         except InterruptedError:
             continue
+    if workdir:
+        for entry in os.scandir(workdir):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                try:
+                    os.remove(entry.path)
+                except OSError:
+                    pass
+    os._exit(0)
 
 
 def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
@@ -140,7 +152,9 @@ def main(argv: list[str]) -> None:
         protections["audit_hook"] = True
     else:
         protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
-    threading.Thread(target=_exit_with_the_kernel, args=(reply_fd,), name="llmos-exit-with-kernel", daemon=True).start()
+    workdir = config["workdir"] if config.get("empty_workdir_on_exit") else None
+    threading.Thread(target=_exit_with_the_kernel, args=(reply_fd, workdir), name="llmos-exit-with-kernel",
+                     daemon=True).start()
     framing.write_message(reply_fd, {"op": "ready", "pid": os.getpid(), "protections": protections,
                                      "start_ms": (time.perf_counter() - started) * 1000})
     serve(runner, cmd_fd, reply_fd)
