@@ -34,6 +34,9 @@ SYNONYMS = [  # applied to the template before embedding; the canonical form com
     (r"\bquantum fourier transform\b", "qft"),
     (r"\bbv\b", "bernstein-vazirani"),
     (r"\bdj\b", "deutsch-jozsa"),
+    # a two-name algorithm is one term however its names are joined
+    (r"\bbernstein[\s–-]+vazirani\b", "bernstein-vazirani"),
+    (r"\bdeutsch[\s–-]+jozsa\b", "deutsch-jozsa"),
     (r"\bmax[\s-]*cut\b", "maxcut"),
     (r"\bteleportation\b", "teleport"),
     (r"\bteleports?\b", "teleport"),
@@ -42,8 +45,10 @@ SYNONYMS = [  # applied to the template before embedding; the canonical form com
 # Applied to the match key only: wording that changes no circuit. Articles, the verb that asks
 # for a circuit ('create', 'build', 'run'), and where the qubit count sits in the sentence.
 # KEY_VERSION changes with them, so homes keyed the old way are re-keyed (TraceStore).
-KEY_VERSION = 2
+KEY_VERSION = 3
 KEY_REWRITES = [
+    (r"\bbernstein\s+vazirani\b", "bernstein-vazirani"),
+    (r"\bdeutsch\s+jozsa\b", "deutsch-jozsa"),
     (r"\b(?:a|an|the)\b", " "),
     (r"\b(?:create|make|build|prepare|generate|construct|initiali[sz]e|produce|set up|put)\b", "prepare"),
     (r"^(?:run|show|perform|execute|implement|demonstrate|do)\b", " "),
@@ -164,6 +169,8 @@ def _words_to_number(words: list[str]) -> int | None:
 
 
 def normalize(text: str) -> Normalized:
+    # A dash with space on both sides, or a list bullet, separates words; only a dash inside a word hyphenates.
+    original, text = text, re.sub(r"(?:(?<=\s)|^)[-–—](?=\s)", ",", text)  # same length: slot spans hold
     # 'three-qubit': split a number word from its unit so the pair reads like '3-qubit'.
     words = "|".join(sorted(set(_ONES) | set(_TENS), key=len, reverse=True))
     text = re.sub(r"\b(" + words + r")-(?!(?:" + words + r")\b)(?=[a-z])", r"\1 -", text, flags=re.IGNORECASE)
@@ -223,8 +230,19 @@ def normalize(text: str) -> Normalized:
             out.append(low)
         i += 1
     template = _canonical(" ".join(out))
-    terms = frozenset(w for w in re.findall(r"[a-z0-9][a-z0-9-]*", template) if w in DOMAIN_TERMS)
-    return Normalized(text, template, tuple(slots), terms)
+    return Normalized(original, template, tuple(slots), terms_of(template))
+
+
+def terms_of(template: str) -> frozenset[str]:
+    """The domain terms a template names: two requests replay each other only when these agree."""
+    return frozenset(t for t in map(_term, re.findall(r"[a-z0-9][a-z0-9-]*", template)) if t)
+
+
+def _term(word: str) -> str | None:
+    """The domain term a word names, plurals included ('hadamards' is 'hadamard')."""
+    if word in DOMAIN_TERMS:
+        return word
+    return word[:-1] if word.endswith("s") and word[:-1] in DOMAIN_TERMS else None
 
 
 def _kind_after(lowered: list[str], j: int) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..dispatch.normalize import DOMAIN_TERMS, rekey
+from ..dispatch.normalize import rekey, terms_of
 from ..errors import LLMOSError
 from .templates import PLACEHOLDER, shape_of
 from .traces import Trace, TraceStore
@@ -22,12 +22,6 @@ _FIELDS = {"id": str, "origin": str, "title": str, "request": str, "template": s
 
 class ImportRejected(LLMOSError):
     pass
-
-
-def terms_of(template: str) -> frozenset[str]:
-    import re
-
-    return frozenset(w for w in re.findall(r"[a-z0-9][a-z0-9-]*", template) if w in DOMAIN_TERMS)
 
 
 def export(traces: TraceStore, path: str | Path, text: str | None = None) -> int:
