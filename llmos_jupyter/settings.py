@@ -35,7 +35,7 @@ class Settings:
                                      "down when energy is low.")
     prices: dict[str, tuple[float, float]] = _setting({}, "Extra prices, model prefix -> (input, output) USD "
                                                       "per million tokens.")
-    execution: str = _setting("kernel", "Where model-written and replayed programs run: 'worker' (a sandboxed "
+    execution: str = _setting("worker", "Where model-written and replayed programs run: 'worker' (a sandboxed "
                               "process without your keys, network or write access to the home) or 'kernel' "
                               "(your kernel, as with --trust).")
     run_timeout: float = _setting(60.0, "Seconds a program may run in the worker before it is stopped (the worker "

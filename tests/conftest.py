@@ -83,6 +83,8 @@ def make_engine(server, home):
         kw.setdefault("api_key", "test-key")
         kw.setdefault("max_retries", 0)
         kw.setdefault("starter_skills", False)  # these tests are about asking the model
+        # Where programs run is tested in test_sandbox.py and test_hostile.py; here, what they answer.
+        kw.setdefault("execution", "kernel")
         engine = LLMOS(provider=api, base_url=base_url_for(server, api), **kw)
         made.append(engine)
         return engine

@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "llmos_jupyter"
 # module and everything under it; "=name" names that module alone.
 LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "events", "tokencount", "dispatch.modes"),
-    ("store", "dispatch.normalize", "dispatch.plan", "prompts"),
+    ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
-    ("providers", "memory", "tools", "consensus"),
+    ("providers", "memory", "tools", "consensus", "sandbox"),
     # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
     ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),

@@ -17,14 +17,10 @@ def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: 
     ran = runner.run(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace)
     ms = (time.perf_counter() - started) * 1000
     events.publish(Executed(request_id, ran.output, ran.error, ran.counts))
-    notice = "\n".join(ran.notices) or None
-    if ran.left_behind:
-        left = ", ".join(ran.left_behind)
-        notice = ((notice + "\n") if notice else "") + (
-            f"{left} stayed in the sandboxed worker: values of that kind cannot come back safely.")
+    protections = {**ran.protections, **({"left_in_worker": list(ran.left_behind)} if ran.left_behind else {})}
     return Run(executed=True, output=ran.output, error=ran.error, counts=ran.counts, shots=ran.shots, ms=ms,
-               produced=ran.produced, value=ran.value, figures=ran.figures, protections=ran.protections,
-               notice=notice)
+               produced=ran.produced, value=ran.value, figures=ran.figures, protections=protections,
+               notice="\n".join(ran.notices) or None)
 
 
 def not_run(reason: str) -> Run:
