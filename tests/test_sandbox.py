@@ -325,6 +325,34 @@ def test_crashes_restart_the_worker(layout):
         assert fragile.protections["rlimits"]["address_space_mb"] == 2048
 
 
+def test_an_interrupt_reaches_the_program_and_the_worker_lives_on(box, layout):
+    started = layout.outputs / "interrupt-started"
+    import threading
+
+    def interrupt_once_running():
+        wait_for(started.exists)
+        box._holder["worker"].interrupt()  # what Ctrl-C in the kernel sends on
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    r = box.run(f"kept = 7\nimport time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
+                session="interrupt")
+    assert r.error_type == "KeyboardInterrupt"
+    assert ok(box.run("kept", session="interrupt")).value == 7
+
+
+def test_the_worker_ends_with_the_kernel_and_empties_its_workdir(tmp_path):
+    script = (f"import os\nfrom llmos_jupyter.sandbox import Sandbox\n"
+              f"box = Sandbox(outputs={str(tmp_path / 'out')!r})\n"
+              "box.run('open(\"'\"' + str(box.workdir / 'scratch.txt') + '\"'\", \"w\").write(\"x\")')\n"
+              "print(box.pid, box.workdir, flush=True)\nos._exit(0)\n")
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    pid, workdir = out.stdout.split()
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text())
+    wait_for(lambda: not any(Path(workdir).iterdir()))
+
+
 def test_native_writes_to_fd1_do_not_corrupt_the_protocol(box):
     r = ok(box.run("import os\nos.write(1, b'straight to fd 1\\n')\nos.write(2, b'and fd 2\\n')\nprint('python')"))
     assert "python" in r.output and "straight to fd 1" in r.output and "and fd 2" in r.output

@@ -6,8 +6,9 @@ raw memory access through ctypes, writes outside the workdir and outputs, reads 
 limits, and adding another hook are refused with a PermissionError that names what was refused.
 
 Not a boundary by itself: CPython cannot audit everything (its "open" event does not say which dir_fd a
-relative path is relative to, so `os.open(name, flags, dir_fd=fd)` is judged as if relative to the cwd;
-other events that carry a dir_fd are resolved against it; and ctypes.memmove, for one, raises no event on 3.11,
+relative path is relative to, so where Landlock is in force an os.open of a relative path is left to it, and
+where it is not such a path is judged as relative to the cwd; other events that carry a dir_fd are resolved
+against it; and ctypes.memmove, for one, raises no event on 3.11,
 and with it a program can rewrite memory, this hook included). The OS layers - network namespace,
 Landlock, seccomp, capabilities, rlimits - are what hold; this hook turns most attempts into a clear message,
 and is the only guard where a kernel lacks those layers."""
@@ -46,7 +47,7 @@ READS = {"os.listdir": 0, "os.scandir": 0, "shutil.copyfile": 0, "shutil.copytre
 _installed = False
 
 
-def install(grants: Grants) -> None:
+def install(grants: Grants, *, landlocked: bool) -> None:
     """Add the hook. Everything it consults is bound here, in locals, so that nothing reachable from the
     program's globals changes what it decides."""
     global _installed
@@ -110,6 +111,14 @@ def install(grants: Grants) -> None:
         write = bool(isinstance(flags, int) and flags & write_flags) or (
             isinstance(mode, str) and any(c in mode for c in "wax+"))
         if isinstance(path, str) and path == ":memory:":
+            return
+        if mode is None and landlocked and isinstance(path, (str, bytes)) and not fsdecode(path).startswith("/"):
+            # os.open with a relative path: it may be relative to a dir_fd this event does not name (shutil.rmtree
+            # works that way), so a refusal here could be wrong. Landlock sees the real path and decides.
+            try:
+                check_path("open", path, write)
+            except PermissionError:
+                pass
             return
         check_path("open", path, write)
 

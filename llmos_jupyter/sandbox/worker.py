@@ -70,22 +70,17 @@ def preload() -> list[str]:
     return loaded
 
 
-def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
-    """If the kernel goes away, so does the worker, even in the middle of a run: the reply pipe's reading end
-    closing wakes this thread. A temporary workdir the kernel made is emptied first (the kernel may have had
-    no chance to; the folder itself stays, as Landlock lets the worker remove only what is inside it)."""
-    import select
-    import shutil
+_leaving = threading.Lock()
 
-    poller = select.poll()
-    poller.register(reply_fd, 0)  # POLLERR / POLLHUP are always reported
-    while True:
-        try:
-            if poller.poll():
-                break
-        except InterruptedError:
-            continue
+
+def _leave(workdir: str | None) -> None:
+    """End the worker because the kernel is gone. A temporary workdir the kernel made is emptied first (the
+    kernel may have had no chance to; the folder itself stays, as Landlock lets the worker remove only what is
+    inside it). The reading thread and the watching thread may both get here: the first does it all."""
+    _leaving.acquire()
     if workdir:
+        import shutil
+
         for entry in os.scandir(workdir):
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -97,7 +92,23 @@ def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
     os._exit(0)
 
 
-def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
+def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
+    """If the kernel goes away, so does the worker, even in the middle of a run: the reply pipe's reading end
+    closing wakes this thread."""
+    import select
+
+    poller = select.poll()
+    poller.register(reply_fd, 0)  # POLLERR / POLLHUP are always reported
+    while True:
+        try:
+            if poller.poll():
+                break
+        except InterruptedError:
+            continue
+    _leave(workdir)
+
+
+def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> None:
     handlers = {
         "run": lambda m: runner.run(str(m["code"]), str(m.get("session", "default"))),
         "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs")),
@@ -107,7 +118,7 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
         try:
             message = framing.read_message(cmd_fd)
         except framing.ChannelClosed:
-            os._exit(0)
+            _leave(workdir)
         except framing.ProtocolError as exc:
             message = {"op": "invalid", "error": str(exc)}
         except BaseException:  # noqa: BLE001 - Ctrl-C, or a program's signal handler raising between requests
@@ -129,7 +140,7 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int) -> None:
         try:
             framing.write_message(reply_fd, reply)
         except framing.ChannelClosed:
-            os._exit(0)
+            _leave(workdir)
         except Exception as exc:  # noqa: BLE001 - a reply too big to send is replaced by one that says so
             framing.write_message(reply_fd, {"id": message.get("id"), "ok": False, "error_type": "SandboxError",
                                              "error": f"the reply could not be sent: {exc}"})
@@ -148,7 +159,7 @@ def main(argv: list[str]) -> None:
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
     if config.get("audit_hook", True):
-        audit.install(grants)
+        audit.install(grants, landlocked=protections.get("filesystem") == "landlock")
         protections["audit_hook"] = True
     else:
         protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
@@ -157,7 +168,7 @@ def main(argv: list[str]) -> None:
                      daemon=True).start()
     framing.write_message(reply_fd, {"op": "ready", "pid": os.getpid(), "protections": protections,
                                      "start_ms": (time.perf_counter() - started) * 1000})
-    serve(runner, cmd_fd, reply_fd)
+    serve(runner, cmd_fd, reply_fd, workdir)
 
 
 if __name__ == "__main__":
