@@ -202,9 +202,11 @@ def test_hostile_cells_are_handled(name, server, home):
         shown = cap.stdout + "".join(str(o.data) for o in cap.outputs)
         if name == "whitespace":
             assert "%%llmos [--provider NAME]" in cap.stdout and not server.requests
-        else:
+        else:  # it ran in the sandboxed worker: no key to print, no process to start, and the cell says so
             result = ip.user_ns["_llmos"]
-            assert result.blocked and not result.executed and "--trust" in shown
+            assert result.protections["where"] == "worker" and result.warnings
+            assert "PermissionError" in result.error and result.output.strip() == "None"
+            assert "sandboxed worker" in shown
     finally:
         for line in ("LLMOS.provider = 'auto'", "LLMOS.base_url = None", "LLMOS.starter_skills = True",
                      "LLMOS.home = '.llmos'", "LLMOS.max_retries = 2"):
