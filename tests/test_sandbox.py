@@ -289,6 +289,36 @@ def test_nothing_the_worker_leaves_in_its_folders_turns_the_kernels_own_file_acc
     assert victim.read_text() == "the kernel's own file" and not log.is_symlink()
 
 
+def test_a_run_cannot_poison_the_next_one(box, layout):
+    marker = layout.outputs / "poisoned"
+    touch = f"__import__('builtins').open({str(marker)!r}, 'w').close()"
+    r = ok(box.run(f"""
+import builtins, signal, sys
+from os import *
+here = sys._getframe().f_code.co_filename
+plain_print = builtins.print
+builtins.print = lambda *a, **k: ({touch}, plain_print(*a, **k))
+builtins.sneaky = 1
+signal.signal(signal.SIGALRM, lambda *a: {touch})
+signal.setitimer(signal.ITIMER_REAL, 2.0)
+sys.modules["json"] = None
+sys.settrace(lambda frame, *a: {touch} if frame.f_code.co_filename.startswith("<llmos-cell") and
+             frame.f_code.co_filename != here else None)
+""", session="poison"))
+    assert "The sandbox dropped" in r.output and "open" in r.output
+    time.sleep(2.5)  # past the itimer, had it survived the run
+    later = ok(box.run("""
+import builtins, json, signal, sys
+print("hello")
+[type(print).__name__ == "builtin_function_or_method", open is builtins.open, hasattr(builtins, "sneaky"),
+ signal.getsignal(signal.SIGALRM) is signal.SIG_DFL, sys.gettrace() is None, json.dumps([1])]
+""", session="poison"))
+    assert later.value == [True, True, False, True, True, "[1]"]
+    assert not marker.exists()
+    ok(box.run("__builtins__ = {'print': None}", session="poison"))
+    assert ok(box.run("print('still printing')\nlen([1, 2])", session="poison")).value == 2
+
+
 # --------------------------------------------------------------------------------------- restarts
 
 def test_a_timeout_stops_the_worker_and_the_next_run_works(layout):

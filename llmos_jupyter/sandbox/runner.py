@@ -19,11 +19,14 @@ from ..tools.produced import open_figures, snapshot
 from ..tools.qiskit_exec import run_code
 from . import codec
 from .errors import UnsafePayload
+from .pristine import Pristine
 
 NATIVE_OUTPUT_LIMIT = 64 * 1024
 OUTPUT_LIMIT = 8 * 1024 * 1024  # characters of printed output a reply carries; a notebook shows far less
 MESSAGE_BUDGET = 256 * 1024 * 1024  # what one reply may carry in values, base64 included
 TEXT_LIMIT = 2000
+# IPython's names in a notebook's namespace: a program's own version stays in the worker.
+KERNEL_NAMES = frozenset({"get_ipython", "In", "Out", "exit", "quit", "display"})
 
 
 def _text(value: Any) -> str:
@@ -85,6 +88,7 @@ class Runner:
     def __init__(self, log_path: str | None = None):
         self.sessions: dict[str, dict[str, Any]] = {}
         self._log = open(log_path, "rb") if log_path else None  # noqa: SIM115 - read for the worker's life
+        self._pristine = Pristine()  # taken after preloading, before any program runs
 
     def namespace(self, session: str) -> dict[str, Any]:
         return self.sessions.setdefault(session, {"__name__": "__main__"})
@@ -130,8 +134,14 @@ class Runner:
     # -- one run
     def run(self, code: str, session: str) -> dict[str, Any]:
         namespace = self.namespace(session)
+        self._pristine.before(namespace)
         figures_before, mark, before = open_figures(), self._native_mark(), snapshot(namespace)
         execution = run_code(code, namespace)
+        dropped = self._pristine.after(namespace)
+        output = execution.output + self._native_output(mark)
+        if dropped:
+            output += (f"(The sandbox dropped {', '.join(dropped)}: names that shadow Python's builtins do not "
+                       "stay for later programs.)\n")
         figures = self._figures(figures_before, execution.value)
         budget = [MESSAGE_BUDGET - sum(len(f) * 4 // 3 for f in figures)]
         value, value_left = None, False
@@ -139,12 +149,15 @@ class Runner:
             value, value_left = self._bring(execution.value, budget)
         names, left = {}, []
         for name in defined(namespace, before):
+            if name in KERNEL_NAMES:
+                left.append(name)  # would shadow the notebook's own in the kernel's namespace
+                continue
             encoded, stays = self._bring(namespace[name], budget)
             if stays:
                 left.append(name)
             else:
                 names[name] = encoded
-        return {"ok": True, "output": _capped(execution.output + self._native_output(mark)), "error": execution.error,
+        return {"ok": True, "output": _capped(output), "error": execution.error,
                 "error_type": execution.error_type, "counts": execution.counts, "shots": execution.shots,
                 "produced": execution.produced.to_json(), "value": value, "value_left_behind": value_left,
                 "namespace": names, "left_behind": left,
@@ -190,6 +203,7 @@ class Runner:
             raise UnsafePayload("a call whose arguments are not a list and a dict of names")
         buffer = io.StringIO()
         figures_before = open_figures()
+        self._pristine.before(namespace)
         try:
             with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
                 value = function(*call_args, **call_kwargs)
@@ -199,6 +213,7 @@ class Runner:
                     "error": "".join(traceback.format_exception(type(exc), exc, tb))}
         finally:
             self._figures(figures_before, None)  # a call has no place to show figures: close what it opened
+            self._pristine.after(namespace)
         encoded, stays = self._bring(value, [MESSAGE_BUDGET])
         if stays:
             return {"ok": False, "error_type": "Unconvertible", "output": buffer.getvalue(),

@@ -21,7 +21,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, codec, framing, landlock, oslimits, paths, seccomp
+from . import audit, codec, framing, landlock, oslimits, paths, seccomp  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
