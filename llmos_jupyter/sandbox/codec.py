@@ -172,6 +172,9 @@ def _encode_qiskit(value, budget) -> dict | None:
         return {"t": "sparsepauliop", "labels": [str(p) for p in value.paulis.to_labels()], "coeffs": _npy(coeffs)}
     if isinstance(value, Counts):
         return {"t": "counts", "v": {str(k): int(v) for k, v in value.items()}}
+    if type(value).__name__ == "NoiseModel" and type(value).__module__.startswith("qiskit_aer.noise"):
+        # Its serializable dict is plain JSON (errors, instructions, qubits); loading it builds the same model.
+        return {"t": "noisemodel", "v": _encode(value.to_dict(serializable=True), 1, budget, None)}
     return None
 
 
@@ -293,6 +296,19 @@ def _sparse_pauli_op(data, depth, budget, function):
     return SparsePauliOp(labels, coeffs=coeffs)
 
 
+def _noise_model(data, depth, budget, function):
+    import warnings
+
+    from qiskit_aer.noise import NoiseModel
+
+    described = _decode(data.get("v"), depth + 1, budget, None)
+    if not isinstance(described, dict):
+        raise UnsafePayload("a noise model that is not a dict")
+    with warnings.catch_warnings():  # from_dict is deprecated in qiskit-aer 0.15 with no replacement yet
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return NoiseModel.from_dict(described)
+
+
 def _dims(value):
     if not isinstance(value, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value):
         raise UnsafePayload("dims that are not positive integers")
@@ -328,6 +344,7 @@ _DECODERS: dict[str, Callable] = {
     "densitymatrix": _statevector,
     "operator": _operator,
     "sparsepauliop": _sparse_pauli_op,
+    "noisemodel": _noise_model,
     "path": _path,
     "function": _function,
 }
