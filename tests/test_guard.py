@@ -83,6 +83,11 @@ HOSTILE = [
     "import logging\nlogging.basicConfig(filename='../run.log')",
     "import tempfile\ntempfile.NamedTemporaryFile(dir='/tmp', delete=False)",
     "from pathlib import Path\nPath('/tmp/victim.txt').open('w').write('x')",
+    "for name in ['/tmp/a.json', 'b.json']:\n    open(name, 'w').write('{}')",
+    # LLMOS itself and its memory
+    "from llmos_jupyter.tools import guard\nguard.check = lambda code, strict=False: guard.Verdict()",
+    "import sqlite3\nsqlite3.connect('.llmos/llmos.db').execute('UPDATE traces SET code = 1')",
+    "with open('.llmos/tools/ghz_state.py', 'a') as f:\n    f.write('import os')",
 ]
 
 QISKIT = [
@@ -137,6 +142,8 @@ QISKIT = [
     "from fractions import Fraction\nprint(Fraction(3, 8))",
     "def counts_of(result):\n    return result.get_counts()\nprint(counts_of)",
     "print(locals().get('counts'))",
+    "import json\nfor name in ['counts.json', 'results/probs.json']:\n    with open(name, 'w') as f:\n"
+    "        json.dump({}, f)",
 ]
 
 # Ordinary programs an earlier guard stopped: an f-string file name, a path joined onto an output folder,

@@ -4,7 +4,7 @@ It reads the program's syntax tree and names what it finds in plain words: "this
 other programs", "this program writes outside the working folder", "this program reads the
 environment, where API keys live". Found: starting processes (subprocess, os.system/exec*/spawn*/
 fork), deleting or moving files (shutil.rmtree, os.remove, Path.unlink, ...), writing outside the
-working folder, sockets and HTTP clients, ctypes, eval/exec/compile, __import__ and importlib,
+working folder, sockets and HTTP clients, ctypes, eval/exec/compile, __import__ and importlib, LLMOS's own memory (.llmos),
 reading the environment, and the attribute tricks that reach any of these (a module's function
 picked by a computed name, names of interpreter internals, __globals__, __subclasses__,
 sys.modules, __builtins__). `strict=True` (when the sentience layer's safety is low) also warns
@@ -34,6 +34,7 @@ INTERNALS = "reaches interpreter internals, and through them anything"
 OUTSIDE = "writes outside the working folder"
 WRITES = "writes a file"
 PICKLE = "loads a pickle, which can run any code"
+HOME = "reaches LLMOS's own memory (its traces and tools in .llmos), which a Qiskit answer never needs"
 
 BLOCKED_MODULES = {
     "subprocess": STARTS, "_posixsubprocess": STARTS, "pty": STARTS, "multiprocessing": STARTS,
@@ -45,6 +46,7 @@ BLOCKED_MODULES = {
     "ctypes": NATIVE, "cffi": NATIVE, "importlib": BY_NAME,
     "code": RUNS, "codeop": "compiles a string to code", "runpy": "runs other Python files",
     "marshal": "loads code objects", "winreg": "edits the Windows registry",
+    "llmos_jupyter": "reaches LLMOS itself (its guard, its memory, the client that holds the API key)",
 }
 STRICT_MODULES = {
     "pickle": PICKLE, "dill": PICKLE, "shelve": PICKLE, "cloudpickle": PICKLE,
@@ -310,6 +312,8 @@ class _Checker(ast.NodeVisitor):
         if isinstance(node.value, str) and node.value in DUNDERS:
             self.flag(node, f"{node.value!r} written as a string", "names interpreter internals, the way to reach "
                       "anything")
+        if isinstance(node.value, str) and _names_home(node.value):
+            self.flag(node, f"{node.value!r}", HOME)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, (ast.Add, ast.Mod)) and self._dunder_pieces(node):
@@ -447,10 +451,10 @@ class _Checker(ast.NodeVisitor):
         if isinstance(node, ast.Constant):
             return _relative_inside(node)
         if isinstance(node, ast.Name):
-            if node.id in seen or not self.bindings.get(node.id):
+            if node.id in seen:
                 return False
-            return all(v is not _UNKNOWN and not isinstance(v, tuple) and self._inside(v, seen | {node.id})
-                       for v in self.bindings[node.id])
+            leaves = self._values(node, seen)  # through assignments and loops over written-out lists
+            return all(isinstance(v, ast.AST) and self._inside(v, seen | {node.id}) for v in leaves)
         if isinstance(node, ast.JoinedStr):
             return self._fstring_inside(node, seen)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
@@ -535,6 +539,12 @@ class _Checker(ast.NodeVisitor):
             return isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) and \
                 node.value.func.attr == "cwd"
         return False
+
+
+def _names_home(text: str) -> bool:
+    """'.llmos/llmos.db', '.llmos/tools/x.py': LLMOS's own memory, at its default place."""
+    parts = text.replace("\\", "/").split("/")
+    return ".llmos" in parts or parts[-1] in ("llmos.db", "llmos.db-wal")
 
 
 def _plainly_outside(path: str) -> bool:
