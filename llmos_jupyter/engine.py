@@ -228,6 +228,8 @@ class LLMOS:
         if not verdict.allowed:
             return Attempt(answer, verdict)
         run = run_program(answer, namespace, request.request_id, self.events, runner)
+        if verdict.warned:
+            runner.restart()
         timings["execute"] = timings.get("execute", 0.0) + run.ms
         verification = verify_answer(decision, run)
         learned = self._learning.answer(request, decision, answer, run) if verification.learnable else None

@@ -59,6 +59,12 @@ class WorkerRunner:
         return Ran(r.output, r.error, r.counts, r.shots, r.produced, r.value, tuple(r.figures), tuple(r.left_behind),
                    {"where": "worker", **r.protections}, fresh)
 
+    def restart(self) -> None:
+        """A fresh worker: after a program the guard flagged, so whatever it patched in the worker's libraries
+        cannot reach later runs (the names earlier cells defined there go with it)."""
+        if self._box is not None:
+            self._box.restart()
+
     def close(self) -> None:
         if self._box is not None:
             self._box.close()

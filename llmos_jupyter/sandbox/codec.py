@@ -304,9 +304,22 @@ def _noise_model(data, depth, budget, function):
     described = _decode(data.get("v"), depth + 1, budget, None)
     if not isinstance(described, dict):
         raise UnsafePayload("a noise model that is not a dict")
+    if _largest_qubit(described) > MAX_NOISE_QUBIT:  # the loader builds circuits this wide, in the kernel
+        raise UnsafePayload(f"a noise model on qubits beyond {MAX_NOISE_QUBIT}")
     with warnings.catch_warnings():  # from_dict is deprecated in qiskit-aer 0.15 with no replacement yet
         warnings.simplefilter("ignore", DeprecationWarning)
         return NoiseModel.from_dict(described)
+
+
+MAX_NOISE_QUBIT = 4096
+
+
+def _largest_qubit(value, key: str = "") -> int:
+    if isinstance(value, dict):
+        return max((_largest_qubit(v, str(k)) for k, v in value.items()), default=-1)
+    if isinstance(value, (list, tuple)):
+        return max((_largest_qubit(v, key) for v in value), default=-1)
+    return value if "qubit" in key and isinstance(value, int) else -1
 
 
 def _dims(value):
