@@ -128,8 +128,8 @@ def test_weights_on_simplex_and_energy_consistent(eng, n):
     assert w.shape == (n,) and np.all(w >= 0) and abs(w.sum() - 1) < 1e-12
     assert res.energy == pytest.approx(eng.energy(E, w), abs=1e-12)
     assert res.device == "cpu"
-    assert len(res.trace) == eng.schedule.steps and res.temperatures[0] == pytest.approx(10.0)
-    assert res.temperatures[-1] == pytest.approx(0.1)
+    assert len(res.trace) == eng.fast.descent_steps + 1 and np.all(res.temperatures == eng.temperature)
+    assert np.all(np.diff(res.trace) <= 1e-12) and res.trace[-1] == pytest.approx(res.energy, abs=1e-12)
     assert res.causal.shape == (n, n) and not res.causal.any()
     if n > 1:
         # A true local minimum: stationary, and no feasible direction lowers H.
@@ -189,8 +189,9 @@ def test_deterministic_under_a_seed():
     E = ensemble(rng, 4, 3, 2).embeddings
     a, b = ConsensusEngine(device="cpu", seed=42).weigh(E), ConsensusEngine(device="cpu", seed=42).weigh(E)
     assert np.array_equal(a.weights, b.weights) and np.array_equal(a.trace, b.trace) and a.energy == b.energy
-    c = ConsensusEngine(device="cpu", seed=43).weigh(E)
-    assert not np.array_equal(a.trace, c.trace)  # another annealing path ...
+    c = ConsensusEngine(device="cpu", seed=43, method="anneal").weigh(E)
+    d = ConsensusEngine(device="cpu", seed=42, method="anneal").weigh(E)
+    assert not np.array_equal(d.trace, c.trace)  # another annealing path ...
     assert c.energy == pytest.approx(a.energy, abs=1e-10)  # ... to the same ground state
 
 
@@ -215,16 +216,21 @@ def test_device_choice():
         ConsensusEngine(device="cpu").weigh(2 * np.eye(3))
 
 
-def test_events_published_while_annealing():
+@pytest.mark.parametrize("method", ["fast", "anneal"])
+def test_events_published_while_searching(method):
     bus = EventBus()
     seen = []
     bus.subscribe(seen.append)
     rng = np.random.default_rng(2)
     E = ensemble(rng, 3, 2, 1).embeddings
-    res = ConsensusEngine(device="cpu", seed=0, events=bus).weigh(E, request_id="r7")
+    eng = ConsensusEngine(device="cpu", seed=0, events=bus, method=method)
+    res = eng.weigh(E, request_id="r7")
     steps = [e for e in seen if isinstance(e, ConsensusStep)]
-    assert 10 <= len(steps) <= 100
-    assert steps[0].temperature == pytest.approx(10.0) and steps[-1].temperature == pytest.approx(0.1)
+    if method == "anneal":  # the annealing schedule, hot to cold
+        assert 10 <= len(steps) <= 100
+        assert steps[0].temperature == pytest.approx(10.0) and steps[-1].temperature == pytest.approx(0.1)
+    else:  # one step per descent step and the Newton finish, at the Hamiltonian's own temperature
+        assert len(steps) == eng.fast.descent_steps + 1 and {s.temperature for s in steps} == {1.0}
     assert [s.step for s in steps] == sorted(s.step for s in steps)
     for s in steps:
         assert len(s.weights) == 6 and abs(sum(s.weights) - 1) < 1e-9 and math.isfinite(s.energy)
@@ -233,6 +239,35 @@ def test_events_published_while_annealing():
     assert len(done) == 1 and done[0].weights == tuple(res.weights.tolist()) and done[0].request_id == "r7"
     assert done[0].energy == res.energy and done[0].device == "cpu"
     assert len(seen) == len(steps) + 1
+
+
+def test_fast_and_anneal_find_the_same_ground_state():
+    rng = np.random.default_rng(4)
+    fast, anneal = ConsensusEngine(device="cpu", method="fast"), ConsensusEngine(device="cpu", method="anneal")
+    for E in [ensemble(rng, 4, 3, 2).embeddings, ensemble(rng, 2, 0, 5).embeddings]:
+        a, b = fast.weigh(E), anneal.weigh(E)
+        assert a.energy <= b.energy + 1e-12 and np.allclose(a.weights, b.weights, atol=1e-5)
+        assert a.residual < 1e-9
+
+
+def test_weigh_takes_distances_and_weigh_many_mixes_sizes(eng):
+    rng = np.random.default_rng(8)
+    E1, E2, E3 = (ensemble(rng, *c).embeddings for c in ((3, 1, 1), (2, 1, 0), (4, 2, 1)))
+    by_d = eng.weigh(distances=eng.distances(E1))
+    assert by_d.energy == pytest.approx(eng.weigh(E1).energy, abs=1e-12)
+    many = eng.weigh_many([E1, E2, E3])
+    assert [len(r.weights) for r in many] == [5, 3, 7]
+    for E, r in zip((E1, E2, E3), many):
+        assert r.energy == pytest.approx(eng.weigh(E).energy, abs=1e-10)
+    # Two identical programs and a third that differs: the pair carries the weight.
+    d = np.array([[0, 0, 1], [0, 0, 1], [1, 1, 0]], float)
+    w = eng.weigh(distances=d).weights
+    assert w[0] == pytest.approx(w[1]) and w[2] < 0.01
+    for bad in (np.array([[0, 3], [3, 0]]), np.array([[0, 0.1], [0.5, 0]]), np.zeros((2, 3))):
+        with pytest.raises(ConfigError):
+            eng.weigh(distances=bad)
+    with pytest.raises(ConfigError, match="either embeddings"):
+        eng.weigh(E1, distances=eng.distances(E1))
 
 
 # -- transfer entropy ----------------------------------------------------------------------------------------

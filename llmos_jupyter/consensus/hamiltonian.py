@@ -65,7 +65,8 @@ i.e. its prior is multiplied by exp(-gamma inflow_j) before the ground state is 
 `res.priors` holds the priors actually used, so res.energy == eng.energy(emb, res.weights, priors=res.priors)
 (and == eng.energy(emb, res.weights) when neither priors nor a causal graph were given).
 
-See annealing.py for the search.
+The search: solver.py (method "fast": the neighbourhood starts, mirror descent, Newton; numpy) or
+annealing.py (method "anneal": replicas annealed in torch, then polished).
 """
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ import numpy as np
 from ..errors import ConfigError
 from ..events import ConsensusDone, ConsensusStep, EventBus
 from .annealing import Schedule
+from .solver import FastSchedule
+
+# "fast": chosen starts, mirror descent and Newton in numpy (solver.py); "anneal": replicas annealed in torch,
+# then polished (annealing.py); "auto": fast on the CPU, anneal on a GPU (where big batches pay for torch).
+METHODS = ("auto", "fast", "anneal")
 
 
 @dataclass
@@ -115,16 +121,21 @@ class ConsensusEngine:
     """Weigh answers by the ground state of H (pipeline.run_consensus asks the models and calls weigh).
 
     device: "auto" (CUDA when torch sees it, else CPU), "cpu", "cuda" or "cuda:N".
-    seed: every weigh call starts a fresh torch.Generator from it, so a call is a pure function of its inputs.
+    seed: every weigh call starts a fresh generator from it, so a call is a pure function of its inputs.
+    method: "auto", "fast" or "anneal" (METHODS); fast / schedule: the knobs of each search.
     events: the EventBus that gets ConsensusStep while annealing and ConsensusDone (and CausalGraph when weigh
     estimates the graph), unless a call names its own; or None.
     """
 
     def __init__(self, device: str = "auto", seed: int = 0, *, coupling: float = 4.0, temperature: float = 1.0,
                  causal_gain: float = 1.0, schedule: Schedule | None = None, events: EventBus | None = None,
-                 max_events: int = 100):
+                 max_events: int = 100, method: str = "auto", fast: FastSchedule | None = None):
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}.")
+        if method not in METHODS:
+            raise ConfigError(f"Unknown method {method!r}: use one of {', '.join(METHODS)}.")
+        self.method = method
+        self.fast = fast or FastSchedule()
         self.device_setting = device
         self.seed = int(seed)
         self.coupling = float(coupling)
@@ -188,15 +199,17 @@ class ConsensusEngine:
         return self._device
 
     # -- the ground state -----------------------------------------------------------------------------------
-    def weigh(self, embeddings, *, priors=None, causal=None, series: Sequence[np.ndarray] | None = None,
-              events: EventBus | None = None, request_id: str | None = None) -> WeighResult:
-        """The ground state of H for one ensemble (N, D) of unit-norm embeddings.
+    def weigh(self, embeddings=None, *, distances=None, priors=None, causal=None,
+              series: Sequence[np.ndarray] | None = None, events: EventBus | None = None,
+              request_id: str | None = None) -> WeighResult:
+        """The ground state of H for one ensemble: (N, D) unit-norm embeddings, or an (N, N) matrix of
+        `distances` in [0, 2] (e.g. from what programs computed, behaviour.py) in place of cosine distances.
 
         causal: an (N, N) matrix of effective transfer entropy (nats) to discount by; or
         series: one (T_i, k) array per answer, from which the graph is estimated here (transfer_entropy.py).
         events, request_id: the bus for this call (else the engine's) and the request its events belong to.
         """
-        E = _as_matrix(embeddings)
+        d = self._distances_of(embeddings, distances)
         bus = events if events is not None else self.events
         pvalues = None
         if series is not None:
@@ -210,64 +223,84 @@ class ConsensusEngine:
                 bus.publish(graph.to_event(request_id))
         pri = None if priors is None else np.asarray(priors, dtype=np.float64)[None]
         cau = None if causal is None else np.asarray(causal, dtype=np.float64)[None]
-        result = self._solve(E[None], pri, cau, bus, request_id)[0]
+        result = self._solve(d[None], pri, cau, bus, request_id)[0]
         result.causal_pvalues = pvalues
         return result
 
     def weigh_batch(self, embeddings, *, priors=None, causal=None, events: EventBus | None = None,
                     request_id: str | None = None) -> list[WeighResult]:
         """Ground states of B ensembles of the same size at once: embeddings (B, N, D); priors (B, N);
-        causal (B, N, N). Solved as one tensor (batch x replicas x N) on the device."""
+        causal (B, N, N). Solved as one batch (batch x candidates x N)."""
         E = np.asarray(embeddings, dtype=np.float64)
         if E.ndim != 3:
             raise ConfigError(f"weigh_batch takes embeddings of shape (B, N, D), got {E.shape}.")
-        E = np.stack([_as_matrix(e) for e in E]) if len(E) else E
-        return self._solve(E, priors, causal, events if events is not None else self.events, request_id)
+        d = np.stack([self.distances(e) for e in E]) if len(E) else np.zeros((0, E.shape[1], E.shape[1]))
+        return self._solve(d, priors, causal, events if events is not None else self.events, request_id)
 
-    def _solve(self, E: np.ndarray, priors, causal, bus: EventBus | None, request_id: str | None) -> list[WeighResult]:
-        import torch
+    def weigh_many(self, ensembles: Sequence[Any], *, distances: bool = False) -> list[WeighResult]:
+        """Ground states of ensembles of any sizes, in the order given: each an (N_i, D) embedding matrix
+        (or, with distances=True, an (N_i, N_i) distance matrix). Ensembles of one size are solved as one
+        batch, so many small requests cost about what one batch does. No events (a batch has no one run)."""
+        ds = [self._distances_of(None, e) if distances else self.distances(e) for e in ensembles]
+        out: list[WeighResult | None] = [None] * len(ds)
+        by_size: dict[int, list[int]] = {}
+        for i, d in enumerate(ds):
+            by_size.setdefault(len(d), []).append(i)
+        for idx in by_size.values():
+            for i, r in zip(idx, self._solve(np.stack([ds[i] for i in idx]), None, None, None, None)):
+                out[i] = r
+        return out  # type: ignore[return-value]
 
+    def _distances_of(self, embeddings, distances) -> np.ndarray:
+        if (embeddings is None) == (distances is None):
+            raise ConfigError("Pass weigh() either embeddings (N, D) or distances (N, N), one of the two.")
+        if embeddings is not None:
+            return self.distances(embeddings)
+        d = np.asarray(distances, dtype=np.float64)
+        if d.ndim != 2 or d.shape[0] != d.shape[1] or d.shape[0] == 0:
+            raise ConfigError(f"distances must be a non-empty square (N, N) matrix, got shape {d.shape}.")
+        if not np.all(np.isfinite(d)) or d.min() < 0 or d.max() > 2 or not np.allclose(d, d.T, atol=1e-9):
+            raise ConfigError("distances must be finite, symmetric and between 0 and 2 (cosine distance's range); "
+                              "build them with consensus.behaviour.distance_matrix.")
+        d = (d + d.T) / 2
+        np.fill_diagonal(d, 0.0)
+        return d
+
+    def _solve(self, d: np.ndarray, priors, causal, bus: EventBus | None, request_id: str | None) -> list[WeighResult]:
         started = time.perf_counter()
-        B, N, _ = E.shape
+        B, N, _ = d.shape
         if B == 0:
             return []
         if N == 0:
             raise ConfigError("Cannot weigh an empty ensemble: no answers.")
-        T, J, sched = self.temperature, self.coupling, self.schedule
+        T, J = self.temperature, self.coupling
         pis = np.stack([self.effective_priors(N, None if priors is None else priors[b],
                                               None if causal is None else causal[b]) for b in range(B)])
         causal_used = np.zeros((B, N, N)) if causal is None else np.clip(np.asarray(causal, np.float64), 0.0, None)
-        dev = torch.device(self.device)
-        gen = torch.Generator(device=dev)
-        gen.manual_seed(self.seed)
-        Et = torch.as_tensor(E, dtype=torch.float64, device=dev)
-        d = (1.0 - torch.bmm(Et, Et.transpose(1, 2))).clamp(0.0, 2.0)
-        d = d * (1.0 - torch.eye(N, dtype=d.dtype, device=dev))
-        A = J * d
-        h = torch.as_tensor(-T * np.log(pis), dtype=torch.float64, device=dev)
+        h = -T * np.log(pis)
+        method = self.method
+        if method == "auto":
+            method = "fast" if self.device == "cpu" else "anneal"
+        if method == "fast":
+            from . import solver
 
-        from . import annealing
-
-        publish = None
-        if bus is not None:
-            def publish(step, tau, H, s):
-                best = int(torch.argmin(H[0]))
-                bus.publish(ConsensusStep(step=int(step), temperature=float(tau), energy=float(H[0, best]),
-                                          weights=tuple(s[0, best].tolist()), batch=int(B), request_id=request_id))
-        found = annealing.ground_states(A, h, T, sched, gen, publish, self.max_events)
-        weights = found["weights"]
-        g = 2.0 * torch.bmm(weights[:, None, :], A)[:, 0] + h
-        free = -T * torch.logsumexp(-g / T, -1)
-        weights_np = weights.cpu().numpy()
-        weights_np = weights_np / weights_np.sum(1, keepdims=True)
-        out = dict(energy=found["energy"].cpu().numpy(), free=free.cpu().numpy(), eps=g.cpu().numpy(),
-                   trace=found["trace"].cpu().numpy(), residual=found["residual"].cpu().numpy())
+            found = solver.ground_states(J * d, h, T, self.fast, np.random.default_rng(self.seed))
+            weights, energy, residual, trace = found["weights"], found["energy"], found["residual"], found["trace"]
+            temps = np.full(trace.shape[1], T)  # no annealing: the search runs at the Hamiltonian's own T
+            if bus is not None:
+                self._publish_trace(bus, trace[0], temps, weights[0], B, request_id)
+        else:
+            weights, energy, residual, trace = self._anneal(J * d, h, bus, request_id)
+            temps = np.asarray(self.schedule.temperatures())
+        weights = weights / weights.sum(1, keepdims=True)
+        eps = 2.0 * np.einsum("bn,bnm->bm", weights, J * d) + h
+        m = (-eps / T).max(1, keepdims=True)
+        free = -T * (m[:, 0] + np.log(np.exp(-eps / T - m).sum(1)))
         seconds = time.perf_counter() - started
-        temps = np.asarray(sched.temperatures())
-        results = [WeighResult(weights=weights_np[b], energy=float(out["energy"][b]), free_energy=float(out["free"][b]),
-                               local_energies=out["eps"][b], causal=causal_used[b], priors=pis[b],
-                               trace=out["trace"][b], temperatures=temps, device=self.device,
-                               residual=float(out["residual"][b]), seconds=seconds / B)
+        results = [WeighResult(weights=weights[b], energy=float(energy[b]), free_energy=float(free[b]),
+                               local_energies=eps[b], causal=causal_used[b], priors=pis[b], trace=trace[b],
+                               temperatures=temps, device=self.device, residual=float(residual[b]),
+                               seconds=seconds / B)
                    for b in range(B)]
         if bus is not None:
             r = results[0]
@@ -276,9 +309,40 @@ class ConsensusEngine:
                                       request_id=request_id))
         return results
 
+    def _publish_trace(self, bus: EventBus, trace, temps, weights, batch: int, request_id) -> None:
+        """The fast search's steps as ConsensusStep events (the descent's lowest energy; the final weights)."""
+        every = max(1, -(-len(trace) // self.max_events))
+        for k in range(len(trace)):
+            if k % every == 0 or k == len(trace) - 1:
+                bus.publish(ConsensusStep(step=k, temperature=float(temps[k]), energy=float(trace[k]),
+                                          weights=tuple(weights.tolist()), batch=batch, request_id=request_id))
+
+    def _anneal(self, A_np: np.ndarray, h_np: np.ndarray, bus: EventBus | None, request_id: str | None):
+        import torch
+
+        from . import annealing
+
+        dev = torch.device(self.device)
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(self.seed)
+        A = torch.as_tensor(A_np, dtype=torch.float64, device=dev)
+        h = torch.as_tensor(h_np, dtype=torch.float64, device=dev)
+        B = A.shape[0]
+        publish = None
+        if bus is not None:
+            def publish(step, tau, H, s):
+                best = int(torch.argmin(H[0]))
+                bus.publish(ConsensusStep(step=int(step), temperature=float(tau), energy=float(H[0, best]),
+                                          weights=tuple(s[0, best].tolist()), batch=int(B), request_id=request_id))
+        found = annealing.ground_states(A, h, self.temperature, self.schedule, gen, publish, self.max_events)
+        return (found["weights"].cpu().numpy(), found["energy"].cpu().numpy(), found["residual"].cpu().numpy(),
+                found["trace"].cpu().numpy())
+
 
 def resolve_device(device: str | None) -> str:
     """"auto" -> "cuda" when torch sees a GPU, else "cpu"; an explicit CUDA device must exist."""
+    if device == "cpu":
+        return device  # without importing torch: the fast CPU search never needs it
     import torch
 
     if device in (None, "auto"):
