@@ -334,10 +334,13 @@ class LLMOS:
                 "saved_tokens": self.ledger.cumulative_saved()}
 
     # -- consensus -------------------------------------------------------------------------------
-    def consensus(self, prompt: str, providers, **options):
+    def consensus(self, prompt: str, providers, *, namespace: dict[str, Any] | None = None, trust: bool = False,
+                  **options):
         """Ask several models in parallel and weigh their answers with the thermodynamic consensus engine
         (llmos_jupyter.consensus); every billed call goes to this ledger. `providers`: "anthropic:model,
-        openai:model,local" or a list of specs or Provider objects."""
+        openai:model,local" or a list of specs or Provider objects. Program answers are each run apart in the
+        sandboxed worker and weighed by what they compute; the chosen one then runs in `namespace` (the
+        user's, where the cell runs) the way any answer does."""
         from .consensus import ConsensusEngine
         from .consensus.pipeline import run_consensus
 
@@ -352,7 +355,9 @@ class LLMOS:
                                                 "max_retries": self.settings.max_retries})
         result = run_consensus(prompt.strip(), providers, ledger=self.ledger, events=self.events,
                                request_id=request_id, embedder=self.memory.embedder, prices=dict(self.settings.prices),
-                               engine=self._consensus, **options)
+                               engine=self._consensus, runner=self._worker, **options)
+        if result.program is not None and namespace is not None:
+            result.ran = self._runner(trust=trust).run(result.program, namespace)
         self.ledger.record_request(request_id, prompt.strip(), "CONSENSUS", None, None, 0, True,
                                    (time.perf_counter() - started) * 1000)
         return result

@@ -256,7 +256,7 @@ class LLMOSMagics(Magics):
         from .render import result_bundles
 
         if args.consensus:
-            consensus = self.engine.consensus(request, args.consensus)
+            consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns, trust=args.trust)
             self.shell.user_ns["_llmos"] = consensus
             if args.json:
                 print(json.dumps(consensus.to_dict(), indent=2, default=str))
