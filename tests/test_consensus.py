@@ -464,7 +464,7 @@ def test_run_survives_a_failing_provider(providers, server, tmp_path):
                         [providers("openai", "m1"), providers("anthropic", "m2"), providers("openai", "m3"),
                          providers("openai", "m4")],
                         ledger=Ledger(store), events=bus, request_id="r1", prices={"m1": (1.0, 2.0)},
-                        engine=ConsensusEngine(device="cpu", seed=0))
+                        engine=ConsensusEngine(device="cpu", seed=0), synthesize_with=None)
     assert sorted(r.body["model"] for r in server.requests) == ["m1", "m2", "m3", "m4"]
     assert res.models == ["openai:m1", "anthropic:m2", "openai:m4"]
     assert res.texts == [GHZ_A, GHZ_B, OFF_TOPIC]
@@ -530,7 +530,7 @@ def test_run_from_specs_the_way_llmos_calls_it(server, tmp_path):
                         ledger=Ledger(store), events=bus, request_id="r2", embedder=Embedder(), prices=None,
                         provider_options={"base_url": server.openai_base_url, "api_key": "x", "max_retries": 0},
                         engine=ConsensusEngine(device="cpu", seed=0), priors={"openai:m4": 3.0}, causal=False,
-                        target_entropy=0.2, max_tokens=64)
+                        target_entropy=0.2, max_tokens=64, synthesize_with=None)
     assert res.models == ["openai:m1", "openai:m2", "openai:m4"] and res.request_id == "r2"
     assert [f["model"] for f in res.failures] == ["nosuch"] and res.failures[0]["kind"] == "config"
     assert {r.body["max_tokens"] for r in server.requests} == {64}

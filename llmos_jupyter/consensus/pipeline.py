@@ -4,7 +4,14 @@ run_consensus asks every provider once, in parallel (one slow model must not hol
 each call to the ledger, embeds the answers, estimates the causal graph between them (series.py,
 transfer_entropy.py), finds the ground state (hamiltonian.py), refines it (active_inference.py), optionally
 scores the answers with the quantum reservoir and releases a private centroid (privacy.py), and takes the
-top-weighted answer or has one more model write the consensus from the weighted answers.
+top-weighted answer or has one more model write the consensus from the weighted answers (by default the
+model whose answer weighs most: synthesize_with="top").
+
+When most answers carry a program and a runner is given, the answers are judged by what their programs compute
+instead: each program runs apart in the sandboxed worker (programs.py), the distances come from what they
+produced (behaviour.py: total variation between counts, 1 - fidelity between states, operator equivalence,
+equal values; text embeddings only between prose answers), a program that fails is left out and named, and
+the top-weighted program is the answer (the caller runs it where the user works; no synthesis unless asked).
 
 Events, all under the run's request id: ConsensusAnswer for each model asked, CausalGraph, the engine's
 ConsensusStep and ConsensusDone, and ConsensusFinished last.
@@ -54,7 +61,11 @@ class ConsensusOptions:
     max_tokens: int = 1024  # per answer, and for the synthesis
     # Per answer label ("provider:model") or provider name (1 when absent), or one per provider asked for.
     priors: Mapping[str, float] | tuple[float, ...] | None = None
-    synthesize_with: Any = None  # a Provider or "name[:model]" spec that writes the consensus answer
+    # Who writes the consensus answer from the weighted answers: "top" (the model whose answer weighs most), a
+    # Provider or "name[:model]" spec (e.g. "local"), or None (the top-weighted answer stands as it is). For
+    # program answers "top" keeps the top-weighted program: a rewritten one would not have been run and compared.
+    synthesize_with: Any = "top"
+    programs: bool = True  # judge program answers by what they compute (needs a runner)
     target_entropy: float = 0.1  # of the refined belief (active_inference.py)
     causal: bool = True  # estimate the causal graph and discount answers that echo another
     privacy: PrivateAggregator | None = None  # release its noisy mean embedding, charged to its accountant
@@ -117,6 +128,7 @@ class Asked:
     failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> RunContext.bill's record
     latency_ms: dict[str, float] = field(default_factory=dict)
+    providers: dict[str, Provider] = field(default_factory=dict)  # label -> the provider that answered
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
                   events: EventBus | None = None, request_id: str | None = None, embedder: Any = None,
                   prices: Mapping[str, tuple[float, float]] | None = None,
                   provider_options: Mapping[str, Any] | None = None, engine: ConsensusEngine | None = None,
-                  **options: Any) -> ConsensusResult:
+                  runner: Any = None, **options: Any) -> ConsensusResult:
     """Ask every provider in parallel, weigh the answers, and return a ConsensusResult.
 
     providers: Provider objects, "name[:model]" specs, (name, model) pairs, or one comma-separated string.
@@ -143,7 +155,8 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
     Embedder (memory/embed.py), made here when None. prices: overrides of the price table. provider_options:
     passed to the providers made here from specs. engine: the ConsensusEngine that weighs (its seed also
     seeds the causal graph and the reservoir); ConsensusEngine(device="auto", seed=0) when None.
-    options: the fields of ConsensusOptions.
+    runner: where program answers run to be compared (a WorkerRunner: each in its own session); without
+    one, every answer is judged by its text. options: the fields of ConsensusOptions.
     """
     opts = ConsensusOptions.of(options)
     engine = engine if engine is not None else ConsensusEngine(device="auto", seed=0)
@@ -156,6 +169,15 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
     if not asked.answers:
         detail = "; ".join(f"{f['model']}: {f['message']}" for f in asked.failures) or "no providers were given"
         raise ConsensusError(f"No model answered, so there is no consensus. {detail}")
+
+    from ..tools.extract import code_from_text
+
+    codes = [code_from_text(a.text) for a in asked.answers]
+    judged = None
+    if runner is not None and opts.programs and 2 * sum(c is not None for c in codes) > len(codes):
+        with clock.stage("programs"):
+            judged = _judge_programs(asked, codes, runner, run.request_id, embedder)
+        embedder = judged.embedder
     labels = [a.label for a in asked.answers]
     texts = [a.text for a in asked.answers]
 
@@ -163,15 +185,19 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
         from ..memory.embed import Embedder  # the memory package pulls in the trace store: only when needed
 
         embedder = Embedder()
-    with clock.stage("embed"):
-        E = embedder.encode(texts).astype(np.float64)
+    E = None
+    if judged is None or opts.reservoir or opts.privacy is not None:
+        with clock.stage("embed"):
+            E = embedder.encode(texts).astype(np.float64)
     graph = None
-    if opts.causal and len(texts) >= 2:
+    if judged is None and opts.causal and len(texts) >= 2:
+        # Transfer entropy reads how texts unfold; programs are related by what they compute instead.
         with clock.stage("causal"):
             graph = causal_graph(text_series(texts, embedder), seed=engine.seed, labels=labels)
         run.publish(graph.to_event(run.request_id))
     with clock.stage("weigh"):
-        ground = engine.weigh(E, priors=_prior_vector(opts.priors, asked.labels, labels),
+        source = dict(embeddings=E) if judged is None else dict(distances=judged.distances)
+        ground = engine.weigh(**source, priors=_prior_vector(opts.priors, asked.labels, labels),
                               causal=None if graph is None else graph.effective, events=run.events,
                               request_id=run.request_id)
     ground.causal_pvalues = None if graph is None else graph.pvalues
@@ -186,24 +212,72 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
     private = opts.privacy.aggregate(E) if opts.privacy is not None else None
 
     top = int(np.argmax(ground.weights))
-    answer, source = texts[top], labels[top]
-    if opts.synthesize_with is not None:
+    answer, source_label = texts[top], labels[top]
+    program = None if judged is None or judged.runs[top] is None else judged.runs[top].code
+    synthesizer = opts.synthesize_with
+    if synthesizer == "top":
+        # The model whose answer weighs most writes the consensus; for programs the top program stands.
+        synthesizer = asked.providers.get(labels[top]) if judged is None and len(texts) > 1 else None
+    if synthesizer is not None:
         with clock.stage("synthesize"):
-            synthesis = _synthesize(opts.synthesize_with, prompt, asked.answers, ground.weights, opts.max_tokens, run)
+            synthesis = _synthesize(synthesizer, prompt, asked.answers, ground.weights, opts.max_tokens, run)
         if synthesis.tokens is not None:
             asked.tokens[synthesis.label] = synthesis.tokens
         if synthesis.text is None:
             asked.failures.append(synthesis.failure)
         else:
-            answer, source = synthesis.text, synthesis.label
+            answer, source_label = synthesis.text, synthesis.label
 
-    run.publish(ConsensusFinished(answer_source=source, models=tuple(labels), weights=tuple(ground.weights.tolist()),
+    run.publish(ConsensusFinished(answer_source=source_label, models=tuple(labels),
+                                  weights=tuple(ground.weights.tolist()),
                                   failures=tuple(f["model"] for f in asked.failures), request_id=run.request_id))
     return ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
-                           refinement=refinement, graph=graph, answer=answer, answer_source=source,
+                           refinement=refinement, graph=graph, answer=answer, answer_source=source_label,
                            failures=asked.failures, tokens=asked.tokens, latency_ms=asked.latency_ms,
                            timings_ms=clock.ms, reservoir_weights=reservoir_weights, private=private,
-                           request_id=run.request_id)
+                           request_id=run.request_id, program=program,
+                           programs=None if judged is None else judged.runs,
+                           basis=None if judged is None else judged.basis,
+                           distances=None if judged is None else judged.distances)
+
+
+@dataclass
+class Judged:
+    """Program answers after running them: the runs kept (aligned with the answers left), their distances."""
+
+    runs: list[Any]  # programs.ProgramRun, or None for a prose answer
+    distances: np.ndarray
+    basis: list[str]
+    embedder: Any
+
+
+def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_id: str, embedder: Any) -> Judged:
+    """Run every program apart, leave out (and name) those that fail, and measure the rest by behaviour.
+    Changes `asked` in place: the answers left are the ones weighed."""
+    from .behaviour import distance_matrix
+    from .programs import run_apart
+
+    with_code = [(a.label, c) for a, c in zip(asked.answers, codes) if c is not None]
+    runs = {r.label: r for r in run_apart(with_code, runner, run_id=request_id[:12])}
+    kept, kept_runs = [], []
+    for a, c in zip(asked.answers, codes):
+        r = runs.get(a.label)
+        if r is not None and not r.ok:
+            asked.failures.append({"model": a.label, "kind": "program", "message": f"{a.label}: {r.problem()}"})
+            continue
+        kept.append(a)
+        kept_runs.append(r)
+    if not kept:
+        detail = "; ".join(f["message"] for f in asked.failures)
+        raise ConsensusError(f"Every model's program failed, so there is nothing to weigh. {detail}")
+    asked.answers = kept
+    behaviours = [None if r is None else r.behaviour for r in kept_runs]
+    if sum(b is None for b in behaviours) > 1 and embedder is None:
+        from ..memory.embed import Embedder
+
+        embedder = Embedder()
+    D, basis = distance_matrix(behaviours, [a.text for a in kept], embedder)
+    return Judged(kept_runs, D, basis, embedder)
 
 
 def _ask_all(prompt: str, providers: Sequence[Any] | str, opts: ConsensusOptions, run: RunContext) -> Asked:
@@ -234,6 +308,7 @@ def _ask_all(prompt: str, providers: Sequence[Any] | str, opts: ConsensusOptions
             asked.tokens[label] = run.bill(provider, completion.usage)
             if ok:
                 asked.answers.append(Answer(label, completion.text))
+                asked.providers[label] = provider
             else:
                 asked.failures.append(_empty(label, "answer"))
         run.publish(ConsensusAnswer(model=label, ok=ok, seconds=round(seconds, 3), request_id=run.request_id))

@@ -30,6 +30,17 @@ class ConsensusResult:
     reservoir_weights: np.ndarray | None = None
     private: Any = None  # privacy.PrivateRelease when asked for
     request_id: str = ""
+    program: str | None = None  # the top-weighted program, when the answers were judged by what they compute
+    programs: list[Any] | None = None  # programs.ProgramRun per answer (None for a prose one), aligned with models
+    basis: list[str] | None = None  # what each answer was judged by: "behaviour (counts)", "text", ...
+    distances: np.ndarray | None = None  # the distance matrix weighed, when it came from behaviour
+    ran: Any = None  # what running the chosen program where the user works reported (set by LLMOS.consensus)
+
+    def histograms(self) -> list[dict[str, float] | None]:
+        """Each answer's outcome distribution (from its program's counts or state), aligned with models."""
+        if self.programs is None:
+            return [None] * len(self.models)
+        return [None if r is None else r.behaviour.histogram() for r in self.programs]
 
     # -- derived ----------------------------------------------------------------------------------
     @property
@@ -67,9 +78,16 @@ class ConsensusResult:
                     "tokens": self.tokens.get(m), "latency_ms": self.latency_ms.get(m)}
                    for m, t, w, q, e in zip(self.models, self.texts, self.weights, self.refined,
                                             self.ground.local_energies)]
+        for a, r, hist, basis in zip(answers, self.programs or [None] * len(answers), self.histograms(),
+                                     self.basis or ["text"] * len(answers)):
+            a["judged_by"] = basis
+            if r is not None:
+                a["program"] = r.to_dict()
+                a["histogram"] = hist
         return {
             "answer": self.answer,
             "answers": answers,
+            "program": self.program,
             "metadata": {
                 "mode": "CONSENSUS",
                 "answer_source": self.answer_source,
@@ -88,6 +106,9 @@ class ConsensusResult:
                 "device": self.device,
                 "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
                 "request_id": self.request_id,
+                "distances": None if self.distances is None else self.distances.tolist(),
+                "ran": None if self.ran is None else {"error": getattr(self.ran, "error", None),
+                                                      "counts": getattr(self.ran, "counts", None)},
             },
         }
 
@@ -125,8 +146,12 @@ class ConsensusResult:
 
     def __str__(self) -> str:
         lines = [f"Consensus ({self.answer_source}):", self.answer, "", "Answers:"]
-        for m, w, q in zip(self.models, self.weights, self.refined):
-            lines.append(f"  {m:<32} weight {w:.3f} (refined {q:.3f})")
+        for m, w, q, hist, basis in zip(self.models, self.weights, self.refined, self.histograms(),
+                                        self.basis or [None] * len(self.models)):
+            judged = f"  judged by {basis}" if basis else ""
+            lines.append(f"  {m:<32} weight {w:.3f} (refined {q:.3f}){judged}")
+            if hist:
+                lines.append("      " + ", ".join(f"{k}: {v:.3f}" for k, v in _top(hist)))
         for f in self.failures:
             lines.append(f"  {f['model']:<32} FAILED ({f['kind']}): {f['message']}")
         lines += ["Causal graph:"] + [f"  {e}" for e in self.edges_text()]
@@ -135,20 +160,41 @@ class ConsensusResult:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         esc = html.escape
+        hists = self.histograms()
         rows = "".join(
             f"<tr><td>{esc(m)}</td><td style='text-align:right'>{w:.3f}</td><td style='text-align:right'>{q:.3f}</td>"
+            f"<td>{_histogram_svg(hist)}</td>"
             f"<td><details><summary>{esc(t[:80])}{'…' if len(t) > 80 else ''}</summary>"
             f"<div style='white-space:pre-wrap'>{esc(t)}</div></details></td></tr>"
-            for m, t, w, q in zip(self.models, self.texts, self.weights, self.refined))
-        rows += "".join(f"<tr><td>{esc(f['model'])}</td><td colspan=3 style='color:var(--jp-error-color1,#c62828)'>"
+            for m, t, w, q, hist in zip(self.models, self.texts, self.weights, self.refined, hists))
+        rows += "".join(f"<tr><td>{esc(f['model'])}</td><td colspan=4 style='color:var(--jp-error-color1,#c62828)'>"
                         f"failed ({esc(f['kind'])}): {esc(f['message'])}</td></tr>" for f in self.failures)
         markup = (
             "<div class='llmos-consensus'>"
             f"<div><b>Consensus</b> ({esc(self.answer_source)})</div>"
             f"<div style='white-space:pre-wrap;border-left:3px solid #6a3d9a;padding:4px 8px'>{esc(self.answer)}</div>"
-            "<table><thead><tr><th>model</th><th>weight</th><th>refined</th><th>answer</th></tr></thead>"
+            "<table><thead><tr><th>model</th><th>weight</th><th>refined</th><th>outcomes</th><th>answer</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             "<div><b>Causal graph</b><ul>" + "".join(f"<li>{esc(e)}</li>" for e in self.edges_text()) + "</ul></div>"
             f"<div class='llmos-meta' style='font-size:12px'>{esc(self.metadata_line())}</div></div>"
         )
         return {"text/plain": str(self), "text/html": markup}
+
+
+def _top(hist: dict[str, float], k: int = 8) -> list[tuple[str, float]]:
+    return sorted(hist.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def _histogram_svg(hist: dict[str, float] | None, k: int = 16) -> str:
+    """A small bar chart of one program's outcome probabilities (the k likeliest, in outcome order)."""
+    if not hist:
+        return ""
+    items = sorted(_top(hist, k))
+    w, h, gap = 14, 40, 2
+    bars = "".join(
+        f"<rect x='{i * (w + gap)}' y='{h - max(1.0, p * h):.1f}' width='{w}' height='{max(1.0, p * h):.1f}' "
+        f"fill='#6a3d9a'><title>{html.escape(key)}: {p:.3f}</title></rect>"
+        f"<text x='{i * (w + gap) + w / 2}' y='{h + 10}' font-size='7' text-anchor='middle'>{html.escape(key[-6:])}</text>"
+        for i, (key, p) in enumerate(items))
+    return (f"<svg class='llmos-histogram' width='{len(items) * (w + gap)}' height='{h + 12}' role='img' "
+            f"aria-label='outcome probabilities'>{bars}</svg>")
