@@ -44,6 +44,25 @@ def test_counts_by_total_variation_and_circuits_by_their_exact_distribution():
     assert observe(m).data == {"01": 1.0}
 
 
+def test_a_transpiled_circuit_is_judged_on_its_virtual_qubits():
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Statevector
+    from qiskit.transpiler import CouplingMap
+    from qiskit.transpiler.preset_passmanagers import generate_preset_pass_manager
+
+    ghz = QuantumCircuit(4)
+    ghz.h(0)
+    for q in (1, 2, 3):
+        ghz.cx(0, q)
+    line = CouplingMap.from_line(12)  # wider than anything simulated whole; routing needs swaps
+    pm = generate_preset_pass_manager(optimization_level=1, coupling_map=line, basis_gates=["cx", "rz", "sx", "x"],
+                                      seed_transpiler=5)
+    laid_out = pm.run(ghz)
+    assert laid_out.num_qubits == 12 and observe(laid_out).kind == "state"
+    assert distance(observe(laid_out), observe(Statevector(ghz))) == pytest.approx(0.0, abs=1e-9)
+    assert distance(observe(laid_out), observe(Statevector.from_label("0000"))) == pytest.approx(0.5)
+
+
 def test_states_by_fidelity_and_operators_up_to_global_phase():
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Operator, Statevector
@@ -74,8 +93,14 @@ def test_states_by_fidelity_and_operators_up_to_global_phase():
 
 
 def test_values_by_equality_and_kinds_never_match_each_other():
-    assert distance(observe(0.1 + 0.2), observe(0.3)) == 0.0  # rounded to 9 significant digits
+    assert distance(observe(7), observe(7)) == 0.0 and distance(observe(7), observe(8)) == 1.0
     assert distance(observe([1, 2]), observe((1, 2))) == 1.0  # a wrong return type is a different value
+    assert distance(observe("[1, 2]"), observe([1, 2])) == 1.0
+    # Estimates (floats) are near when they are near; a per-shot memory is a sample of a distribution.
+    assert distance(observe(0.1 + 0.2), observe(0.3)) == pytest.approx(0.0, abs=1e-12)
+    assert distance(observe(0.5), observe(0.52)) == pytest.approx(0.02 / 1.02)
+    assert distance(observe(0.5), observe(-0.5)) == 1.0
+    assert distance(observe(["00", "11", "11", "00"]), observe({"00": 5, "11": 5})) == 0.0
     assert distance(observe({"a": 1.0}), observe({"a": 1.0})) == 0.0
     assert distance(observe(ValueError("x")), observe(ValueError("y"))) == 0.0  # both raise the same error
     assert distance(observe(3), observe({"0": 3})) == 1.0

@@ -8,8 +8,11 @@ An observation is one thing a program produced, reduced to a kind the distance k
   distance: 1 - |<a|b>|^2, one minus the fidelity.
 * "operator": a matrix (an Operator, or a measurement-free circuit); distance: 1 - |<A, B>| / (|A| |B|)
   in the Hilbert-Schmidt inner product, zero exactly when A = c B, i.e. equal up to a global phase.
+* "number": a real float or a flat array of them (estimates that vary from run to run); distance:
+  |a - b|_1 / (|a|_1 + |b|_1), 0 when equal, 1 for opposite signs or different shapes.
 * "value": anything else, canonicalised (floats to 9 significant digits, containers recursively);
-  distance 0 when equal, else 1. An exception is the value ("raised", its type name).
+  distance 0 when equal, else 1. An exception is the value ("raised", its type name). A list of
+  bitstrings of one length (a per-shot memory) is a sample: "counts".
 
 A Behaviour maps slots to observations: for a script, what it left behind ("counts" of its last Aer job,
 its last Statevector, Operator, circuit, returned value); for a function, one slot per probe call. Two
@@ -80,6 +83,14 @@ def observe(value: Any) -> Observation:
     if isinstance(value, np.ndarray) and value.dtype.kind == "c" and value.ndim == 1 and value.size > 1 and \
             abs(float(np.linalg.norm(value)) - 1.0) < 1e-6:  # a complex unit vector: a statevector as an array
         return Observation("state", value.astype(complex))
+    if _is_memory(value):  # one bitstring per shot: a sample of a distribution
+        tally: dict[str, float] = {}
+        for bits in value:
+            tally[bits] = tally.get(bits, 0.0) + 1.0
+        return _counts(tally)
+    numbers = _numbers(value)
+    if numbers is not None:
+        return Observation("number", numbers)
     return Observation("value", canonical(value))
 
 
@@ -136,6 +147,11 @@ def distance(a: Observation, b: Observation) -> float:
         if na == 0 or nb == 0:
             return 0.0 if na == nb else 1.0
         return float(np.clip(1.0 - abs(np.vdot(a.data, b.data)) / (na * nb), 0.0, 1.0))
+    if a.kind == "number":
+        if a.data.shape != b.data.shape:
+            return 1.0
+        scale = float(np.abs(a.data).sum() + np.abs(b.data).sum())
+        return 0.0 if scale == 0 else float(min(1.0, np.abs(a.data - b.data).sum() / scale))
     return 0.0 if a.data == b.data else 1.0
 
 
@@ -196,6 +212,23 @@ def canonical(value: Any, depth: int = 0) -> Any:
     return ("object", type(value).__name__)
 
 
+def _is_memory(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 1 and all(isinstance(v, str) for v in value) and \
+        len({len(v) for v in value}) == 1 and all(set(v) <= set("01") and v for v in value)
+
+
+def _numbers(value: Any) -> np.ndarray | None:
+    """Real floats (a float, or a flat list / array of them): estimates that vary with sampling."""
+    if isinstance(value, (float, np.floating)) and not isinstance(value, bool):
+        return np.array([float(value)]) if math.isfinite(value) else None
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and 0 < value.size <= 1 << 16:
+        return value.astype(float).reshape(-1) if np.all(np.isfinite(value)) else None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, float) for v in value):
+        arr = np.array(value, dtype=float)
+        return arr if np.all(np.isfinite(arr)) else None
+    return None
+
+
 def _round(x: float) -> float:
     if not math.isfinite(x) or x == 0:
         return x
@@ -250,17 +283,21 @@ def _qiskit_kind(value: Any) -> Observation | None:
 
 def _circuit(qc) -> Observation:
     """A measured circuit by its exact outcome distribution; a measurement-free one by its operator (or, wider
-    than OPERATOR_QUBITS, its state from |0...0>)."""
+    than OPERATOR_QUBITS or laid out on a device, its state from |0...0>). Idle wires are dropped first, so a
+    circuit transpiled onto a 127-qubit device is simulated on the qubits it uses."""
     from qiskit.quantum_info import Operator, Statevector
 
     ops = {inst.operation.name for inst in qc.data}
     try:
         if "measure" in ops:
             bare = qc.remove_final_measurements(inplace=False)
-            if any(inst.operation.name == "measure" for inst in bare.data) or bare.num_qubits > STATE_QUBITS:
+            if any(inst.operation.name == "measure" for inst in bare.data):
                 return _sampled(qc)
             measured = _final_measurements(qc)
-            probs = Statevector(bare).probabilities_dict(qargs=[q for q, _ in measured])
+            sub, pos = _active(bare, {q for q, _ in measured})
+            if sub.num_qubits > STATE_QUBITS:
+                return _sampled(qc)
+            probs = Statevector(sub).probabilities_dict(qargs=[pos[q] for q, _ in measured])
             # probabilities_dict orders the qargs' bits like Qiskit's counts (first qarg rightmost); the clbits
             # they land in may be in another order: rebuild the key clbit by clbit.
             order = [c for _, c in measured]
@@ -270,16 +307,59 @@ def _circuit(qc) -> Observation:
                 label = "".join(bits.get(c, "0") for c in reversed(range(qc.num_clbits)))
                 out[label] = out.get(label, 0.0) + float(p)
             return _counts(out)
+        if getattr(qc, "layout", None) is not None:
+            state = _virtual_state(qc)
+            if state is not None:
+                return Observation("state", state)
         if qc.num_qubits <= OPERATOR_QUBITS:
             return Observation("operator", np.asarray(Operator(qc).data, dtype=complex))
-        if qc.num_qubits <= STATE_QUBITS:
-            return Observation("state", np.asarray(Statevector(qc).data, dtype=complex))
+        sub, _ = _active(qc, set())
+        if sub.num_qubits <= STATE_QUBITS:
+            return Observation("state", np.asarray(Statevector(sub).data, dtype=complex))
     except Exception as exc:  # noqa: BLE001 - resets, parameters left unbound, ...: sampled, or compared by form
         try:
             return _sampled(qc)
         except Exception:  # noqa: BLE001
             return Observation("value", ("circuit", type(exc).__name__, qc.num_qubits, len(qc.data)))
     return Observation("value", ("circuit", qc.num_qubits, len(qc.data)))
+
+
+SKIP_OPS = ("barrier", "delay", "measure")
+
+
+def _active(qc, keep: set[int]):
+    """(the circuit on only the qubits it acts on, plus `keep`, in index order; old index -> new index)."""
+    from qiskit import QuantumCircuit
+
+    used = {qc.find_bit(q).index for inst in qc.data if inst.operation.name not in SKIP_OPS for q in inst.qubits}
+    active = sorted(used | set(keep))
+    pos = {p: i for i, p in enumerate(active)}
+    sub = QuantumCircuit(max(1, len(active)), global_phase=qc.global_phase)
+    for inst in qc.data:
+        if inst.operation.name not in SKIP_OPS:
+            sub.append(inst.operation, [pos[qc.find_bit(q).index] for q in inst.qubits])
+    return sub, pos
+
+
+def _virtual_state(qc) -> np.ndarray | None:
+    """The state a transpiled circuit prepares on its virtual qubits (layout and routing undone), or None."""
+    from qiskit.quantum_info import Statevector
+
+    layout = qc.layout
+    n = getattr(layout, "_input_qubit_count", None)
+    if not n:
+        return None
+    final = layout.final_index_layout()[:n]
+    sub, pos = _active(qc, set(final))
+    m = sub.num_qubits
+    if m > STATE_QUBITS:
+        return None
+    psi = np.asarray(Statevector(sub).data, dtype=complex).reshape([2] * m)  # axis a is qubit m - 1 - a
+    order = [pos[p] for p in final] + [i for i in range(m) if i not in {pos[p] for p in final}]
+    psi = np.transpose(psi, [m - 1 - order[m - 1 - a] for a in range(m)])  # new qubit j = old qubit order[j]
+    psi = psi.reshape(-1)[: 2 ** n] if m == n else psi.reshape(2 ** (m - n), 2 ** n)[0]  # ancillas in |0>
+    norm = np.linalg.norm(psi)
+    return psi / norm if norm > 1e-9 else None
 
 
 def _final_measurements(qc) -> list[tuple[int, int]]:

@@ -334,7 +334,15 @@ class ConsensusEngine:
                 best = int(torch.argmin(H[0]))
                 bus.publish(ConsensusStep(step=int(step), temperature=float(tau), energy=float(H[0, best]),
                                           weights=tuple(s[0, best].tolist()), batch=int(B), request_id=request_id))
-        found = annealing.ground_states(A, h, self.temperature, self.schedule, gen, publish, self.max_events)
+        # One torch thread on the CPU: these are many tiny ops, and on a busy 2-core machine torch's own pool
+        # made them 10-60x slower (benchmarks/consensus_speed.py, "anneal" at default threads vs 1).
+        threads = torch.get_num_threads()
+        if dev.type == "cpu":
+            torch.set_num_threads(1)
+        try:
+            found = annealing.ground_states(A, h, self.temperature, self.schedule, gen, publish, self.max_events)
+        finally:
+            torch.set_num_threads(threads)
         return (found["weights"].cpu().numpy(), found["energy"].cpu().numpy(), found["residual"].cpu().numpy(),
                 found["trace"].cpu().numpy())
 
