@@ -24,7 +24,9 @@ USAGE = """\
   {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
   --trust runs model-written code even if the guard blocks it (this cell only).
   --consensus anthropic:claude-sonnet-5-5,openai:gpt-5.5,local asks several models in parallel and
-  weighs their answers (weights, causal graph, consensus answer, tokens and cost per model).
+  weighs their answers (weights, causal graph, consensus answer, tokens and cost per model). Programs are
+  each run apart in the sandbox and weighed by what they compute; the chosen one runs in your namespace.
+  --synthesize SPEC: who writes a prose consensus (top: the heaviest answer's model; local; none).
   The last result is kept in `_llmos`.
 
 %llmos status | providers | config | reset [--ledger] | help | costs
@@ -56,6 +58,7 @@ def _cell_parser() -> _Parser:
     p.add_argument("--trust", action="store_true")
     p.add_argument("--plan", action="store_true")
     p.add_argument("--consensus", metavar="SPECS")
+    p.add_argument("--synthesize", metavar="SPEC", default="top")
     p.add_argument("--help", "-h", action="store_true")
     return p
 
@@ -256,7 +259,9 @@ class LLMOSMagics(Magics):
         from .render import result_bundles
 
         if args.consensus:
-            consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns, trust=args.trust)
+            synthesize = None if args.synthesize.lower() == "none" else args.synthesize
+            consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns, trust=args.trust,
+                                              synthesize_with=synthesize)
             self.shell.user_ns["_llmos"] = consensus
             if args.json:
                 print(json.dumps(consensus.to_dict(), indent=2, default=str))
