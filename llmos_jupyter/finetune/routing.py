@@ -1,0 +1,78 @@
+"""Which tier answers a model call, and why (the cell shows the why).
+
+- T0, an adapter fine-tuned here: a MIXED request (a near trace exists but may not be replayed: new
+  values or wording) whose domain terms are a family the adapter learned, read from its card.
+- T3, kept for meta tasks: planning (ORCHESTRATOR).
+- T1 for MIXED and T2 for LEARNER, one tier down when energy is low; the nearest configured tier when
+  the wanted one is missing. T0 and T3 are never a fallback for writing code: an adapter knows only its
+  families, and the meta tier is kept for meta work (unless it is the only tier left).
+
+A tier is "provider:model", optionally "@base_url" for an OpenAI-compatible server (vLLM, llama.cpp),
+e.g. {"T0": "local:qiskit-t0"} in-process or {"T0": "openai:qiskit-t0@http://127.0.0.1:8000/v1"}.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..dispatch.modes import Mode
+from ..errors import ConfigError
+
+_cards: dict[str, tuple[float, frozenset]] = {}
+
+
+@dataclass(frozen=True)
+class Spec:
+    provider: str
+    model: str | None
+    base_url: str | None = None
+
+
+def parse(tier: str, spec: str) -> Spec:
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"LLMOS.tiers[{tier!r}] is {spec!r}; write 'provider:model' (e.g. 'local:qiskit-t0', "
+                          "'openai:gpt-5.4-mini' or 'openai:qiskit-t0@http://127.0.0.1:8000/v1').")
+    head, _, url = spec.partition("@")
+    name, _, model = head.partition(":")
+    return Spec(name.strip(), model.strip() or None, url.strip() or None)
+
+
+def families(home: Path, adapter: str) -> frozenset:
+    """The term sets an adapter was trained on (from its card); empty when it has no readable card."""
+    path = Path(home) / "adapters" / adapter / "card.json"
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return frozenset()
+    cached = _cards.get(str(path))
+    if cached is None or cached[0] != mtime:
+        try:
+            found = frozenset(frozenset(f) for f in json.loads(path.read_text()).get("families", []))
+        except (OSError, ValueError, TypeError):
+            found = frozenset()
+        cached = _cards[str(path)] = (mtime, found)
+    return cached[1]
+
+
+def choose(tiers: dict[str, str], mode: Mode, terms: frozenset, shift: int, home: Path) -> tuple[str | None, str]:
+    """(tier, why); tier None: no configured tier fits, the configured provider answers."""
+    have = {t for t in tiers if len(t) == 2 and t[0] == "T" and t[1] in "0123"}
+    if "T0" in have and mode == Mode.MIXED:
+        adapter = parse("T0", tiers["T0"]).model or ""
+        if terms and terms in families(home, adapter):
+            return "T0", (f"T0: a new variation of a family adapter {adapter} learned ({', '.join(sorted(terms))}); "
+                          "no verified trace could be replayed for it")
+    if mode == Mode.ORCHESTRATOR and "T3" in have:
+        return "T3", "T3: planning is a meta task, kept for the external model"
+    wanted = {Mode.MIXED: 1, Mode.LEARNER: 2}.get(mode, 2) + shift
+    usable = sorted(int(t[1]) for t in have - {"T0", "T3"}) or sorted(int(t[1]) for t in have - {"T0"})
+    if not usable:
+        return None, ("T0 serves only the families its adapter learned; this request is not one, so the "
+                      "configured provider answered")
+    tier = min(usable, key=lambda t: (abs(t - wanted), -t))
+    why = {Mode.MIXED: "MIXED (the nearest trace guides the model)", Mode.LEARNER: "LEARNER (nothing near in memory)"
+           }.get(mode, str(mode))
+    low = " one tier down: energy is low" if shift < 0 else ""
+    missing = f" (T{wanted} is not configured)" if tier != wanted else ""
+    return f"T{tier}", f"T{tier}: {why}{low}{missing}"
