@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,34 +82,40 @@ class LLMOS:
         return [recording.ledger_totals(self.ledger), recording.valence(self.sentience)]
 
     # -- providers -------------------------------------------------------------------------------
-    def provider(self, name: str | None = None, model: str | None = None) -> Provider:
-        """The provider for a run; created on first use and kept (the local model loads once)."""
+    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None) -> Provider:
+        """The provider for a run; created on first use and kept (the local model loads once). `base_url`: a
+        tier's own server (e.g. vLLM serving an adapter)."""
         s = self.settings
         configured = name in (None, s.provider)
         chosen = resolve_auto(name or s.provider)
         # The configured model, base URL and key belong to the configured provider only.
         model = model or (s.model if configured else None)
-        base_url, api_key = (s.base_url, self._api_key) if configured else (None, None)
+        base_url, api_key = (base_url or s.base_url, self._api_key) if configured else (base_url, None)
         key = (chosen, model, base_url)
         if key not in self._providers:
             options = {"timeout": s.timeout, "max_retries": s.max_retries}
             if chosen != "local":
                 options.update(base_url=base_url, api_key=api_key)
+            else:
+                options["adapters"] = self.home / "adapters"  # local:<name> is an adapter fine-tuned here
             self._providers[key] = make_provider(chosen, model, **options)
         return self._providers[key]
 
-    def _model_for(self, mode: Mode, provider: str | None, model: str | None) -> tuple[Provider, str | None]:
-        """The model for this call and its tier: the cell's choice, else the tier for the mode (when tiers are
-        configured: LEARNER → T2, MIXED → T1, one tier down when energy is low), else the configured provider."""
+    def _model_for(self, mode: Mode, provider: str | None, model: str | None,
+                   terms: frozenset = frozenset()) -> tuple[Provider, str | None, str | None]:
+        """The model for this call, its tier and why: the cell's choice, else the tier for the mode when tiers
+        are configured (finetune.routing: T0 for variations of families its adapter learned, T1 MIXED, T2
+        LEARNER, T3 planning), else the configured provider."""
         tiers = self.settings.tiers
         if provider is None and model is None and tiers:
-            wanted = {Mode.MIXED: 1, Mode.LEARNER: 2}.get(mode, 2) + self.sentience.policy().tier_shift
-            available = sorted(int(t[1:]) for t in tiers if len(t) == 2 and t[0] == "T" and t[1] in "0123")
-            if available:
-                tier = min(available, key=lambda t: (abs(t - wanted), -t))
-                name, _, tier_model = tiers[f"T{tier}"].partition(":")
-                return self.provider(name, tier_model or None), f"T{tier}"
-        return self.provider(provider, model), None
+            from .finetune import routing
+
+            tier, why = routing.choose(tiers, mode, terms, self.sentience.policy().tier_shift, self.home)
+            if tier is not None:
+                spec = routing.parse(tier, tiers[tier])
+                return self.provider(spec.provider, spec.model, spec.base_url), tier, why
+            return self.provider(provider, model), None, why
+        return self.provider(provider, model), None, None
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
@@ -138,7 +145,7 @@ class LLMOS:
     def _plan(self, request: Request, provider: str | None, model: str | None) -> Answer:
         """--plan: the model splits the task into steps (a `plan` tool call). A model without tools (the local
         one) gets the rule-based split of numbered lists, semicolons and 'then'."""
-        llm, tier = self._model_for(Mode.ORCHESTRATOR, provider, model)
+        llm, tier, _ = self._model_for(Mode.ORCHESTRATOR, provider, model)
         if llm.name == "local":
             steps = tuple(split_steps(request.text))
             answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, why={"planner": "rules"})
@@ -173,8 +180,9 @@ class LLMOS:
                     self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why,
                                                    request.parent_id, fallback_from=str(origin)))
             if attempt is None:
-                llm, tier = self._model_for(decision.mode, provider, model)
-                attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings)
+                llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms)
+                attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
+                                    tier_why)
         except LLMOSError as exc:
             error = str(exc)
             raise
@@ -207,7 +215,7 @@ class LLMOS:
         return Attempt(answer, run=run, verification=verification, learned=learned)
 
     def _ask(self, request: Request, decision: Decision, llm: Provider, tier: str | None, namespace, execute: bool,
-             trust: bool, on_text, timings) -> Attempt:
+             trust: bool, on_text, timings, tier_why: str | None = None) -> Attempt:
         left = self.sentience.budget_left()
         if left is not None and left <= 0:
             raise BudgetExhausted(
@@ -215,6 +223,8 @@ class LLMOS:
                 "model was not asked. Answers from memory still work at zero tokens. Raise the budget with "
                 "%llmos budget 100000, or clear it with %llmos budget off.")
         answer = ask(request, decision, llm, self._asking, tier=tier, on_text=on_text)
+        if tier_why:
+            answer = replace(answer, why={**answer.why, "tier_reason": tier_why})
         timings["llm"] = timings.get("llm", 0.0) + answer.llm_ms
         if answer.code is None:
             if answer.plan and request.parent_id is None:
@@ -332,6 +342,21 @@ class LLMOS:
     def costs(self) -> dict[str, Any]:
         return {**self.ledger.costs(), "total_usd": self.ledger.total_cost(),
                 "saved_tokens": self.ledger.cumulative_saved()}
+
+    # -- fine-tuning -----------------------------------------------------------------------------
+    def finetune(self, name: str = "qiskit-t0", *, steps: int = 300, base: str = "local", evaluate: int = 8,
+                 progress="bar") -> dict:
+        """Train adapter `name` with AdaLoRA on this home's verified traces (starter and imported skills
+        included), save it under home/adapters/<name>/ and return its card (llmos_jupyter.finetune). Serve it
+        with `tiers={"T0": "local:<name>"}`."""
+        from .finetune import finetune
+
+        self.memory.ready()
+        card = finetune(self.home, self.memory.traces.all(), name=name, steps=steps, base=base, evaluate=evaluate,
+                        runner=self._runner(trust=False), progress=progress)
+        # A provider made for the adapter's earlier version holds its old card: the next call loads the new one.
+        self._providers = {k: v for k, v in self._providers.items() if k[:2] != ("local", name)}
+        return card
 
     # -- consensus -------------------------------------------------------------------------------
     def consensus(self, prompt: str, providers, *, namespace: dict[str, Any] | None = None, trust: bool = False,
