@@ -19,7 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "events", "tokencount", "dispatch.modes"),
     ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
-    ("providers", "memory", "tools", "consensus", "sandbox"),
+    # finetune: training sets from memory, AdaLoRA training, adapter folders; providers.local serves adapters.
+    ("providers", "memory", "tools", "consensus", "sandbox", "finetune"),
     # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
     ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),
