@@ -1,10 +1,10 @@
 """Values across the sandbox boundary, both directions, as tagged JSON. Only kinds whose loading cannot run
 code travel: JSON scalars and containers of travelling values, complex numbers, bytes, paths, numpy arrays as .npy
-(allow_pickle=False both ways, so object arrays are refused), QuantumCircuit as QPY (no older format than
-the Rust reader's, whose expressions are parsed, not evaluated), Statevector / DensityMatrix / Operator
-through their arrays and dims, SparsePauliOp through labels and coefficients, Counts as a plain dict, and
-references to functions that stay in the worker. Anything else is `Unconvertible` and stays where it is;
-any tag not listed here (a pickle, say) is `UnsafePayload` and is never looked at further.
+(allow_pickle=False both ways, so object arrays are refused), the Qiskit kinds of qiskit_kinds.py (circuits as
+QPY no older than the Rust reader's, whose expressions are parsed, not evaluated; everything else rebuilt
+from arrays and plain data through public constructors), and references to functions that stay in the
+worker. Anything else is `Unconvertible` and stays where it is; any tag not listed here (a pickle, say) is
+`UnsafePayload` and is never looked at further.
 
 numpy and qiskit are imported only when a value of theirs is met, so the kernel side stays light."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from pathlib import Path, PurePath
 from typing import Any, Callable
 
-from .errors import SandboxError, UnsafePayload
+from .errors import SandboxError, Unconvertible, UnsafePayload
 
 MAX_DEPTH = 32
 MAX_ITEMS = 1_000_000  # elements across one value's containers
@@ -23,10 +23,6 @@ MAX_BINARY = 256 * 1024 * 1024  # bytes in one value's payloads
 
 NPY_MAGIC = b"\x93NUMPY"
 QPY_MAGIC = b"QISKIT"
-
-
-class Unconvertible(SandboxError):
-    """This value has no safe form to travel in; it stays on its side."""
 
 
 class _Budget:
@@ -94,8 +90,10 @@ def _encode(value: Any, depth: int, budget: _Budget, function) -> Any:
     if isinstance(value, PurePath):
         return {"t": "path", "v": str(value)}
     module = type(value).__module__ or ""
-    if module.startswith("qiskit"):
-        encoded = _encode_qiskit(value, budget)
+    if module.startswith(("qiskit", "matplotlib")) or _from_qiskit(type(value)):
+        from . import qiskit_kinds
+
+        encoded = qiskit_kinds.encode(value, _Out(depth, budget, function))
         if encoded is not None:
             return encoded
     if module == "numpy" or module.startswith("numpy."):
@@ -143,39 +141,41 @@ def _encode_numpy(value, depth, budget, function):
     raise Unconvertible(f"a {_qualname(value)} has no safe form to travel in")
 
 
-def _encode_qiskit(value, budget) -> dict | None:
-    from qiskit.circuit import QuantumCircuit
-    from qiskit.quantum_info import DensityMatrix, Operator, SparsePauliOp, Statevector
-    from qiskit.result import Counts
+def _from_qiskit(kind: type) -> bool:
+    # Qiskit's singleton gates (XGate()) are instances of generated subclasses whose module is None.
+    return any((base.__module__ or "").startswith("qiskit") for base in kind.__mro__[1:3])
 
-    if isinstance(value, QuantumCircuit):
+
+class _Out:
+    """What a kind of qiskit_kinds needs to encode its parts within this value's budget."""
+
+    def __init__(self, depth: int, budget: _Budget, function):
+        self._depth, self._budget, self._function = depth, budget, function
+
+    def value(self, value: Any) -> Any:
+        return _encode(value, self._depth + 1, self._budget, self._function)
+
+    def npy(self, array) -> str:
+        self._budget.count(binary=array.nbytes)
+        return _npy(array)
+
+    def bytes(self, data: bytes) -> str:
+        self._budget.count(binary=len(data))
+        return _b64(data)
+
+    def qpy(self, circuit) -> str:
         from qiskit import qpy
 
         buffer = io.BytesIO()
         try:
-            qpy.dump(value, buffer)
+            qpy.dump(circuit, buffer)
         except Exception as exc:  # noqa: BLE001 - QPY refuses some circuits (custom objects in params)
             raise Unconvertible(f"this circuit cannot be written as QPY: {exc}") from None
-        budget.count(binary=buffer.tell())
-        return {"t": "circuit", "qpy": _b64(buffer.getvalue())}
-    if isinstance(value, (Statevector, DensityMatrix)):
-        budget.count(binary=value.data.nbytes)
-        return {"t": "statevector" if isinstance(value, Statevector) else "densitymatrix",
-                "data": _npy(value.data), "dims": [int(d) for d in value.dims()]}
-    if isinstance(value, Operator):
-        budget.count(binary=value.data.nbytes)
-        return {"t": "operator", "data": _npy(value.data),
-                "input_dims": [int(d) for d in value.input_dims()], "output_dims": [int(d) for d in value.output_dims()]}
-    if isinstance(value, SparsePauliOp):
-        coeffs = value.coeffs
-        budget.count(items=len(coeffs), binary=coeffs.nbytes)
-        return {"t": "sparsepauliop", "labels": [str(p) for p in value.paulis.to_labels()], "coeffs": _npy(coeffs)}
-    if isinstance(value, Counts):
-        return {"t": "counts", "v": {str(k): int(v) for k, v in value.items()}}
-    if type(value).__name__ == "NoiseModel" and type(value).__module__.startswith("qiskit_aer.noise"):
-        # Its serializable dict is plain JSON (errors, instructions, qubits); loading it builds the same model.
-        return {"t": "noisemodel", "v": _encode(value.to_dict(serializable=True), 1, budget, None)}
-    return None
+        self._budget.count(binary=buffer.tell())
+        return _b64(buffer.getvalue())
+
+    def count(self, items: int) -> None:
+        self._budget.count(items=items)
 
 
 # ----------------------------------------------------------------------------------------------- decode
@@ -245,15 +245,33 @@ def _array(text, budget):
     return np.load(io.BytesIO(raw), allow_pickle=False)
 
 
-def _counts(data, *_):
-    values = data.get("v")
-    if not isinstance(values, dict) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
-        raise UnsafePayload("counts that are not {bitstring: int}")
-    return dict(values)
+class _Into:
+    """What a kind of qiskit_kinds needs to rebuild its parts within this value's budget."""
+
+    def __init__(self, depth: int, budget: _Budget, function):
+        self._depth, self._budget, self._function = depth, budget, function
+
+    def value(self, data: Any) -> Any:
+        return _decode(data, self._depth + 1, self._budget, self._function)
+
+    def array(self, text: Any):
+        return _array(text, self._budget)
+
+    def bytes(self, text: Any) -> bytes:
+        return _unb64(text, self._budget)
+
+    def circuit(self, text: Any):
+        return _circuit(text, self._budget)
+
+    def dims(self, value: Any) -> tuple:
+        return _dims(value)
+
+    def count(self, items: int) -> None:
+        self._budget.count(items=items)
 
 
-def _circuit(data, depth, budget, function):
-    raw = _unb64(data.get("qpy"), budget)
+def _circuit(text, budget):
+    raw = _unb64(text, budget)
     from qiskit import qpy
     from qiskit.circuit import QuantumCircuit
     from qiskit.qpy import common
@@ -271,55 +289,8 @@ def _circuit(data, depth, budget, function):
     return circuits[0]
 
 
-def _statevector(data, depth, budget, function):
-    from qiskit.quantum_info import DensityMatrix, Statevector
-
-    kind = Statevector if data["t"] == "statevector" else DensityMatrix
-    return kind(_array(data.get("data"), budget), dims=_dims(data.get("dims")))
-
-
-def _operator(data, depth, budget, function):
-    from qiskit.quantum_info import Operator
-
-    return Operator(_array(data.get("data"), budget), input_dims=_dims(data.get("input_dims")),
-                    output_dims=_dims(data.get("output_dims")))
-
-
-def _sparse_pauli_op(data, depth, budget, function):
-    from qiskit.quantum_info import SparsePauliOp
-
-    labels = data.get("labels")
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        raise UnsafePayload("a SparsePauliOp whose labels are not strings")
-    budget.count(items=len(labels))
-    coeffs = _array(data.get("coeffs"), budget)
-    return SparsePauliOp(labels, coeffs=coeffs)
-
-
-def _noise_model(data, depth, budget, function):
-    import warnings
-
-    from qiskit_aer.noise import NoiseModel
-
-    described = _decode(data.get("v"), depth + 1, budget, None)
-    if not isinstance(described, dict):
-        raise UnsafePayload("a noise model that is not a dict")
-    if _largest_qubit(described) > MAX_NOISE_QUBIT:  # the loader builds circuits this wide, in the kernel
-        raise UnsafePayload(f"a noise model on qubits beyond {MAX_NOISE_QUBIT}")
-    with warnings.catch_warnings():  # from_dict is deprecated in qiskit-aer 0.15 with no replacement yet
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return NoiseModel.from_dict(described)
-
-
-MAX_NOISE_QUBIT = 4096
-
-
-def _largest_qubit(value, key: str = "") -> int:
-    if isinstance(value, dict):
-        return max((_largest_qubit(v, str(k)) for k, v in value.items()), default=-1)
-    if isinstance(value, (list, tuple)):
-        return max((_largest_qubit(v, key) for v in value), default=-1)
-    return value if "qubit" in key and isinstance(value, int) else -1
+def _kind(rebuild: Callable) -> Callable:
+    return lambda data, depth, budget, function: rebuild(data, _Into(depth, budget, function))
 
 
 def _dims(value):
@@ -351,13 +322,15 @@ _DECODERS: dict[str, Callable] = {
     "dict": _dict,
     "ndarray": lambda data, depth, budget, function: _array(data.get("npy"), budget),
     "npscalar": lambda data, depth, budget, function: _array(data.get("npy"), budget)[()],
-    "counts": _counts,
-    "circuit": _circuit,
-    "statevector": _statevector,
-    "densitymatrix": _statevector,
-    "operator": _operator,
-    "sparsepauliop": _sparse_pauli_op,
-    "noisemodel": _noise_model,
     "path": _path,
     "function": _function,
 }
+
+
+def _qiskit_kinds() -> dict[str, Callable]:
+    from . import qiskit_kinds  # imports nothing heavy until a value of its kinds is met
+
+    return {tag: _kind(rebuild) for tag, rebuild in qiskit_kinds.DECODERS.items()}
+
+
+_DECODERS.update(_qiskit_kinds())

@@ -25,3 +25,7 @@ class RemoteError(SandboxError):
         super().__init__(message)
         self.remote_type = remote_type
         self.remote_traceback = remote_traceback
+
+
+class Unconvertible(SandboxError):
+    """This value has no safe form to travel in; it stays on its side."""

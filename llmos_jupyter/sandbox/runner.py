@@ -17,7 +17,7 @@ from typing import Any
 
 from ..tools.produced import open_figures, snapshot
 from ..tools.qiskit_exec import run_code
-from . import codec
+from . import codec, rng
 from .errors import UnsafePayload
 from .pristine import Pristine
 
@@ -182,7 +182,7 @@ class Runner:
         return encoded, False
 
     # -- one call of a function an earlier run defined
-    def call(self, session: str, name: str, args: Any, kwargs: Any) -> dict[str, Any]:
+    def call(self, session: str, name: str, args: Any, kwargs: Any, streams: Any = None) -> dict[str, Any]:
         namespace = self.sessions.get(session)
         function = namespace.get(name) if namespace is not None else None
         if not callable(function):
@@ -204,6 +204,7 @@ class Runner:
         buffer = io.StringIO()
         figures_before = open_figures()
         self._pristine.before(namespace)
+        rng.restore(streams)
         try:
             with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
                 value = function(*call_args, **call_kwargs)
@@ -214,13 +215,53 @@ class Runner:
         finally:
             self._figures(figures_before, None)  # a call has no place to show figures: close what it opened
             self._pristine.after(namespace)
-        encoded, stays = self._bring(value, [MESSAGE_BUDGET])
+        budget = [MESSAGE_BUDGET]
+        encoded, stays = self._bring(value, budget)
         if stays:
+            why = _why_not(value)
             return {"ok": False, "error_type": "Unconvertible", "output": buffer.getvalue(),
                     "error": f"{name}() returned a {type(value).__module__}.{type(value).__qualname__}, which has no "
-                             "safe form to come back in (JSON values, circuits, arrays, quantum_info objects); "
-                             "return one of those, or keep the value in the worker and use it from a later run."}
-        return {"ok": True, "value": encoded, "output": buffer.getvalue()}
+                             f"safe form to come back in{why} (JSON values, circuits, arrays, quantum_info objects, "
+                             "primitive results); return one of those, or keep the value in the worker and use it "
+                             "from a later run."}
+        return {"ok": True, "value": encoded, "output": buffer.getvalue(), "rng": rng.capture(),
+                "changed": _changed(args, kwargs, call_args, call_kwargs, budget)}
+
+
+_MUTABLE = (list, dict, set)
+
+
+def _changed(args: dict, kwargs: dict, call_args, call_kwargs, budget: list[int]) -> dict[str, Any]:
+    """The arguments the call changed in place (a circuit it appended to, a list it filled), as they are now,
+    so the kernel's own objects change as they would have had the function run there."""
+    def now(value, before):
+        if not (isinstance(value, _MUTABLE) or type(value).__name__ == "QuantumCircuit"):
+            return None
+        encoded, stays = Runner._bring(value, budget)
+        return None if stays or encoded == before else encoded
+
+    changed: dict[str, Any] = {"args": {}, "kwargs": {}}
+    for i, (value, before) in enumerate(zip(call_args, args.get("v") or [])):
+        encoded = now(value, before)
+        if encoded is not None:
+            changed["args"][str(i)] = encoded
+    before_kwargs = {k: v for k, v in (kwargs.get("v") or []) if isinstance(k, str)}
+    for key, value in call_kwargs.items():
+        encoded = now(value, before_kwargs.get(key))
+        if encoded is not None:
+            changed["kwargs"][key] = encoded
+    return changed
+
+
+def _why_not(value: Any) -> str:
+    try:
+        codec.encode(value, function=describe_function)
+    except codec.Unconvertible as exc:
+        inner = str(exc)
+        return "" if f"{type(value).__module__}.{type(value).__qualname__} has" in inner else f" ({inner})"
+    except Exception as exc:  # noqa: BLE001 - the conversion's own failure is the reason
+        return f" ({type(exc).__name__}: {exc})"
+    return " (it is larger than a reply may be)"
 
 
 def _capped(text: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import codec, framing, paths
+from . import codec, framing, paths, rng
 from .environment import worker_environment
 from .errors import RemoteError, SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -256,7 +256,7 @@ class Sandbox:
         try:
             message = {"op": "call", "session": session, "name": function_name,
                        "args": codec.encode(list(args), function=reference),
-                       "kwargs": codec.encode(dict(kwargs or {}), function=reference)}
+                       "kwargs": codec.encode(dict(kwargs or {}), function=reference), "rng": rng.capture()}
         except codec.Unconvertible as exc:
             raise SandboxError(f"An argument to {function_name}() cannot travel to the sandbox: {exc}. Pass JSON "
                                "values, circuits, arrays or quantum_info objects.") from None
@@ -272,8 +272,33 @@ class Sandbox:
         if not reply.get("ok"):
             raise RemoteError(f"{function_name}() failed in the sandbox:\n{reply.get('error')}",
                               remote_type=reply.get("error_type"), remote_traceback=reply.get("error"))
-        return codec.decode(reply.get("value"),
-                            function=lambda ref: RemoteFunction(self, session, ref, generation))
+        def function(ref: dict) -> RemoteFunction:
+            return RemoteFunction(self, session, ref, generation)
+
+        _write_back(reply.get("changed"), args, kwargs or {}, function)
+        rng.restore(reply.get("rng"))
+        return codec.decode(reply.get("value"), function=function)
+
+
+def _write_back(changed: Any, args: Sequence[Any], kwargs: dict[str, Any], function) -> None:
+    """Change the caller's arguments in place as the call changed the worker's copies of them."""
+    if not isinstance(changed, dict):
+        return
+    places = [(args[int(i)], encoded) for i, encoded in (changed.get("args") or {}).items()
+              if isinstance(i, str) and i.isdigit() and int(i) < len(args)]
+    places += [(kwargs[k], encoded) for k, encoded in (changed.get("kwargs") or {}).items() if k in kwargs]
+    for original, encoded in places:
+        now = codec.decode(encoded, function=function)
+        if isinstance(original, list) and isinstance(now, list):
+            original[:] = now
+        elif isinstance(original, dict) and isinstance(now, dict):
+            original.clear()
+            original.update(now)
+        elif isinstance(original, set) and isinstance(now, set):
+            original.clear()
+            original.update(now)
+        elif type(original).__name__ == "QuantumCircuit" and type(now) is type(original):
+            original.__dict__.update(now.__dict__)  # `now` is a fresh copy nobody else holds
 
 
 def _pngs(items: Any) -> list[bytes]:

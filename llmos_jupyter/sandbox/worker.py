@@ -111,7 +111,7 @@ def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
 def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> None:
     handlers = {
         "run": lambda m: runner.run(str(m["code"]), str(m.get("session", "default"))),
-        "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs")),
+        "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs"), m.get("rng")),
         "ping": lambda m: {"ok": True, "pid": os.getpid()},
     }
     while True:

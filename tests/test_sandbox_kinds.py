@@ -1,0 +1,225 @@
+"""What crosses the sandbox boundary as the Qiskit object it was (sandbox/qiskit_kinds.py): values a function
+in the worker returns, arguments it is given and changes in place, and the random streams it draws from.
+One worker for the module; every value is compared with what the same code gives in the kernel."""
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+from llmos_jupyter.sandbox import RemoteError, Sandbox, codec
+from llmos_jupyter.sandbox.errors import UnsafePayload
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kinds")
+    with Sandbox(outputs=root / "llmos-outputs") as sandbox:
+        yield sandbox
+
+
+def remote(box, source: str, name: str):
+    r = box.run(source, session="kinds")
+    assert r.error is None, r.error
+    return r.namespace[name]
+
+
+KINDS = '''
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.converters import circuit_to_dag
+from qiskit.quantum_info import Clifford, CNOTDihedral, ScalarOp, Choi, Kraus, StabilizerState, random_clifford
+from qiskit.transpiler import CouplingMap, Target, InstructionProperties
+from qiskit.circuit.library import XGate, CXGate, UGate
+from qiskit.circuit import Parameter
+
+def bell():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    return qc
+
+def make(kind):
+    if kind == "dag":
+        return circuit_to_dag(bell())
+    if kind == "gate":
+        return bell().to_gate(label="bell")
+    if kind == "singleton":
+        return XGate()
+    if kind == "clifford":
+        return random_clifford(3, seed=5)
+    if kind == "stabilizer":
+        return StabilizerState(bell())
+    if kind == "dihedral":
+        qc = QuantumCircuit(2)
+        qc.cx(0, 1)
+        qc.t(1)
+        return CNOTDihedral(qc)
+    if kind == "scalar":
+        return ScalarOp((2, 2), coeff=0.5j)
+    if kind == "choi":
+        return Choi(np.eye(4))
+    if kind == "kraus":
+        return Kraus([np.sqrt(0.9) * np.eye(2), np.sqrt(0.1) * np.array([[0, 1], [1, 0]])])
+    if kind == "coupling":
+        cmap = CouplingMap([(0, 1), (1, 2)], description="line")
+        cmap.add_physical_qubit(3)
+        return cmap
+    if kind == "target":
+        target = Target(num_qubits=2, dt=1e-9)
+        theta, phi, lam = Parameter("t"), Parameter("p"), Parameter("l")
+        target.add_instruction(UGate(theta, phi, lam), {(0,): InstructionProperties(5e-8, 1e-4),
+                                                        (1,): InstructionProperties(6e-8, 2e-4)})
+        target.add_instruction(CXGate(), {(0, 1): InstructionProperties(3e-7, 1e-2)})
+        return target
+'''
+
+
+@pytest.mark.parametrize("kind", ["dag", "gate", "singleton", "clifford", "stabilizer", "dihedral", "scalar", "choi",
+                                  "kraus", "coupling", "target"])
+def test_a_qiskit_object_comes_back_as_itself(box, kind):
+    here: dict = {}
+    exec(KINDS, here)
+    expected, got = here["make"](kind), remote(box, KINDS, "make")(kind)
+    assert type(got) is type(expected)
+    if kind == "dag":
+        from qiskit.converters import dag_to_circuit
+        from qiskit.quantum_info import Operator
+
+        assert Operator(dag_to_circuit(got)).equiv(Operator(dag_to_circuit(expected)))
+    elif kind == "gate":
+        from qiskit.quantum_info import Operator
+
+        assert got.label == "bell" and Operator(got).equiv(Operator(expected))
+    elif kind == "stabilizer":
+        assert got.equiv(expected)
+    elif kind == "coupling":
+        assert sorted(got.get_edges()) == sorted(expected.get_edges()) and list(got.physical_qubits) == [0, 1, 2, 3]
+        assert got.description == "line"
+    elif kind == "target":
+        assert set(got.operation_names) == {"u", "cx"} and got.dt == expected.dt
+        assert got["u"][(1,)].error == 2e-4 and got["cx"][(0, 1)].duration == 3e-7
+    else:
+        assert got == expected
+
+
+PRIMITIVES = '''
+from qiskit import QuantumCircuit
+from qiskit.primitives import StatevectorSampler, StatevectorEstimator
+from qiskit.quantum_info import SparsePauliOp
+
+def bell():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    return qc
+
+def sample():
+    qc = bell()
+    qc.measure_all()
+    return StatevectorSampler(seed=3).run([qc], shots=200)
+
+def estimate():
+    return StatevectorEstimator().run([(bell(), SparsePauliOp("ZZ"))]).result()
+'''
+
+
+def test_a_primitive_job_comes_back_done_and_its_result_reads_as_in_the_kernel(box):
+    from qiskit.primitives import PrimitiveJob, PrimitiveResult
+
+    job = remote(box, PRIMITIVES, "sample")()
+    assert isinstance(job, PrimitiveJob) and job.job_id()
+    counts = job.result()[0].data.meas.get_counts()
+    assert set(counts) <= {"00", "11"} and sum(counts.values()) == 200
+    result = remote(box, PRIMITIVES, "estimate")()
+    assert isinstance(result, PrimitiveResult) and result[0].data.evs.item() == pytest.approx(1.0)
+
+
+NOISE = '''
+import warnings
+from qiskit_aer.noise import NoiseModel
+from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+def noise():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return NoiseModel.from_backend(FakeManilaV2())
+
+def width(backend):
+    return backend.num_qubits, backend.name
+'''
+
+
+def test_a_backend_noise_model_comes_back_equal_and_a_fake_backend_travels_by_name(box):
+    from qiskit_aer.noise import NoiseModel
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = NoiseModel.from_backend(FakeManilaV2())
+    got = remote(box, NOISE, "noise")()
+    assert type(got) is NoiseModel and got == expected and len(got._custom_noise_passes) == 1
+    assert remote(box, NOISE, "width")(FakeManilaV2()) == [5, "fake_manila"] or \
+        remote(box, NOISE, "width")(FakeManilaV2()) == (5, "fake_manila")
+
+
+def test_a_returned_figure_is_its_picture(box):
+    from matplotlib.figure import Figure
+
+    make = remote(box, "import matplotlib.pyplot as plt\ndef plot():\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
+                       "    ax.bar(['00', '11'], [500, 524])\n    return fig", "plot")
+    fig = make()
+    assert isinstance(fig, Figure) and tuple(fig.get_size_inches()) == pytest.approx((3, 2))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    assert buffer.getvalue().startswith(b"\x89PNG")
+
+
+def test_arguments_changed_in_place_change_in_the_kernel(box):
+    from qiskit import QuantumCircuit
+
+    add = remote(box, "def add(qc, log, seen):\n    qc.h(0)\n    qc.measure_all()\n    log.append(len(qc.data))\n"
+                      "    seen['h'] = True\n", "add")
+    qc, log, seen = QuantumCircuit(1), [], {}
+    assert add(qc, log, seen=seen) is None
+    assert [i.operation.name for i in qc.data] == ["h", "barrier", "measure"] and qc.num_clbits == 1
+    assert log == [3] and seen == {"h": True}
+
+
+def test_a_seeded_numpy_stream_in_the_kernel_is_the_one_the_call_draws_from(box):
+    draw = remote(box, "import numpy as np\nimport random\ndef draw():\n    return np.random.randint(1000, size=4).tolist(), "
+                       "random.random()", "draw")
+    import random
+
+    np.random.seed(12345)
+    random.seed(7)
+    expected = (np.random.randint(1000, size=4).tolist(), random.random())
+    after_here = np.random.randint(1000)
+    np.random.seed(12345)
+    random.seed(7)
+    assert tuple(draw()) == expected
+    assert np.random.randint(1000) == after_here  # the kernel's stream moved on as far as the call took it
+
+
+def test_kinds_refuse_what_they_cannot_check():
+    def payload(tag, **fields):
+        return {"t": tag, **fields}
+
+    bad_tableau = io.BytesIO()
+    np.save(bad_tableau, np.zeros((3, 3), dtype=bool), allow_pickle=False)
+    for message in (payload("clifford", tableau=base64.b64encode(bad_tableau.getvalue()).decode()),
+                    payload("fakebackend", name="os"), payload("fakebackend", name="FakeProviderForBackendV2"),
+                    payload("databin", shape=[], fields={"__class__": 1}),
+                    payload("channel", kind="Operator"), payload("figure", png="aGVsbG8=", size=[1, 1], dpi=100),
+                    payload("target", instructions=[{"name": "x", "class": "Parameter", "props": []}], num_qubits=1)):
+        with pytest.raises(UnsafePayload):
+            codec.decode(message)
+
+
+def test_a_value_that_cannot_come_back_says_why(box):
+    make = remote(box, "class Pass:\n    pass\ndef make():\n    return (1, Pass())", "make")
+    with pytest.raises(RemoteError, match=r"returned a builtins.tuple.*\(a __main__.Pass has no safe form"):
+        make()
