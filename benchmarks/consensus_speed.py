@@ -12,7 +12,11 @@ again while CPU-bound processes (one per core) keep the machine busy.
 Table 2: weigh_many throughput (ensembles per second) for a batch of B ensembles at N = 4 ... 64, fast on
 the CPU, anneal on the CPU, and anneal on the GPU when torch sees one; plus p50 of one weigh at N = 64.
 
+With --tune (instead of the tables): the grid the fast search's defaults (solver.FastSchedule) were chosen
+from, on tuning seeds 0-9 (not the held-out ones): worst energy gap to a 24-start SLSQP and mean ms.
+
     python benchmarks/consensus_speed.py [--ensembles 20] [--busy] [--sizes 4,8,12,16] [--batch 256]
+    python benchmarks/consensus_speed.py --tune
 """
 from __future__ import annotations
 
@@ -150,6 +154,46 @@ def throughput_table(args, torch) -> None:
         print(f"| {n} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {pct(singles, 50):.2f} |")
 
 
+def tune() -> None:
+    import itertools
+
+    from llmos_jupyter.consensus.solver import FastSchedule
+
+    sys_path_family()
+    from consensus_optimality import family
+
+    eng = ConsensusEngine(device="cpu", seed=0)
+    cases = []
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        for n in (3, 6, 12, 16, 32):
+            for name in ("clusters", "topic", "random"):
+                E = family(rng, name, n)
+                cases.append((E, slsqp_best(eng, E, 24, rng)))
+    print(f"{len(cases)} tuning ensembles (seeds 0-9, N in 3, 6, 12, 16, 32, three families); load average "
+          f"{os.getloadavg()[0]:.2f}\n")
+    print("| descent steps | random starts | keep | worst gap to 24-start SLSQP | mean ms |")
+    print("|---:|---:|---:|---:|---:|")
+    for steps, rs, keep in itertools.product((0, 3, 8, 20, 40), (0, 2, 8), (1, 2, 4)):
+        e = ConsensusEngine(device="cpu", seed=0, fast=FastSchedule(random_starts=rs, descent_steps=steps, keep=keep))
+        worst, t = -np.inf, 0.0
+        for E, best in cases:
+            t0 = time.perf_counter()
+            res = e.weigh(E)
+            t += time.perf_counter() - t0
+            worst = max(worst, res.energy - best)
+        print(f"| {steps} | {rs} | {keep} | {worst:+.1e} | {1000 * t / len(cases):.2f} |")
+
+
+def sys_path_family() -> None:
+    import sys
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ensembles", type=int, default=20, help="per N, timed by every method but anneal")
@@ -161,7 +205,11 @@ def main() -> None:
     ap.add_argument("--busy", action="store_true", help="measure table 1 again beside CPU-bound processes")
     ap.add_argument("--busy-procs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument("--tune", action="store_true", help="print the grid the fast search's defaults came from")
     args = ap.parse_args()
+    if args.tune:
+        tune()
+        return
     args.sizes = [int(x) for x in args.sizes.split(",")]
     args.batch_sizes = [int(x) for x in args.batch_sizes.split(",")]
     import torch

@@ -21,6 +21,9 @@ def test_counts_by_total_variation_and_circuits_by_their_exact_distribution():
     assert distance(observe({"00": 500, "11": 500}), observe({"0 0": 250, "1 1": 250})) == 0.0
     assert distance(observe({"00": 3, "11": 1}), observe({"00": 1, "11": 3})) == pytest.approx(0.5)
     assert distance(observe({"0": 10}), observe({"1": 10})) == 1.0
+    assert distance(observe({"Heads": 990, "Tails": 1010}), observe({"Heads": 1010, "Tails": 990})) == \
+        pytest.approx(0.01)
+    assert observe({"depth": 3, "width": 2}).kind == "value"  # a few small integers are facts, not a sample
     a = QuantumCircuit(2, 2)
     a.h(0)
     a.cx(0, 1)
@@ -111,14 +114,19 @@ def test_values_by_equality_and_kinds_never_match_each_other():
     assert behaviour_distance(f, Behaviour()) == 1.0
 
 
-def test_prose_by_text_embedding_and_prose_never_near_a_program():
+@pytest.fixture(scope="module")
+def embedder():
     from llmos_jupyter.memory.embed import Embedder
 
+    return Embedder()
+
+
+def test_prose_by_text_embedding_and_prose_never_near_a_program(embedder):
     texts = ["Dephasing destroys the GHZ coherence n times faster than one qubit's.",
              "A GHZ state loses coherence n times faster under dephasing than a single qubit.",
              "Bananas are yellow and rich in potassium.", "a program"]
     prog = script_behaviour({"00": 10}, {})
-    D, basis = distance_matrix([None, None, None, prog], texts, Embedder())
+    D, basis = distance_matrix([None, None, None, prog], texts, embedder)
     assert basis == ["text", "text", "text", "behaviour (counts)"]
     assert D[0, 1] < D[0, 2] and D[0, 1] < 0.5 and np.all(D[3, :3] == 1.0) and np.allclose(D, D.T)
 
@@ -195,7 +203,7 @@ def test_run_judges_programs_by_behaviour_and_names_the_failing_one(server, work
     assert html.count("llmos-histogram") == 3 and "judged by behaviour (counts)" in str(res)
 
 
-def test_prose_consensus_is_written_by_the_top_model_and_billed(server):
+def test_prose_consensus_is_written_by_the_top_model_and_billed(server, embedder):
     from llmos_jupyter.ledger import Ledger
     from llmos_jupyter.providers import make_provider
     from llmos_jupyter.store import Store
@@ -219,7 +227,7 @@ def test_prose_consensus_is_written_by_the_top_model_and_billed(server):
 
     store = Store(Path(tempfile.mkdtemp()) / "home")
     res = run_consensus("Why is a GHZ state fragile?", providers, causal=False, ledger=Ledger(store),
-                        request_id="syn", engine=ConsensusEngine(device="cpu", seed=0))
+                        request_id="syn", engine=ConsensusEngine(device="cpu", seed=0), embedder=embedder)
     top = res.models[int(np.argmax(res.weights))]
     assert top in ("openai:p1", "openai:p2")
     assert res.answer == f"Synthesis by {top.split(':')[1]}: coherence decays n times faster."

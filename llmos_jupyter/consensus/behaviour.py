@@ -3,7 +3,8 @@
 An observation is one thing a program produced, reduced to a kind the distance knows:
 
 * "counts": a probability distribution over outcomes (sampled counts, or a measured circuit's exact
-  probabilities); distance: total variation, (1/2) sum |p - q|.
+  probabilities, or integer tallies of labels such as {"Heads": 1012, "Tails": 988});
+  distance: total variation, (1/2) sum |p - q|.
 * "state": a statevector (or a measurement-free circuit wider than OPERATOR_QUBITS, from |0...0>);
   distance: 1 - |<a|b>|^2, one minus the fidelity.
 * "operator": a matrix (an Operator, or a measurement-free circuit); distance: 1 - |<A, B>| / (|A| |B|)
@@ -236,21 +237,28 @@ def _round(x: float) -> float:
 
 
 def _is_counts(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value) and all(isinstance(k, str) for k in value) and \
-        all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v >= 0
-            for v in value.values()) and all(set(k.replace(" ", "")) <= set("01") or k.startswith("0x")
-                                                for k in value)
+    """Outcome counts: bitstring (or hex) keys with non-negative numbers, or any labels ("Heads", "Tails") with
+    integer tallies of a sample's size (>= 32 in all: smaller integer dicts are more likely facts than samples)."""
+    if not (isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value)):
+        return False
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v >= 0
+               for v in value.values()):
+        return False
+    if all(k.replace(" ", "") and set(k.replace(" ", "")) <= set("01") or k.startswith("0x") for k in value):
+        return True
+    return all(isinstance(v, (int, np.integer)) for v in value.values()) and sum(value.values()) >= 32
 
 
 def _counts(raw: dict[str, float]) -> Observation:
     merged: dict[str, float] = {}
+    bits = all(set(k.replace(" ", "")) <= set("01") or k.startswith("0x") for k in raw)
     for k, v in raw.items():
-        key = format(int(k, 16), "b") if k.startswith("0x") else k.replace(" ", "")
+        key = (format(int(k, 16), "b") if k.startswith("0x") else k.replace(" ", "")) if bits else k
         merged[key] = merged.get(key, 0.0) + v
     total = sum(merged.values())
     if total <= 0:
         return Observation("value", canonical(raw))
-    width = max(len(k) for k in merged)
+    width = max(len(k) for k in merged) if bits else 0
     return Observation("counts", {k.zfill(width): v / total for k, v in merged.items() if v > 0})
 
 
