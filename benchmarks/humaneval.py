@@ -253,13 +253,15 @@ def check(task: Task, candidate, timeout: float) -> str | None:
 def canonical_problem(task: Task, timeout: float) -> str | None:
     """Whether the task's own program passes its own check here (else it is left out)."""
     ns: dict = {"__name__": "__main__"}
-    try:  # in a scratch folder: some programs write files (bell.qpy) where they run
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                _deadline(timeout), tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
-            exec(compile(task.program, f"<{task.task_id}>", "exec"), ns)
-    except Exception as exc:  # noqa: BLE001
-        return f"program raised {_short(exc)}"
-    return check(task, ns.get(task.entry_point), timeout)
+    # In a scratch folder: some programs and their checks write files (bell.qpy) where they run.
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                    _deadline(timeout):
+                exec(compile(task.program, f"<{task.task_id}>", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001
+            return f"program raised {_short(exc)}"
+        return check(task, ns.get(task.entry_point), timeout)
 
 
 # -- running --------------------------------------------------------------------------------------
