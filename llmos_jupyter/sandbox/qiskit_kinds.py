@@ -197,10 +197,19 @@ def _aer(value, out):
 
     if isinstance(value, NoiseModel):
         return encode_noise_model(value, out)
-    if type(value) is AerSimulator and not value.options.noise_model:
+    if type(value) is AerSimulator and _only_method_set(value):
         method = value.options.method
         return {"t": "aersimulator", "method": method if isinstance(method, str) else "automatic"}
     return None
+
+
+def _only_method_set(simulator) -> bool:
+    """A simulator travels by its method alone, so only one whose other options are all defaults does."""
+    from qiskit_aer import AerSimulator
+
+    defaults = dict(AerSimulator._default_options().__dict__)
+    options = dict(simulator.options.__dict__)
+    return all(options.get(k) == v for k, v in defaults.items() if k != "method")
 
 
 def _figures(value, out):
