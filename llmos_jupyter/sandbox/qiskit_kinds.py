@@ -524,13 +524,13 @@ def _noise_model(data, into):
     if not isinstance(basis, list) or not all(isinstance(b, str) for b in basis):
         raise UnsafePayload("basis gates that are not names")
     model = NoiseModel(basis_gates=basis)
-    for name, entry in _pairs(data.get("default")):
+    for name, entry in _entries(data.get("default"), 2):
         model.add_all_qubit_quantum_error(error(entry), name, warnings=False)
-    for name, qubits, entry in _triples(data.get("local")):
+    for name, qubits, entry in _entries(data.get("local"), 3):
         model.add_quantum_error(error(entry), name, _qubit_list(qubits), warnings=False)
     if data.get("readout") is not None:
         model.add_all_qubit_readout_error(ReadoutError(into.array(data["readout"])), warnings=False)
-    for qubits, matrix in _pairs(data.get("local_readout")):
+    for qubits, matrix in _entries(data.get("local_readout"), 2):
         model.add_readout_error(ReadoutError(into.array(matrix)), _qubit_list(qubits), warnings=False)
     for entry in data.get("passes") or []:
         model._custom_noise_passes.append(_relaxation(entry, into))  # what from_backend does; there is no setter
@@ -544,19 +544,12 @@ def _qubit_list(qubits, what: str = "noise qubits"):
     return qubits
 
 
-def _pairs(value):
+def _entries(value, size: int):
+    """Noise-table rows: a list of lists of `size` items (None: no rows)."""
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == 2 for v in value):
-        raise UnsafePayload("noise entries that are not pairs")
-    return value
-
-
-def _triples(value):
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == 3 for v in value):
-        raise UnsafePayload("noise entries that are not triples")
+    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == size for v in value):
+        raise UnsafePayload(f"noise entries that are not lists of {size}")
     return value
 
 
