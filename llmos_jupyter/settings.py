@@ -29,6 +29,9 @@ class Settings:
     stream: bool = _setting(True, "Show the model's reply as it arrives.")
     follower_threshold: float = _setting(0.92, "Similarity at or above which a verified trace is replayed.")
     mixed_threshold: float = _setting(0.75, "Similarity at or above which the nearest trace guides the LLM.")
+    reworded_margin: float = _setting(0.12, "How far below follower_threshold a request still replays when one "
+                                      "verified request says the same content words in the same order (only "
+                                      "filler and slot values differ); 0 turns this off.")
     crystallize_uses: int = _setting(5, "Verified uses before a trace becomes a Python tool.")
     tiers: dict[str, str] = _setting({}, "Model tiers, e.g. {'T1': 'openai:gpt-5.4-mini', 'T2': "
                                      "'anthropic:claude-sonnet-5-5'}: MIXED uses T1, LEARNER T2, one tier "

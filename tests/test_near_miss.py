@@ -50,6 +50,8 @@ PROGRAMS = {  # request -> (its program, the outcomes it must produce)
     # the scripted model's Deutsch-Jozsa reads out only the input register
     "Run Deutsch-Jozsa with a constant oracle on 3 qubits": (None, {"000"}),
     "Run Deutsch-Jozsa with a balanced oracle on 3 qubits": (None, {"111"}),
+    "Apply X then H to one qubit": (program("qc.x(0)\nqc.h(0)\n", 1), every(1)),  # |->
+    "Apply H then X to one qubit": (program("qc.h(0)\nqc.x(0)\n", 1), every(1)),  # |+>
 }
 PAIRS = [
     ("Apply a Hadamard to each of 4 qubits and measure", "Apply a Hadamard to each of 4 qubits twice and measure"),
@@ -132,6 +134,31 @@ def test_a_new_wording_verified_once_replays_after(engine, server):
     calls = len(server.requests)
     again = engine.run(wording)
     assert again.mode == Mode.FOLLOWER and again.trace_id == taught.trace_id and len(server.requests) == calls
+
+
+def test_gates_named_in_another_order_are_another_circuit(engine, server):
+    taught = teach(engine, "Apply X then H to one qubit")
+    calls = len(server.requests)
+    r = engine.run("Apply H then X to one qubit")
+    assert r.mode == Mode.MIXED and len(server.requests) == calls + 1
+    assert "qc.h(0)\nqc.x(0)" in r.code  # its own program ran, not the learned X-then-H
+    assert f"{taught.trace_id}: no verified request names the gates h, x in this order" in r.why["reason"]
+
+
+def test_under_the_follower_threshold_only_the_same_words_in_the_same_order_replay(make_engine, server):
+    server.responder = answer
+    engine = make_engine("openai", follower_threshold=0.999, reworded_margin=0.2)  # band from 0.799
+    taught = teach(engine, "Prepare a GHZ state on 4 qubits and measure it")
+    calls = len(server.requests)
+    same = engine.run("Could you build me the 4-qubit GHZ state?")  # filler and slot position differ
+    assert same.mode == Mode.FOLLOWER and same.trace_id == taught.trace_id and len(server.requests) == calls
+    assert 0.799 <= same.why["score"] < 0.999 and "content words in its order" in same.why["reason"]
+    other = engine.run("Prepare an entangled GHZ state on 4 qubits")  # one word more: the model is asked
+    assert other.mode == Mode.MIXED and len(server.requests) == calls + 1
+    assert "no verified request says just 'entangled', 'ghz' in this order" in other.why["reason"]
+    off = make_engine("openai", home=engine.home.parent / "off", follower_threshold=0.999, reworded_margin=0)
+    teach(off, "Prepare a GHZ state on 4 qubits and measure it")
+    assert off.run("Could you build me the 4-qubit GHZ state?").mode == Mode.MIXED
 
 
 def test_content_words_leave_out_slots_and_filler_and_meet_across_word_forms():

@@ -63,6 +63,19 @@ def test_a_replay_that_no_longer_defines_the_function_fails_verification(make_en
         "defines ghz_circuit def(n: int) -> qiskit.circuit.quantumcircuit.QuantumCircuit"]
 
 
+def test_imported_functions_are_not_what_a_program_defines_so_a_repeat_in_the_same_namespace_replays(
+        make_engine, server):
+    code = ("from math import acos, sqrt\nfrom qiskit import QuantumCircuit\n\nqc = QuantumCircuit(1)\n"
+            "qc.ry(2 * acos(sqrt(0.5)), 0)\nqc\n")
+    server.enqueue(Reply(text=fenced(code)))
+    engine = make_engine()
+    ns: dict = {}
+    first = engine.run("Return a one-qubit circuit with an equal-weight RY rotation", namespace=ns)
+    assert first.error is None and "acos" not in first.defined
+    again = engine.run("Return a one-qubit circuit with an equal-weight RY rotation", namespace=ns)
+    assert again.mode == Mode.FOLLOWER and again.verified is True, again.why
+
+
 def test_the_value_of_a_last_expression_is_the_result(make_engine, server):
     server.enqueue(Reply(text=fenced(STATEVECTOR)))
     engine = make_engine()

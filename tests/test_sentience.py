@@ -78,7 +78,7 @@ def test_low_energy_replays_what_balanced_would_not(make_engine, server):
     from llmos_jupyter.testing.qiskit_model import respond
 
     server.responder = respond
-    engine = make_engine("openai", follower_threshold=0.99)
+    engine = make_engine("openai", follower_threshold=0.99, reworded_margin=0)  # the FOLLOWER threshold alone
     engine.run("Create a GHZ state with 3 qubits")
     assert engine.run("Create the GHZ state of 3 qubits now").mode == Mode.MIXED  # similarity 0.974
     engine.sentience.valence.energy = 0.1  # AUTO_CONTAINED: threshold 0.95

@@ -16,7 +16,7 @@ from ..memory.embed import Embedder
 from ..settings import Settings
 from .modes import Mode
 from .normalize import Normalized
-from .words import content_words
+from .words import content_words, gate_order, word_sequence
 
 DEFAULT_SHOTS = 1024
 
@@ -26,10 +26,18 @@ class Thresholds:
     follower: float  # replay at or above this similarity
     mixed: float  # worked example at or above this
     crystallize_uses: int  # verified uses before a trace becomes a Python tool
+    reworded_margin: float = 0.0  # below `follower`, replay a verified request's words said again in order
 
     @classmethod
     def of(cls, settings: Settings) -> "Thresholds":
-        return cls(settings.follower_threshold, settings.mixed_threshold, settings.crystallize_uses)
+        return cls(settings.follower_threshold, settings.mixed_threshold, settings.crystallize_uses,
+                   settings.reworded_margin)
+
+    @property
+    def reworded(self) -> float:
+        """Similarity at or above which a request that says a verified request's content words, in the same
+        order, replays: only filler and slot values differ. Never below the worked-example threshold."""
+        return max(self.mixed, self.follower - max(self.reworded_margin, 0.0))
 
 
 @dataclass(frozen=True)
@@ -104,12 +112,13 @@ class Dispatcher:
         hits = self.traces.search(self.embedder.one(n.key), k=8) if self.traces.count() else []
         t = thresholds or self.thresholds
         why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms),
-                               "thresholds": {"follower": t.follower, "mixed": t.mixed}}
+                               "thresholds": {"follower": t.follower, "reworded": round(t.reworded, 4),
+                                              "mixed": t.mixed}}
         if not hits:
             return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})
         rejected: list[str] = []
         for hit in hits:
-            if hit.score < t.follower:
+            if hit.score < min(t.follower, t.reworded):
                 break
             trace = self.traces.get(hit.trace_id)
             if trace is None:
@@ -125,15 +134,18 @@ class Dispatcher:
             if values is None:
                 rejected.append(f"{trace.id}: {reason}")
                 continue
-            unsaid = self._unsaid(trace.id, n)
+            unsaid = self._unsaid(trace.id, n, reworded=hit.score < t.follower)
             if unsaid:
                 rejected.append(f"{trace.id}: {unsaid}")
                 continue
             mode = Mode.CRYSTALLIZED if trace.tool_name else Mode.FOLLOWER
+            words = ("a verified request's content words in its order" if hit.score < t.follower
+                     else "every word verified")
             return Decision(mode, trace, values, wanted, {
                 **why, "score": round(hit.score, 4), "trace_id": trace.id, "alias": hit.alias,
                 "bound": {_label(k): v for k, v in values.items()}, "tool": trace.tool_name,
-                "reason": f"similarity {hit.score:.3f} ≥ {t.follower}, every slot bound and every word verified"})
+                "reason": f"similarity {hit.score:.3f} ≥ {min(t.follower, t.reworded):.2f}, every slot bound and "
+                          f"{words}"})
         best = hits[0]
         if best.score >= t.mixed:
             trace = self.traces.get(best.trace_id)
@@ -147,12 +159,23 @@ class Dispatcher:
             **why, "score": round(best.score, 4), "nearest": best.trace_id,
             "reason": f"nearest similarity {best.score:.3f} < {t.mixed}"})
 
-    def _unsaid(self, trace_id: str, n: Normalized) -> str | None:
+    def _unsaid(self, trace_id: str, n: Normalized, *, reworded: bool = False) -> str | None:
         """Why the trace's verified requests do not vouch for this request's words, or None when they do.
         A content word the request adds ('twice') may change the program, and so may one that every
-        verified request says and this one leaves out; either way the trace is only a worked example."""
+        verified request says and this one leaves out; either way the trace is only a worked example.
+        Gates named in another order ('H then X') are another circuit. A `reworded` match, under the
+        FOLLOWER threshold, needs one verified request that says the same content words in the same order."""
+        aliases = self.traces.aliases(trace_id)
+        if reworded:
+            if word_sequence(n.key) in {word_sequence(alias) for alias in aliases}:
+                return None
+            return (f"similarity under the FOLLOWER threshold, and no verified request says just "
+                    f"{_quoted(content_words(n.key).values()) or 'no content words'} in this order")
+        gates = gate_order(n.key)
+        if len(set(gates)) > 1 and gates not in {gate_order(alias) for alias in aliases}:
+            return f"no verified request names the gates {', '.join(gates)} in this order"
         said = content_words(n.key)
-        verified = [content_words(alias) for alias in self.traces.aliases(trace_id)]
+        verified = [content_words(alias) for alias in aliases]
         new = said.keys() - {stem for words in verified for stem in words}
         if new:
             return f"the verified requests never say {_quoted(said[s] for s in new)}"

@@ -7,7 +7,9 @@ word, never by phrasing: function words, politeness and hedges, the verb that as
 generic nouns every request could carry, and measuring, which every program here does by default.
 Words of scope, count and direction stay content ('only', 'first', 'not', 'twice', 'inverse', 'reversed'),
 and so do signs ('phi +', 's †'). Words are lightly stemmed so 'qubits'/'qubit' and 'measuring'/'measure'
-meet. Word order is not seen: 'X then H' and 'H then X' say the same words.
+meet. Word order is seen in two places only: the gates a request names ('X then H' is not 'H then X',
+`gate_order`), and a replay below the FOLLOWER threshold, which needs one verified request with the
+same content words in the same order (`word_sequence`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ _GENERIC = "circuit program code script snippet example notebook qiskit aer simu
            "quantum qubit gate register operation result output count shot".split()  # nouns any request may carry
 _MEASURING = "measure measurement sample".split()  # every program measures; what and how it measures is content
 _EVERY = {"each", "every", "all", "both"}  # one quantifier: 'each of 4 qubits' is 'every qubit of 4 qubits'
+
+# The gates a request may name, by stem, as one canonical name each: their order is the circuit's order.
+_GATES = {"h": "h", "hadamard": "h", "x": "x", "y": "y", "z": "z", "s": "s", "t": "t", "sdg": "sdg", "tdg": "tdg",
+          "cnot": "cx", "cx": "cx", "cz": "cz", "cy": "cy", "ch": "ch", "ccx": "ccx", "toffoli": "ccx", "swap": "swap",
+          "iswap": "iswap", "cswap": "cswap", "fredkin": "cswap", "rx": "rx", "ry": "ry", "rz": "rz", "qft": "qft",
+          "sx": "sx", "u": "u", "p": "p"}
 
 _TOKEN = re.compile(r"<[a-z]+>|[a-z0-9][a-z0-9_]*(?:-[a-z0-9_]+)*|[^\sa-z0-9,.;:!?()\[\]{}\"'=<>]")
 
@@ -67,3 +75,20 @@ def content_words(key: str) -> Mapping[str, str]:
         if stem not in _FILLER:
             words.setdefault(stem, token)
     return MappingProxyType(words)
+
+
+def word_sequence(key: str) -> tuple[str, ...]:
+    """The content words of a match key as stems, in the order first said."""
+    return tuple(content_words(key))
+
+
+@lru_cache(maxsize=8192)
+def gate_order(key: str) -> tuple[str, ...]:
+    """The gates a match key names, canonical names in the order said, a repeat in a row said once:
+    'apply x then a hadamard' -> ('x', 'h')."""
+    order: list[str] = []
+    for token in _TOKEN.findall(key):
+        gate = _GATES.get(_stem(token))
+        if gate and (not order or order[-1] != gate):
+            order.append(gate)
+    return tuple(order)

@@ -15,8 +15,8 @@ REPLAY_MODES = (Mode.CRYSTALLIZED, Mode.FOLLOWER)
 
 def shifted(base: Thresholds, policy: Policy) -> Thresholds:
     """The configured thresholds, shifted by what the sentience layer asks for."""
-    return Thresholds(round(base.follower + policy.follower_delta, 4), round(base.mixed + policy.mixed_delta, 4),
-                      base.crystallize_uses)
+    return replace(base, follower=round(base.follower + policy.follower_delta, 4),
+                   mixed=round(base.mixed + policy.mixed_delta, 4))
 
 
 def decide(dispatcher: Dispatcher, request: Request, thresholds: Thresholds, policy: Policy) -> Decision:

@@ -18,7 +18,7 @@ from ..tools.extract import EXECUTE_TOOL, PLAN_TOOL, code_from_text
 
 SEARCH_TOOL = ToolSpec(
     name="search_tools",
-    description="Find verified, parameterized Qiskit skills in memory by a short description.",
+    description="Find verified Qiskit skills in memory by a short description.",
     input_schema={"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
 )
 _TYPES = {int: "integer", float: "number", str: "string"}

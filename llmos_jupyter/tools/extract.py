@@ -8,7 +8,7 @@ from ..providers.base import ToolSpec
 EXECUTE_TOOL = ToolSpec(
     name="execute_qiskit_code",
     # Sent with every LEARNER call, so every word of it is billed every time.
-    description="Run a complete Qiskit/Aer Python program in the user's kernel; returns its output and counts.",
+    description="Run a complete Python program in the notebook; returns its output.",
     input_schema={
         "type": "object",
         "properties": {"code": {"type": "string"}},
@@ -18,8 +18,8 @@ EXECUTE_TOOL = ToolSpec(
 
 PLAN_TOOL = ToolSpec(
     name="plan",
-    description="Only for work with separate stages that each need their own program (e.g. a sweep, then a "
-                "plot of its results): the steps, in order, each a self-contained request.",
+    description="Only for stages that each need their own program (a sweep, then its plot): the steps in "
+                "order, each self-contained.",
     input_schema={
         "type": "object",
         "properties": {"steps": {"type": "array", "items": {"type": "string"}}},

@@ -52,8 +52,10 @@ def produced(namespace: dict[str, Any], before: dict[str, int], figures_before: 
     module = namespace.get("__name__")
     defined = {name: describe(v) for name, v in namespace.items()
                if not name.startswith("_") and before.get(name) != id(v) and not isinstance(v, types.ModuleType)
-               and not (isinstance(v, (types.FunctionType, type)) and getattr(v, "__module__", module) != module)}
-    # (an imported function or class is not something the program defined; an Operator instance is)
+               and not (isinstance(v, (types.FunctionType, types.BuiltinFunctionType, type))
+                        and getattr(v, "__module__", module) != module)}
+    # (an imported function or class, `from math import acos` included, is not something the program defined;
+    # an Operator instance is)
     shown = has_value and value is not None
     return Produced(defined=dict(sorted(defined.items())),
                     value_type=type(value).__name__ if shown else None,
