@@ -166,16 +166,93 @@ def test_a_backend_noise_model_comes_back_equal_and_a_fake_backend_travels_by_na
         remote(box, NOISE, "width")(FakeManilaV2()) == (5, "fake_manila")
 
 
-def test_a_returned_figure_is_its_picture(box):
+def test_a_returned_figure_comes_back_as_a_figure_with_its_artists(box):
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     make = remote(box, "import matplotlib.pyplot as plt\ndef plot():\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
-                       "    ax.bar(['00', '11'], [500, 524])\n    return fig", "plot")
+                       "    ax.bar(['00', '11'], [500, 524], color='#336699', label='counts')\n"
+                       "    ax.plot([0, 1], [512, 512], 'r--', label='ideal')\n    ax.text(0, 500, '500')\n"
+                       "    ax.set_title('Bell')\n    ax.set_ylabel('count')\n    ax.legend()\n    return fig", "plot")
     fig = make()
-    assert isinstance(fig, Figure) and tuple(fig.get_size_inches()) == pytest.approx((3, 2))
+    assert type(fig) is Figure and tuple(fig.get_size_inches()) == pytest.approx((3, 2))
+    ax = fig.gca()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["00", "11"]
+    assert [r.get_height() for r in ax.findobj(Rectangle)[:2]] == [500, 524]
+    assert ax.get_title() == "Bell" and ax.get_ylabel() == "count" and [t.get_text() for t in ax.texts] == ["500"]
+    assert list(ax.lines[0].get_ydata()) == [512, 512] and ax.lines[0].get_linestyle() == "--"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ideal", "counts"]  # lines first, as matplotlib
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     assert buffer.getvalue().startswith(b"\x89PNG")
+
+
+def test_a_figure_payload_is_checked_field_by_field():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0], label="a")
+    ax.legend()
+    good = codec.encode(fig)
+    plt.close(fig)
+    assert codec.decode(good).axes[0].lines[0].get_label() == "a"
+    for path, bad in ((("lines", 0, "color"), "red; import os"), (("lines", 0, "linestyle"), "(0, (1e9, 1))"),
+                      (("lines", 0, "marker"), "$\\x$"), (("rect",), [0, 0, 1e9, 1]), (("texts",), [1]),
+                      (("ticks", "x", "scale"), "function"), (("legend", "entries", 0, "kind"), "image")):
+        tampered = __import__("copy").deepcopy(good)
+        target = tampered["axes"][0]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = bad
+        with pytest.raises(UnsafePayload):
+            codec.decode(tampered)
+
+
+def test_an_axes_with_artists_that_are_not_plain_comes_back_as_its_picture(box):
+    from matplotlib.figure import Figure
+
+    make = remote(box, "from qiskit import QuantumCircuit\nfrom qiskit.quantum_info import Statevector\n"
+                       "from qiskit.visualization import plot_state_city\ndef city():\n    qc = QuantumCircuit(2)\n"
+                       "    qc.h(0)\n    qc.cx(0, 1)\n    return plot_state_city(Statevector(qc))", "city")
+    fig = make()
+    assert type(fig) is Figure and len(fig.axes) == 2  # the real and imaginary parts, each as its picture
+    assert all(ax.images and not ax.axison for ax in fig.axes)
+
+
+HXH_PASS = '''
+from qiskit import QuantumRegister
+from qiskit.dagcircuit import DAGCircuit
+from qiskit.transpiler.basepasses import TransformationPass
+from qiskit.circuit.library import ZGate, HGate, XGate
+
+def make_pass():
+    class HXHPass(TransformationPass):
+        def run(self, dag):
+            for node in dag.op_nodes():
+                if isinstance(node.op, ZGate):
+                    sub = DAGCircuit()
+                    sub.add_qreg(QuantumRegister(1))
+                    for gate in (HGate(), XGate(), HGate()):
+                        sub.apply_operation_back(gate, [sub.qubits[0]])
+                    dag.substitute_node_with_dag(node, sub)
+            return dag
+    return HXHPass()
+'''
+
+
+def test_a_transpiler_pass_the_program_made_runs_in_the_worker_under_the_kernels_pass_manager(box):
+    from qiskit import QuantumCircuit
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.basepasses import TransformationPass
+
+    hxh = remote(box, HXH_PASS, "make_pass")()
+    assert isinstance(hxh, TransformationPass) and hxh.name() == "HXHPass" and "sandbox" in repr(hxh)
+    qc = QuantumCircuit(2)
+    qc.x(0)
+    qc.z(0)
+    qc.cz(0, 1)
+    out = PassManager(hxh).run(qc)
+    assert [i.operation.name for i in out.data] == ["x", "h", "x", "h", "cz"]
 
 
 def test_arguments_changed_in_place_change_in_the_kernel(box):
@@ -213,7 +290,7 @@ def test_kinds_refuse_what_they_cannot_check():
     for message in (payload("clifford", tableau=base64.b64encode(bad_tableau.getvalue()).decode()),
                     payload("fakebackend", name="os"), payload("fakebackend", name="FakeProviderForBackendV2"),
                     payload("databin", shape=[], fields={"__class__": 1}),
-                    payload("channel", kind="Operator"), payload("figure", png="aGVsbG8=", size=[1, 1], dpi=100),
+                    payload("channel", kind="Operator"), payload("figure", png="aGVsbG8=", size=[1, 1], dpi=100, axes=[]),
                     payload("target", instructions=[{"name": "x", "class": "Parameter", "props": []}], num_qubits=1)):
         with pytest.raises(UnsafePayload):
             codec.decode(message)

@@ -3,16 +3,17 @@ library's public constructors: circuits and anything that is one underneath (a D
 CNOT-dihedral element) as QPY; quantum_info states, operators and channels through their arrays and dims; a
 Clifford through its boolean tableau; coupling maps and targets through their edges and instruction
 properties; primitive results through their data bins' arrays; a finished primitive job through its result;
-noise models through their errors' circuits; fake backends by the name of a class the provider ships; and a
-matplotlib figure as its picture (its artists stay in the worker).
+noise models through their errors' circuits; fake backends by the name of a class the provider ships; a
+transformation pass as a pass whose run() calls the program's own in the worker; and a matplotlib figure
+rebuilt from its artists, or as its picture where they are not plain (figures.py).
 
 `encode(value, out)` returns a tagged dict or None (not a kind of ours); `DECODERS[tag](data, into)` rebuilds
 one. `out` and `into` are the codec's: they encode or decode nested values within the same budget."""
 from __future__ import annotations
 
-import io
 from typing import Any
 
+from . import figures  # at import: the worker cannot read source files once it is locked down
 from .errors import Unconvertible, UnsafePayload
 
 
@@ -104,7 +105,10 @@ _CHANNELS = ("Choi", "SuperOp", "Kraus", "Stinespring", "Chi", "PTM")
 
 def _transpiler(value, out):
     from qiskit.transpiler import CouplingMap, Target
+    from qiskit.transpiler.basepasses import TransformationPass
 
+    if isinstance(value, TransformationPass):  # its code stays in the worker; the kernel gets a pass that calls it
+        return {"t": "transformationpass", "name": _name(value), "run": out.value(value.run)}
     if isinstance(value, CouplingMap):
         return {"t": "couplingmap", "qubits": [int(q) for q in value.physical_qubits],
                 "edges": [[int(a), int(b)] for a, b in value.get_edges()], "description": value.description}
@@ -214,11 +218,7 @@ def _only_method_set(simulator) -> bool:
 
 def _figures(value, out):
     if type(value).__module__ == "matplotlib.figure" and _name(value) == "Figure":
-        buffer = io.BytesIO()
-        value.savefig(buffer, format="png", dpi=value.dpi)
-        w, h = value.get_size_inches()
-        return {"t": "figure", "png": out.bytes(buffer.getvalue()), "size": [float(w), float(h)],
-                "dpi": float(value.dpi)}
+        return figures.encode(value, out)
     return None
 
 
@@ -333,7 +333,6 @@ def _channel(data, into):
 
 
 MAX_QUBIT = 4096
-MAX_DPI = 1000
 
 
 def _ints(value, what: str) -> list[int]:
@@ -491,21 +490,17 @@ def _aer_simulator(data, into):
 
 
 def _figure(data, into):
-    from matplotlib.figure import Figure
-    from matplotlib.image import imread
+    return figures.decode(data, into)
 
-    raw = into.bytes(data.get("png"))
-    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise UnsafePayload("a figure that is not a PNG")
-    size = data.get("size")
-    dpi = _number(data.get("dpi"), "dpi") or 100
-    if not 0 < dpi <= MAX_DPI:
-        raise UnsafePayload(f"a figure dpi outside 0..{MAX_DPI}")
-    if not isinstance(size, list) or len(size) != 2 or not all(0 < _number(s, "a size") <= 200 for s in size):
-        raise UnsafePayload("a figure size that is not two positive numbers")
-    figure = Figure(figsize=tuple(size), dpi=dpi)
-    figure.figimage(imread(io.BytesIO(raw), format="png"))
-    return figure
+
+def _transformation_pass(data, into):
+    from .remote import RemoteFunction, remote_pass
+
+    run = into.value(data.get("run"))
+    name = data.get("name")
+    if not isinstance(run, RemoteFunction) or not isinstance(name, str) or not name.isidentifier():
+        raise UnsafePayload("a transformation pass without its name and the worker's run()")
+    return remote_pass(name, run)
 
 
 def _noise_model(data, into):
@@ -622,4 +617,5 @@ DECODERS = {
     "aersimulator": _aer_simulator,
     "figure": _figure,
     "noisemodel": _noise_model,
+    "transformationpass": _transformation_pass,
 }

@@ -3,6 +3,7 @@
 signature and docstring, so help() and inspect.signature() read as they would for the real one."""
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -57,3 +58,35 @@ class RemoteFunction:
 
     def __repr__(self) -> str:
         return f"<function {self.__name__}{self.__signature__} (runs in the sandbox)>"
+
+
+def remote_pass(name: str, run: RemoteFunction) -> Any:
+    """A TransformationPass in the kernel, for a pass a program made in the worker: PassManager runs it as any
+    other, and each run() sends the DAG to the worker, where the program's own pass transforms it."""
+    return _remote_pass_class()(name, run)
+
+
+@functools.cache
+def _remote_pass_class() -> type:
+    from qiskit.dagcircuit import DAGCircuit
+    from qiskit.transpiler.basepasses import TransformationPass
+
+    class RemoteTransformationPass(TransformationPass):
+        def __init__(self, name: str, run: RemoteFunction):
+            super().__init__()
+            self._name, self._remote_run = name, run
+
+        def name(self) -> str:
+            return self._name
+
+        def run(self, dag: DAGCircuit) -> DAGCircuit:
+            out = self._remote_run(dag)
+            if not isinstance(out, DAGCircuit):
+                raise TypeError(f"{self._name}.run() returned a {type(out).__name__}, not a DAGCircuit")
+            return out
+
+        def __repr__(self) -> str:
+            return f"<{self._name} (a transformation pass that runs in the sandbox)>"
+
+    RemoteTransformationPass.__qualname__ = "RemoteTransformationPass"
+    return RemoteTransformationPass

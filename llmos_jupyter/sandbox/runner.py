@@ -89,6 +89,7 @@ class Runner:
         self.sessions: dict[str, dict[str, Any]] = {}
         self._log = open(log_path, "rb") if log_path else None  # noqa: SIM115 - read for the worker's life
         self._pristine = Pristine()  # taken after preloading, before any program runs
+        self._kept = 0  # bound methods kept in sessions for the kernel to call (a pass's run)
 
     def namespace(self, session: str) -> dict[str, Any]:
         return self.sessions.setdefault(session, {"__name__": "__main__"})
@@ -146,13 +147,13 @@ class Runner:
         budget = [MESSAGE_BUDGET - sum(len(f) * 4 // 3 for f in figures)]
         value, value_left = None, False
         if execution.value is not None:
-            value, value_left = self._bring(execution.value, budget)
+            value, value_left = self._bring(execution.value, budget, session)
         names, left = {}, []
         for name in defined(namespace, before):
             if name in KERNEL_NAMES:
                 left.append(name)  # would shadow the notebook's own in the kernel's namespace
                 continue
-            encoded, stays = self._bring(namespace[name], budget)
+            encoded, stays = self._bring(namespace[name], budget, session)
             if stays:
                 left.append(name)
             else:
@@ -163,14 +164,28 @@ class Runner:
                 "namespace": names, "left_behind": left,
                 "figures": [base64.b64encode(f).decode("ascii") for f in figures]}
 
-    @staticmethod
-    def _bring(value: Any, budget: list[int]) -> tuple[Any, bool]:
+    def _describer(self, session: str):
+        """How callables travel from `session`: a function by its name there; a bound method (a transpiler
+        pass's run) is kept in the session under a hidden name and travels by that."""
+        namespace = self.namespace(session)
+
+        def describe(value: Any) -> dict | None:
+            if isinstance(value, types.MethodType) and not isinstance(value.__self__, types.ModuleType):
+                self._kept += 1
+                name = f"_llmos_kept_{self._kept}"
+                namespace[name] = value
+                return {**(describe_function(value.__func__) or {}), "name": name}
+            return describe_function(value)
+
+        return describe
+
+    def _bring(self, value: Any, budget: list[int], session: str) -> tuple[Any, bool]:
         """(the encoded value, whether it stays in the worker)."""
         described = describe_function(value)
         if described is not None:
             return described, False
         try:
-            encoded = codec.encode(value, function=describe_function)
+            encoded = codec.encode(value, function=self._describer(session))
         except codec.Unconvertible:
             return None, True
         except Exception:  # noqa: BLE001 - a value whose conversion breaks stays behind, the run does not fail
@@ -216,7 +231,7 @@ class Runner:
             self._figures(figures_before, None)  # a call has no place to show figures: close what it opened
             self._pristine.after(namespace)
         budget = [MESSAGE_BUDGET]
-        encoded, stays = self._bring(value, budget)
+        encoded, stays = self._bring(value, budget, session)
         if stays:
             why = _why_not(value)
             return {"ok": False, "error_type": "Unconvertible", "output": buffer.getvalue(),
@@ -225,19 +240,19 @@ class Runner:
                              "primitive results); return one of those, or keep the value in the worker and use it "
                              "from a later run."}
         return {"ok": True, "value": encoded, "output": buffer.getvalue(), "rng": rng.capture(),
-                "changed": _changed(args, kwargs, call_args, call_kwargs, budget)}
+                "changed": _changed(args, kwargs, call_args, call_kwargs, lambda v: self._bring(v, budget, session))}
 
 
 _MUTABLE = (list, dict, set)
 
 
-def _changed(args: dict, kwargs: dict, call_args, call_kwargs, budget: list[int]) -> dict[str, Any]:
+def _changed(args: dict, kwargs: dict, call_args, call_kwargs, bring) -> dict[str, Any]:
     """The arguments the call changed in place (a circuit it appended to, a list it filled), as they are now,
     so the kernel's own objects change as they would have had the function run there."""
     def now(value, before):
         if not (isinstance(value, _MUTABLE) or type(value).__name__ == "QuantumCircuit"):
             return None
-        encoded, stays = Runner._bring(value, budget)
+        encoded, stays = bring(value)
         return None if stays or encoded == before else encoded
 
     changed: dict[str, Any] = {"args": {}, "kwargs": {}}
