@@ -1,4 +1,4 @@
-"""`llmos run "..." [--json]`, `llmos status`, `llmos providers`: the engine from a terminal."""
+"""`llmos run "..." [--json]`, `llmos status`, `llmos providers`, `llmos finetune`: the engine from a terminal."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-exec", action="store_true", help="show the code without running it")
     sub.add_parser("status", help="provider, home and token totals")
     sub.add_parser("providers", help="known providers and whether their keys are set")
+    tune = sub.add_parser("finetune", help="train a local adapter (AdaLoRA) on the home's verified traces")
+    tune.add_argument("--name", default="qiskit-t0", help="adapter name; saved under HOME/adapters/NAME")
+    tune.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
+    tune.add_argument("--base", default="local", help="base model: local (the embedded SmolLM2-135M) or a "
+                                                      "folder or name transformers can load offline")
+    tune.add_argument("--evaluate", type=int, default=8, help="held-out variations to test it on (default 8)")
     return p
 
 
@@ -41,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
                        stream=False, starter_skills=not args.no_starter_skills)
         if args.command == "status":
             print(json.dumps(engine.status(), indent=2))
+            return 0
+        if args.command == "finetune":
+            from .finetune import summary
+
+            card = engine.finetune(args.name, steps=args.steps, base=args.base, evaluate=args.evaluate)
+            print(summary(card, args.name))
             return 0
         result = engine.run(" ".join(args.request), execute=not args.no_exec)
     except LLMOSError as exc:

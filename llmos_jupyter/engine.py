@@ -340,8 +340,12 @@ class LLMOS:
         self.events.publish(recording.valence(self.sentience))
 
     def costs(self) -> dict[str, Any]:
+        from .finetune.adapters import names
+        from .providers.local import LocalProvider
+
         return {**self.ledger.costs(), "total_usd": self.ledger.total_cost(),
-                "saved_tokens": self.ledger.cumulative_saved()}
+                "saved_tokens": self.ledger.cumulative_saved(),
+                "prices": self.prices.rows([LocalProvider.default_model, *names(self.home)])}
 
     # -- fine-tuning -----------------------------------------------------------------------------
     def finetune(self, name: str = "qiskit-t0", *, steps: int = 300, base: str = "local", evaluate: int = 8,

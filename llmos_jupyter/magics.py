@@ -35,11 +35,14 @@ USAGE = """\
 %llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
 %llmos forget ID|TEXT         forget traces
 %llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
+%llmos finetune [--name N] [--steps K] [--base local|MODEL]
+                              train a local adapter on the verified traces; serve it with
+                              %config LLMOS.tiers = {"T0": "local:N"}
 %llmos <request on one line>
 Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
 
 SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
-               "costs", "dashboard")
+               "costs", "dashboard", "finetune")
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -60,6 +63,15 @@ def _cell_parser() -> _Parser:
     p.add_argument("--consensus", metavar="SPECS")
     p.add_argument("--synthesize", metavar="SPEC", default="top")
     p.add_argument("--help", "-h", action="store_true")
+    return p
+
+
+def _finetune_parser() -> _Parser:
+    p = _Parser(prog="%llmos finetune", add_help=False)
+    p.add_argument("--name", default="qiskit-t0")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--base", default="local")
+    p.add_argument("--evaluate", type=int, default=8, help="held-out variations to test the adapter on")
     return p
 
 
@@ -152,6 +164,8 @@ class LLMOSMagics(Magics):
             self._budget(words[1:])
         elif command == "costs":
             self._print_costs()
+        elif command == "finetune":
+            self._finetune(words[1:])
         elif command == "reset":
             ledger = "--ledger" in words
             self.engine.reset(ledger=ledger)
@@ -221,6 +235,13 @@ class LLMOSMagics(Magics):
             raise UsageError("%llmos budget takes a whole number of tokens, e.g. %llmos budget 50000, or off.") from None
         print(f"Token budget set to {tokens:,}. Energy is now 1.0 and falls as tokens are billed.")
 
+    def _finetune(self, args: list[str]) -> None:
+        from .finetune import summary
+
+        a = _finetune_parser().parse_args(args)
+        card = self.engine.finetune(a.name, steps=a.steps, base=a.base, evaluate=a.evaluate)
+        print(summary(card, a.name))
+
     def _print_costs(self) -> None:
         c = self.engine.costs()
 
@@ -237,6 +258,10 @@ class LLMOSMagics(Magics):
             print(f"{r['mode']:<14} {r['requests']:>8} {r['input']:>9,} {r['output']:>8,} {usd(r['cost_usd']):>11} "
                   f"{(r['saved'] or 0):>13,} {usd(r['saved_usd']):>13}")
         print(f"\ntotal billed {usd(c['total_usd'])}; {c['saved_tokens']:,} tokens saved by memory")
+        print(f"\n{'prices per 1M tokens':<40} {'input':>9} {'output':>8}")
+        for row in c["prices"]:
+            print(f"{row['model']:<40} {usd(row['input']):>9} {usd(row['output']):>8}")
+        print("Set one with %config LLMOS.prices = {'model-prefix': (input, output)}; local models: {'local': (i, o)}.")
 
     def _print_providers(self) -> None:
         from .providers import available, key_status, resolve_auto

@@ -1,9 +1,10 @@
 """Prices per million tokens, for the cost column of the ledger.
 
 Defaults follow the public list prices of each model family (input, output, in USD per
-million tokens); a cached read costs 0.1× the input price and a cache write 1.25×. Local
-models cost 0. A model with no known price gets cost None ("unknown"), never a guess:
-set it with LLMOS(prices={"my-model": (1.0, 2.0)}) or %config LLMOS.prices.
+million tokens); a cached read costs 0.1× the input price and a cache write 1.25×. A model with no
+known price gets cost None ("unknown"), never a guess: set it with LLMOS(prices={"my-model": (1.0, 2.0)})
+or %config LLMOS.prices. Local models (the embedded model, adapters fine-tuned here) cost what their
+compute costs you: LOCAL_PRICE per million tokens unless a price is set for their name or for "local".
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "o3": (2.0, 8.0),
 }
 LOCAL_PROVIDERS = {"local"}
+# The seeds' figure for a small local model (T0, $0.01 per million tokens): electricity and hardware, not zero.
+LOCAL_PRICE = (0.01, 0.01)
 
 
 class PriceTable:
@@ -45,12 +48,19 @@ class PriceTable:
         self.table = {**DEFAULT_PRICES, **(overrides or {})}
 
     def price(self, provider: str, model: str) -> Price | None:
-        if provider in LOCAL_PROVIDERS:
-            return Price(0.0, 0.0)
         matches = [p for p in self.table if model.startswith(p)]
-        if not matches:
+        if provider in LOCAL_PROVIDERS:
+            if not matches:
+                return Price(*self.table.get("local", LOCAL_PRICE))
+        elif not matches:
             return None
         return Price(*self.table[max(matches, key=len)])
+
+    def rows(self, local_models: list[str] = ()) -> list[dict]:
+        """The table as a user reads it: every known model prefix and each local model, per million tokens."""
+        rows = [{"model": f"local/{m}", **self.price("local", m).__dict__} for m in local_models]
+        return rows + [{"model": prefix, "input": p[0], "output": p[1]} for prefix, p in sorted(self.table.items())
+                       if prefix != "local"]
 
     def cost(self, provider: str, model: str, usage: Usage) -> float | None:
         price = self.price(provider, model)

@@ -18,6 +18,8 @@ def metadata_line(r: Result) -> str:
     parts = [str(r.mode)]
     if r.provider:
         parts.append(f"{r.provider}/{r.model}")
+    if r.why.get("tier_reason"):
+        parts.append(str(r.why["tier_reason"]))  # which tier answered, and why
     tokens = f"tokens in {t.input:,} / out {t.output:,} / saved {t.saved:,} (cumulative {t.cumulative_saved:,})"
     if t.cache_read or t.cache_write:
         tokens += f", cache read {t.cache_read:,} / write {t.cache_write:,}"

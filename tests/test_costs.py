@@ -12,7 +12,10 @@ def test_price_arithmetic():
     usage = Usage(input=1_000_000, output=1_000_000, cache_read=400_000, cache_write=100_000)
     # uncached 500k at $3 + reads 400k at $0.30 + writes 100k at $3.75 + output 1M at $15
     assert table.cost("anthropic", "claude-sonnet-5-5", usage) == pytest.approx(1.5 + 0.12 + 0.375 + 15)
-    assert table.cost("local", "SmolLM2-135M-Instruct", usage) == 0
+    # local models cost the seeds' T0 figure ($0.01 per 1M) unless set, for their name or for "local"
+    assert table.cost("local", "SmolLM2-135M-Instruct", Usage(1_000_000, 1_000_000)) == pytest.approx(0.02)
+    assert PriceTable({"local": (0, 0)}).cost("local", "qiskit-t0", usage) == 0
+    assert PriceTable({"qiskit-t0": (0.05, 0.05)}).cost("local", "qiskit-t0", Usage(1_000_000, 0)) == 0.05
     assert table.cost("openai", "mystery-model", usage) is None
     assert PriceTable({"mystery": (1, 2)}).cost("openai", "mystery-model", Usage(1_000_000, 0)) == 1.0
 
@@ -71,6 +74,8 @@ def test_costs_magic(make_engine, server):
         with capture_output() as cap:
             ip.run_line_magic("llmos", "costs")
         assert "openai/gpt-5.5" in cap.stdout and "$0.0100" in cap.stdout and "LEARNER" in cap.stdout
+        # the price table, local models beside remote ones
+        assert "local/SmolLM2-135M-Instruct" in cap.stdout and "claude-sonnet" in cap.stdout
         with capture_output() as cap:
             ip.run_line_magic("llmos", "budget 50000")
             ip.run_line_magic("llmos", "budget")

@@ -14,7 +14,7 @@ from ..errors import ConfigError
 from .adapters import AdapterError, check_name, read_card, save, training_lock
 from .dataset import Example, training_set
 
-__all__ = ["AdapterError", "finetune", "read_card", "split"]
+__all__ = ["AdapterError", "finetune", "read_card", "split", "summary"]
 
 
 def split(examples: list[Example], fraction: float, *, seed: int = 0) -> tuple[list[Example], list[Example]]:
@@ -69,6 +69,18 @@ def finetune(home: Path, traces, *, name: str = "qiskit-t0", steps: int = 300, b
         card["held_out"] = _held_out(trained, held[:evaluate], traces, runner)
         saved = save(home, name, lambda folder: write_adapter(trained, folder), card)
     return read_card(home, saved.name)
+
+
+def summary(card: dict, name: str) -> str:
+    """What a fine-tune made, in a few lines, and how to use it."""
+    held = card.get("held_out") or {}
+    rate = held.get("adapter_pass_rate")
+    measured = (f"{held.get('passed', 0)} of {held['examples']} held-out variations pass their checks "
+                f"({100 * rate:.0f} %)" if rate is not None else f"held-out pass rate {held.get('note', 'not measured')}")
+    return (f"Adapter {name}: {card['examples']} examples from {len(card['trace_ids'])} traces, {card['steps']} steps "
+            f"on {card['device']} in {card['seconds']:.0f} s, final loss {card['final_loss']:.3f}; {measured}.\n"
+            f"Saved in {card.get('path', 'HOME/adapters/' + name)}. Serve it with "
+            f"%config LLMOS.tiers = {{'T0': 'local:{name}'}} (requests of the families it learned go there).")
 
 
 def _progress(progress, steps: int):

@@ -1,0 +1,171 @@
+"""Local models that learn from verified traces: what enters the training set, a tiny real AdaLoRA run whose
+adapter loads and generates, T0 routing to it, and bad input that changes nothing.
+
+One fine-tune of two steps on the embedded SmolLM2-135M (CPU) serves the module: the training set, the
+adapter and its card are real, so the test costs a model load and two optimizer steps."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import Reply, fenced, ghz
+from llmos_jupyter import Mode
+from llmos_jupyter.errors import ConfigError
+from llmos_jupyter.finetune import AdapterError, read_card, summary
+from llmos_jupyter.finetune.adapters import training_lock
+from llmos_jupyter.finetune.dataset import training_set
+from llmos_jupyter.testing.qiskit_model import respond
+
+FAILING = "from qiskit import QuantumCircuit\nqc = QuantumCircuit(2)\nraise RuntimeError('no backend')\n"
+
+
+def taught(make_engine, server, home=None):
+    """An engine whose memory holds one GHZ family verified at two sizes, so its qubit count rebinds."""
+    server.responder = respond
+    engine = make_engine("openai", **({"home": home} if home else {}))
+    for n in (3, 5):
+        assert engine.run(f"Create a GHZ state with {n} qubits").verified
+    return engine
+
+
+def test_only_verified_traces_enter_the_training_set(make_engine, server):
+    engine = taught(make_engine, server)
+    server.responder = None
+    server.enqueue(Reply(text=fenced(FAILING)))
+    failed = engine.run("Prepare a Bell state on a broken backend")
+    assert failed.error and not failed.verified
+    examples, left_out = training_set(engine.memory.traces.all())
+    assert examples and {e.trace_id for e in examples} == {t.id for t in engine.memory.traces.all()}
+    assert all("QuantumCircuit" in e.program and "raise" not in e.program for e in examples)
+    assert {e.values["SLOT_qubits_0"] for e in examples} == {3, 5}  # each verified binding, rendered
+    # A trace changed behind LLMOS (its seal broken) is named and left out.
+    import sqlite3
+
+    trace = engine.memory.traces.all()[0]
+    with sqlite3.connect(engine.store.path) as db:
+        db.execute("UPDATE traces SET code = ? WHERE id = ?", (trace.code + "\nprint('changed')\n", trace.id))
+    examples, left_out = training_set(engine.memory.traces.all())
+    assert not examples and "changed outside LLMOS" in left_out[trace.id]
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """A home with a verified GHZ family and a two-step adapter trained on it (module-wide: one model load)."""
+    from llmos_jupyter import LLMOS
+    from llmos_jupyter.testing import ScriptedLLMServer
+
+    home = tmp_path_factory.mktemp("tuned") / "home"
+    with ScriptedLLMServer() as srv:
+        srv.responder = respond
+        engine = LLMOS(home=home, provider="openai", base_url=srv.openai_base_url, api_key="k", max_retries=0,
+                       starter_skills=False, stream=False, execution="kernel")
+        for n in (3, 5):
+            assert engine.run(f"Create a GHZ state with {n} qubits").verified
+        losses = []
+        card = engine.finetune("ghz-t0", steps=2, evaluate=0, progress=lambda step, total, loss: losses.append(loss))
+        engine.close()
+    return home, card, losses
+
+
+@pytest.mark.slow
+def test_a_few_steps_make_an_adapter_that_loads_and_generates(tuned):
+    from llmos_jupyter.providers.base import Message
+    from llmos_jupyter.providers.local import LocalProvider
+
+    home, card, losses = tuned
+    assert card["steps"] == 2 and len(losses) == 2 and all(loss > 0 for loss in losses)
+    assert card["examples"] >= 2 and card["base"] == "local:SmolLM2-135M-Instruct" and card["device"] == "cpu"
+    assert ["ghz"] in card["families"] and card["held_out"]["adapter_pass_rate"] is None
+    folder = home / "adapters" / "ghz-t0"
+    assert {"adapter_model.safetensors", "adapter_config.json", "card.json", "lora/adapter_model.safetensors",
+            "lora/adapter_config.json"} <= {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert json.loads((folder / "lora" / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    assert "ghz-t0: " in summary(card, "ghz-t0") and "local:ghz-t0" in summary(card, "ghz-t0")
+    provider = LocalProvider("ghz-t0", adapters=home / "adapters")
+    completion = provider.complete("ignored", [Message("user", "Create a GHZ state with 4 qubits")], max_tokens=8)
+    assert completion.model == "ghz-t0" and completion.usage.input > 0 and 1 <= completion.usage.output <= 8
+    assert completion.text.strip()
+
+
+@pytest.mark.slow
+def test_the_plain_lora_copy_for_vllm_computes_what_the_adaptive_adapter_does(tuned):
+    import torch
+    from peft import PeftModel
+
+    from llmos_jupyter.finetune import prompt
+    from llmos_jupyter.providers.local import load_adapter, load_base
+
+    home, card, _ = tuned
+    tokenizer, merged = load_adapter(card)
+    inputs = tokenizer.apply_chat_template(prompt.chat("Create a GHZ state with 6 qubits"), add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True)
+    _, base, _ = load_base("local")
+    with torch.no_grad():
+        adaptive, plain_base = merged(**inputs).logits, base(**inputs).logits
+        lora = PeftModel.from_pretrained(base, str(home / "adapters" / "ghz-t0" / "lora"))
+        plain = lora(**inputs).logits
+    assert (adaptive - plain).abs().max() < 1e-3 < (adaptive - plain_base).abs().max() * 1e3
+
+
+@pytest.mark.slow
+def test_t0_serves_variations_of_the_families_the_adapter_learned_and_the_cell_says_why(tuned, make_engine, server):
+    from llmos_jupyter.render import metadata_line
+
+    home, _, _ = tuned
+    # The adapter behind an OpenAI-compatible server (as vLLM serves it), so its answers are scripted here.
+    tiers = {"T0": f"openai:ghz-t0@{server.openai_base_url}", "T2": "openai:large-model"}
+    engine = make_engine("openai", home=home, tiers=tiers, follower_threshold=1.01, reworded_margin=0)
+    server.enqueue(Reply(text=fenced(ghz(4, 1024)), model="ghz-t0"))
+    mixed = engine.run("Create a GHZ state with 4 qubits")
+    assert mixed.mode == Mode.MIXED and mixed.why["tier"] == "T0" and server.requests[-1].body["model"] == "ghz-t0"
+    assert "T0: a new variation of a family adapter ghz-t0 learned (ghz)" in metadata_line(mixed)
+    server.enqueue(Reply(text=fenced(ghz(2, 1024).replace("qc.cx(0, 1)", "qc.cx(0, 1)\nqc.z(0)")),
+                         model="large-model"))
+    other = engine.run("Apply a Hadamard and a CNOT to 2 qubits, then a Z")
+    assert other.why["tier"] == "T2" and server.requests[-1].body["model"] == "large-model"
+
+
+def test_bad_input_gives_a_clear_error_and_changes_nothing(make_engine, server, tmp_path):
+    empty = make_engine("openai", home=tmp_path / "empty")
+    with pytest.raises(ConfigError, match="no verified traces .* Nothing was written"):
+        empty.finetune("t", steps=1)
+    assert not (tmp_path / "empty" / "adapters" / "t").exists()
+
+    engine = taught(make_engine, server, home=tmp_path / "home")
+    before = engine.memory.traces.count(), engine.ledger.totals()
+    with pytest.raises(ConfigError, match="--steps must be a whole number"):
+        engine.finetune("t", steps=0)
+    with pytest.raises(ConfigError, match="Adapter name '../x' is not usable"):
+        engine.finetune("../x", steps=1)
+    with training_lock(engine.home):  # a second fine-tune while one runs
+        with pytest.raises(ConfigError, match="A fine-tune is already running"):
+            engine.finetune("t", steps=1)
+    assert (engine.memory.traces.count(), engine.ledger.totals()) == before
+    assert not (engine.home / "adapters" / "t").exists()
+
+
+@pytest.mark.slow
+def test_a_base_that_does_not_exist_is_named(make_engine, server, tmp_path):
+    engine = taught(make_engine, server, home=tmp_path / "home")
+    with pytest.raises(ConfigError, match="The base model '/no/such/model' could not be loaded"):
+        engine.finetune("t", steps=1, base="/no/such/model", progress=None)
+    assert not (engine.home / "adapters" / "t").exists() and engine.memory.traces.count() == 1
+
+
+@pytest.mark.slow
+def test_a_half_written_or_changed_adapter_is_refused_with_what_to_do(tuned, tmp_path):
+    home, _, _ = tuned
+    copy = tmp_path / "home"
+    shutil.copytree(home / "adapters", copy / "adapters")
+    folder = copy / "adapters" / "ghz-t0"
+    assert read_card(copy, "ghz-t0")["name"] == "ghz-t0"
+    (folder / "lora" / "adapter_config.json").write_text("{}")
+    with pytest.raises(AdapterError, match="corrupted: lora/adapter_config.json does not match its card.*finetune"):
+        read_card(copy, "ghz-t0")
+    (folder / "card.json").unlink()
+    with pytest.raises(AdapterError, match="no card.json: it was not written completely"):
+        read_card(copy, "ghz-t0")
+    with pytest.raises(AdapterError, match="There is no adapter 'nope'"):
+        read_card(copy, "nope")
