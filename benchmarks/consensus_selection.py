@@ -306,20 +306,20 @@ def main() -> None:
             continue
         used += 1
 
-        def member(src, outcome, correct):
+        def member(src, outcome, correct, kind):
             return {"text": f"```python\n{src}\n```", "behaviour": behaviour(outcome), "key": identical_key(outcome),
-                    "passed": outcome["passed"], "correct": correct}
+                    "passed": outcome["passed"], "correct": correct, "kind": kind}
 
-        correct = [member(canonical_src, base, True)]
+        correct = [member(canonical_src, base, True, "canonical")]
         for prefix in PREFIXES[:2]:
             src = renamed(canonical_src, name, prefix)
-            correct.append(member(src, runs.run(src, task["test"], name), True))
-        bad = [member(src, o, False) for _, src, o in wrong]
+            correct.append(member(src, runs.run(src, task["test"], name), True, "renamed"))
+        bad = [member(src, o, False, kind) for kind, src, o in wrong]
         for kind, _, _ in wrong:
             mutant_kinds[kind] += 1
         scenarios = {"majority (3 correct, 2 different wrong)": correct[:3] + bad[:2] if len(bad) >= 2 else None}
         src = renamed(wrong[0][1], name, PREFIXES[2])
-        twin = member(src, runs.run(src, task["test"], name), False)
+        twin = member(src, runs.run(src, task["test"], name), False, wrong[0][0] + " (renamed twin)")
         scenarios["coordinated wrong minority (3 correct, 2 alike wrong)"] = correct[:3] + [bad[0], twin]
         scenarios["plurality (2 correct, 3 different wrong)"] = correct[:2] + bad[:3] if len(bad) >= 3 else None
         rec = {"task": task["task_id"], "mutants": [k for k, _, _ in wrong]}
@@ -335,6 +335,13 @@ def main() -> None:
             for method, i in picks.items():
                 tally[scen][method].append(bool(members[i]["passed"]))
             rec[scen] = {m: bool(members[i]["passed"]) for m, i in picks.items()}
+            if not members[picks["behavioural consensus"]]["passed"]:  # what the behavioural pick saw
+                from llmos_jupyter.consensus.behaviour import distance_matrix
+
+                D, _ = distance_matrix([m["behaviour"] or None for m in members], [m["text"] for m in members], _EMB[0])
+                rec.setdefault("misses", {})[scen] = {
+                    "kinds": [m["kind"] + ("" if m["passed"] else " ✗") for m in members],
+                    "picked": picks["behavioural consensus"], "D": np.round(D, 3).tolist()}
         records.append(rec)
         print(f"{task['task_id']}: " + "; ".join(f"{s.split(' ')[0]} " + "".join("✓" if v else "✗" for v in r.values())
                                               for s, r in rec.items() if isinstance(r, dict)), flush=True)

@@ -77,7 +77,7 @@ def test_default_is_1024_shots(make_engine, server):
     server.enqueue(Reply(text=fenced(code)))
     r = make_engine().run("Create a Bell state circuit")
     assert sum(r.counts.values()) == 1024 and r.shots == 1024
-    assert "shots=1024" in server.requests[-1].body["messages"][0]["content"]
+    assert "Shots as named, else 1024" in server.requests[-1].body["messages"][0]["content"]
 
 
 def test_no_exec_returns_code_without_running(make_engine, server):

@@ -71,7 +71,7 @@ def test_metadata_shows_the_behaviour_that_changed(make_engine, server):
     r = engine.run("Create a Bell state circuit")
     s = r.to_dict()["metadata"]["sentience"]
     assert s["latent_mode"] == "AUTO_CONTAINED" and "low energy" in s["behaviour"][0]
-    assert r.why["thresholds"] == {"follower": 0.88, "mixed": 0.65}
+    assert r.why["thresholds"] == {"follower": 0.88, "reworded": 0.76, "mixed": 0.65}
 
 
 def test_low_energy_replays_what_balanced_would_not(make_engine, server):
