@@ -22,13 +22,14 @@ its behaviour (consensus/behaviour.py); whether check passed is the judge, never
 
 Methods, each picking one program per scenario:
 * behavioural consensus: ConsensusEngine.weigh over behaviour distances (TVD, 1 - fidelity, operator
-  equivalence, equal values), the heaviest program;
+  equivalence, equal values), ties among programs that compute alike broken by how alike they are written
+  (consensus/structure.py, at most 0.05; --no-structure leaves it out), the heaviest program;
 * text consensus: ConsensusEngine.weigh over MiniLM embeddings of the answers' text;
 * majority vote over identical outputs: the largest group of answers whose returned values are equal
   (rounded to 9 significant digits; sampled counts are rarely identical twice), ties to the first;
 * random pick (seeded).
 
-    python benchmarks/consensus_selection.py [--tasks 40] [--seed 0] [--timeout 60]
+    python benchmarks/consensus_selection.py [--tasks 40] [--seed 0] [--timeout 60] [--no-structure] [--out x.json]
 """
 from __future__ import annotations
 
@@ -233,7 +234,8 @@ def identical_key(outcome: dict) -> str:
 def pick_behaviour(engine, members) -> int:
     from llmos_jupyter.consensus.behaviour import distance_matrix
 
-    D, _ = distance_matrix([m["behaviour"] or None for m in members], [m["text"] for m in members], _EMB[0])
+    D, _ = distance_matrix([m["behaviour"] or None for m in members], [m["text"] for m in members], _EMB[0],
+                           [m["code"] for m in members] if STRUCTURE[0] else None)
     return int(np.argmax(engine.weigh(distances=D).weights))
 
 
@@ -250,6 +252,7 @@ def pick_majority(members) -> int:
 
 
 _EMB: list = [None]
+STRUCTURE = [True]  # --no-structure: behaviour alone, to see what the structural tie-break adds
 
 
 def main() -> None:
@@ -258,7 +261,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--out", default=None, help="write per-task picks as JSON here")
+    ap.add_argument("--no-structure", action="store_true", help="behaviour distances alone (no tie-break by how "
+                                                                 "alike the programs are written)")
     args = ap.parse_args()
+    STRUCTURE[0] = not args.no_structure
     from llmos_jupyter.consensus import ConsensusEngine
     from llmos_jupyter.memory.embed import Embedder
 
@@ -307,7 +313,8 @@ def main() -> None:
         used += 1
 
         def member(src, outcome, correct, kind):
-            return {"text": f"```python\n{src}\n```", "behaviour": behaviour(outcome), "key": identical_key(outcome),
+            return {"text": f"```python\n{src}\n```", "code": src, "behaviour": behaviour(outcome),
+                    "key": identical_key(outcome),
                     "passed": outcome["passed"], "correct": correct, "kind": kind}
 
         correct = [member(canonical_src, base, True, "canonical")]
@@ -338,7 +345,8 @@ def main() -> None:
             if not members[picks["behavioural consensus"]]["passed"]:  # what the behavioural pick saw
                 from llmos_jupyter.consensus.behaviour import distance_matrix
 
-                D, _ = distance_matrix([m["behaviour"] or None for m in members], [m["text"] for m in members], _EMB[0])
+                D, _ = distance_matrix([m["behaviour"] or None for m in members], [m["text"] for m in members],
+                                       _EMB[0], [m["code"] for m in members] if STRUCTURE[0] else None)
                 rec.setdefault("misses", {})[scen] = {
                     "kinds": [m["kind"] + ("" if m["passed"] else " ✗") for m in members],
                     "picked": picks["behavioural consensus"], "D": np.round(D, 3).tolist()}

@@ -114,6 +114,42 @@ def test_values_by_equality_and_kinds_never_match_each_other():
     assert behaviour_distance(f, Behaviour()) == 1.0
 
 
+CNOT_ON_ZERO = """from qiskit import QuantumCircuit
+from qiskit.quantum_info import Statevector
+
+
+def bell(n):
+    qc = QuantumCircuit(n)
+    qc.cx(1, 0)  # the test counts two CNOTs; this one acts on |00> and changes nothing
+    qc.h(0)
+    qc.cx(0, 1)
+    return Statevector(qc)
+"""
+
+
+def test_programs_that_compute_alike_are_told_apart_by_how_alike_they_are_written():
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Statevector
+
+    from llmos_jupyter.consensus.behaviour import distance_matrix
+    from llmos_jupyter.consensus.structure import WEIGHT, distance as written
+
+    renamed = CNOT_ON_ZERO.replace("qc", "circuit").replace("(n)", "(width)")
+    dropped = CNOT_ON_ZERO.replace("    qc.cx(1, 0)  # the test counts two CNOTs; this one acts on |00> and changes "
+                                   "nothing\n", "")
+    assert written(CNOT_ON_ZERO, renamed) == 0.0 < written(CNOT_ON_ZERO, dropped) < 1.0
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    same = calls_behaviour([Statevector(qc)])  # all three compute the same state
+    codes = [dropped, CNOT_ON_ZERO, renamed]
+    D, _ = distance_matrix([same] * 3, codes=codes)
+    assert D[1, 2] == pytest.approx(0.0, abs=1e-12) and D[0, 1] == pytest.approx(D[0, 2]) and 1e-6 < D[0, 1] <= WEIGHT
+    weights = ConsensusEngine(device="cpu", seed=0).weigh(distances=D).weights
+    assert np.argmax(weights) in (1, 2) and weights[0] < weights[1]  # the program two models wrote alike
+    assert np.allclose(distance_matrix([same] * 3)[0], 0)  # without the code, behaviour alone cannot tell them apart
+
+
 @pytest.fixture(scope="module")
 def embedder():
     from llmos_jupyter.memory.embed import Embedder

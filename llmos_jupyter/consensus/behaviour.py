@@ -164,10 +164,13 @@ def behaviour_distance(a: Behaviour, b: Behaviour) -> float:
 
 
 def distance_matrix(behaviours: Sequence[Behaviour | None], texts: Sequence[str] | None = None,
-                    embedder: Any = None) -> tuple[np.ndarray, list[str]]:
+                    embedder: Any = None, codes: Sequence[str | None] | None = None) -> tuple[np.ndarray, list[str]]:
     """(D, basis): D[i, j] in [0, 1] from behaviours where both answers have one, from text embeddings
-    (cosine distance, clipped to [0, 1]) where neither has, and 1 between a program and prose. basis[i] says
-    what answer i was judged by: "behaviour (counts, state)" or "text"."""
+    (cosine distance, clipped to [0, 1]) where neither has, and 1 between a program and prose. With `codes`,
+    programs that compute alike are told apart by how alike they are written (structure.py, at most
+    structure.WEIGHT). basis[i] says what answer i was judged by: "behaviour (counts, state)" or "text"."""
+    from . import structure
+
     n = len(behaviours)
     D = np.ones((n, n))
     prose = [i for i, b in enumerate(behaviours) if not b]
@@ -183,7 +186,10 @@ def distance_matrix(behaviours: Sequence[Behaviour | None], texts: Sequence[str]
     for i in range(n):
         for j in range(i + 1, n):
             if behaviours[i] and behaviours[j]:
-                D[i, j] = D[j, i] = behaviour_distance(behaviours[i], behaviours[j])
+                d = behaviour_distance(behaviours[i], behaviours[j])
+                if codes is not None and codes[i] and codes[j]:
+                    d = min(1.0, d + structure.WEIGHT * structure.distance(codes[i], codes[j]))
+                D[i, j] = D[j, i] = d
     np.fill_diagonal(D, 0.0)
     basis = [f"behaviour ({', '.join(b.kinds())})" if b else "text" for b in behaviours]
     return D, basis

@@ -259,7 +259,7 @@ def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_
 
     with_code = [(a.label, c) for a, c in zip(asked.answers, codes) if c is not None]
     runs = {r.label: r for r in run_apart(with_code, runner, run_id=request_id[:12])}
-    kept, kept_runs = [], []
+    kept, kept_runs, kept_codes = [], [], []
     for a, c in zip(asked.answers, codes):
         r = runs.get(a.label)
         if r is not None and not r.ok:
@@ -267,6 +267,7 @@ def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_
             continue
         kept.append(a)
         kept_runs.append(r)
+        kept_codes.append(c)
     if not kept:
         detail = "; ".join(f["message"] for f in asked.failures)
         raise ConsensusError(f"Every model's program failed, so there is nothing to weigh. {detail}")
@@ -276,7 +277,7 @@ def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_
         from ..memory.embed import Embedder
 
         embedder = Embedder()
-    D, basis = distance_matrix(behaviours, [a.text for a in kept], embedder)
+    D, basis = distance_matrix(behaviours, [a.text for a in kept], embedder, kept_codes)
     return Judged(kept_runs, D, basis, embedder)
 
 
