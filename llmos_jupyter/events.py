@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -220,12 +220,14 @@ class CausalGraph(Event):
 
 @dataclass(frozen=True)
 class ConsensusFinished(Event):
-    """The consensus answer: who wrote it, the models weighed and their weights, those that failed."""
+    """The consensus answer: who wrote it, the models weighed and their weights, those that failed, and for
+    program answers each model's histogram (outcome -> probability, the likeliest few; None for prose)."""
     answer_source: str
     models: tuple[str, ...]
     weights: tuple[float, ...]
     failures: tuple[str, ...] = ()
     request_id: str | None = None
+    histograms: tuple[Mapping[str, float] | None, ...] = ()
 
 
 STATE_EVENTS = (LedgerTotals, ValenceChanged)

@@ -80,6 +80,21 @@ def test_bundles_are_built_offline_esm():
         assert Path(str(widget._esm._path)).parent == STATIC  # the class points at its bundle
 
 
+def test_the_bundles_were_built_from_the_sources_in_js():
+    """build.mjs writes the sha256 of js/src, package-lock.json and itself beside the bundles; an edit to a
+    view that was not rebuilt (cd js && npm ci && npm run build) fails here."""
+    import hashlib
+
+    js = Path(__file__).resolve().parents[1] / "js"
+    digest = hashlib.sha256()
+    files = sorted([str(p.relative_to(js)) for p in (js / "src").rglob("*") if p.is_file()]
+                   + ["package-lock.json", "build.mjs"])
+    for name in files:
+        digest.update(name.encode() + b"\0" + (js / name).read_bytes() + b"\0")
+    assert (STATIC / "SOURCES.sha256").read_text().strip() == digest.hexdigest(), \
+        "llmos_jupyter/static is stale: run cd js && npm ci && npm run build, and commit the bundles"
+
+
 # -- events to state ---------------------------------------------------------------------------------------
 def test_mode_widget_history_why_and_counts():
     session = Session()
@@ -237,8 +252,10 @@ def test_consensus_widget_names_the_models_and_the_chosen_answer():
     bus.publish(CausalGraph(("m-one", "m-two"), te=((0, 0), (0, 0)), effective=((0, 0), (0, 0)),
                             pvalues=((1, 1), (1, 1)), edges=(), alpha=0.05))
     bus.publish(ConsensusStep(0, 1.0, 1.0, (0.5, 0.5)))
-    bus.publish(ConsensusFinished("m-two", ("m-one", "m-two"), (0.3, 0.7), failures=("m-three",)))
+    bus.publish(ConsensusFinished("m-two", ("m-one", "m-two"), (0.3, 0.7), failures=("m-three",),
+                                  histograms=({"00": 0.5, "11": 0.5}, None)))
     assert w.labels == ["m-one", "m-two"] and w.weights == [0.3, 0.7] and w.answer == "m-two" and w.done
+    assert w.histograms == [{"00": 0.5, "11": 0.5}, None]  # each program's distribution beside its weight
 
 
 def test_consensus_widget_shows_a_result_without_events():

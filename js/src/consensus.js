@@ -41,6 +41,18 @@ function energyChart(trace, ground) {
     s("circle", { class: "llmos-energy-dot", cx: X(last.step), cy: Y(Math.min(...es)), r: 3 }));
 }
 
+// A program answer's distribution, drawn small beside its weight: one bar per outcome, the outcome on hover.
+function sparkHistogram(hist) {
+  const entries = Object.entries(hist || {});
+  if (!entries.length) return h("span", { class: "llmos-spark llmos-spark-none", title: "no distribution (prose or a value)" }, "–");
+  const w = 64, ht = 14, gap = 1, bw = Math.max(2, (w - gap * (entries.length - 1)) / entries.length);
+  const top = Math.max(1e-9, ...entries.map(([, p]) => p));
+  return s("svg", { class: "llmos-spark", viewBox: `0 0 ${w} ${ht}`, width: w, height: ht, role: "img",
+    "aria-label": entries.map(([k, p]) => `${k} ${fixed(p, 2)}`).join(", ") },
+  entries.map(([k, p], i) => s("rect", { x: (i * (bw + gap)).toFixed(1), y: (ht - ht * p / top).toFixed(1),
+    width: bw.toFixed(1), height: (ht * p / top).toFixed(1) }, s("title", {}, `${k}: ${fixed(p, 3)}`))));
+}
+
 function render({ model, el }) {
   const { root, body } = card(el, "consensus", "Consensus weights");
   const draw = () => {
@@ -50,6 +62,7 @@ function render({ model, el }) {
     const done = model.get("done");
     const info = model.get("info") || {};
     const answer = model.get("answer") || "";
+    const histograms = model.get("histograms") || [];
     root.dataset.weights = weights.map((w) => fixed(w, 4)).join(",");
     root.dataset.done = done ? "true" : "false";
     root.dataset.steps = String(trace.length);
@@ -67,7 +80,9 @@ function render({ model, el }) {
     const bars = h("div", { class: "llmos-bars" }, weights.map((w, i) => h("div", { class: `llmos-bar-row${i === best ? " llmos-best" : ""}`, "data-index": String(i) },
       h("span", { class: "llmos-bar-label", title: labels[i] || "" }, labels[i] || `answer ${i + 1}`),
       h("span", { class: "llmos-bar llmos-bar-wide" }, h("span", { class: "llmos-bar-fill", style: { width: `${(100 * w / max).toFixed(1)}%` } })),
-      h("span", { class: "llmos-num" }, fixed(w, 3)))));
+      h("span", { class: "llmos-num" }, fixed(w, 3)),
+      histograms.length ? sparkHistogram(histograms[i]) : null)));
+    root.dataset.histograms = String(histograms.filter((x) => x).length);
     const last = trace[trace.length - 1];
     const status = done
       ? `ground state: energy ${fixed(info.energy ?? (last && last.energy), 4)}` + (info.device ? ` · ${info.device}` : "") + (info.seconds !== undefined ? ` · ${fixed(info.seconds, 3)} s` : "")
@@ -81,7 +96,7 @@ function render({ model, el }) {
   };
   const schedule = frameScheduler(draw);
   draw();
-  const names = ["weights", "labels", "trace", "done", "info", "answer", "arrivals"];
+  const names = ["weights", "labels", "trace", "done", "info", "answer", "arrivals", "histograms"];
   for (const n of names) model.on(`change:${n}`, schedule);
   return () => { for (const n of names) model.off(`change:${n}`, schedule); };
 }

@@ -230,7 +230,8 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
 
     run.publish(ConsensusFinished(answer_source=source_label, models=tuple(labels),
                                   weights=tuple(ground.weights.tolist()),
-                                  failures=tuple(f["model"] for f in asked.failures), request_id=run.request_id))
+                                  failures=tuple(f["model"] for f in asked.failures), request_id=run.request_id,
+                                  histograms=() if judged is None else tuple(_likeliest(r) for r in judged.runs)))
     return ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
                            refinement=refinement, graph=graph, answer=answer, answer_source=source_label,
                            failures=asked.failures, tokens=asked.tokens, latency_ms=asked.latency_ms,
@@ -249,6 +250,16 @@ class Judged:
     distances: np.ndarray
     basis: list[str]
     embedder: Any
+
+
+def _likeliest(run: Any, keep: int = 8) -> dict[str, float] | None:
+    """A program's histogram for the dashboard: its likeliest outcomes (None for prose or no distribution)."""
+    hist = None if run is None else run.behaviour.histogram()
+    if not hist:
+        return None
+    total = sum(hist.values()) or 1.0
+    top = sorted(hist.items(), key=lambda kv: -kv[1])[:keep]
+    return {k: round(v / total, 6) for k, v in sorted(top)}
 
 
 def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_id: str, embedder: Any) -> Judged:

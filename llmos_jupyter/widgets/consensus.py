@@ -19,7 +19,7 @@ class ConsensusWidget(EngineWidget):
 
     _esm = STATIC / "consensus.js"
     final_kinds = (ConsensusDone, ConsensusFinished)
-    synced = ("labels", "weights", "trace", "done", "answer", "info", "arrivals")
+    synced = ("labels", "weights", "trace", "done", "answer", "info", "arrivals", "histograms")
 
     labels = traitlets.List().tag(sync=True)  # one per answer
     weights = traitlets.List().tag(sync=True)
@@ -28,6 +28,7 @@ class ConsensusWidget(EngineWidget):
     answer = traitlets.Unicode("").tag(sync=True)  # who wrote the chosen answer (or show_result's text)
     info = traitlets.Dict().tag(sync=True)  # energy, free_energy, device, seconds, entropy
     arrivals = traitlets.List().tag(sync=True)  # models' answers as they come back: [{model, ok, seconds}]
+    histograms = traitlets.List().tag(sync=True)  # per answer: {outcome: probability} of its program, or None
 
     def __init__(self, source: Any = None, *, labels: Sequence[str] | None = None, **kwargs: Any):
         self._labels_given = [str(x) for x in labels] if labels else []
@@ -35,7 +36,7 @@ class ConsensusWidget(EngineWidget):
 
     def reset_state(self) -> None:
         self.state = {"labels": list(getattr(self, "_labels_given", [])), "weights": [], "trace": [],
-                      "done": False, "answer": "", "info": {}, "arrivals": []}
+                      "done": False, "answer": "", "info": {}, "arrivals": [], "histograms": []}
 
     def set_labels(self, labels: Sequence[str]) -> "ConsensusWidget":
         with self._lock:
@@ -49,7 +50,7 @@ class ConsensusWidget(EngineWidget):
             self.state["labels"] = given if len(given) == n else [f"answer {i + 1}" for i in range(n)]
 
     def _new_run(self) -> None:
-        self.state.update(trace=[], done=False, answer="", info={}, arrivals=[])
+        self.state.update(trace=[], done=False, answer="", info={}, arrivals=[], histograms=[])
 
     def _show_weights(self, weights: Sequence[float]) -> None:
         if weights:
@@ -94,6 +95,9 @@ class ConsensusWidget(EngineWidget):
         if event.models and len(event.models) == len(self.state["weights"]):
             self.state["labels"] = [str(m) for m in event.models]
         self.state["answer"] = event.answer_source
+        if len(event.histograms) == len(self.state["weights"]):
+            self.state["histograms"] = [None if h is None else {str(k): float(v) for k, v in h.items()}
+                                        for h in event.histograms]
         self.state["done"] = True
         return True
 

@@ -53,6 +53,10 @@ series[5][1:] = 0.9 * series[4][:-1] + 0.3 * rng.normal(size=(79, 2))
 graph = causal_graph(series, n_surrogates=999, seed=0, labels=labels)
 engine.events.publish(graph.to_event())  # as run_consensus does
 res = ConsensusEngine(device="cpu", seed=0, events=engine.events).weigh(emb, causal=graph.effective)
+# What run_consensus announces last for program answers: each model's histogram beside its weight.
+from llmos_jupyter.events import ConsensusFinished
+hists = [{"00": 0.5, "11": 0.5}] * 4 + [{"01": 1.0}, None]
+engine.events.publish(ConsensusFinished("model-a", tuple(labels), tuple(res.weights.tolist()), histograms=tuple(hists)))
 expect(weights=res.weights.tolist(), edges=[[e["source"], e["target"], e["effective"]] for e in graph.edges()])'''
 
 

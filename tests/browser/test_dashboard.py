@@ -138,6 +138,9 @@ def test_dashboard_follows_requests_and_consensus(page, lab, lab_root, artifacts
     assert "ground state" in consensus.inner_text()
     assert consensus.locator(".llmos-bar-row").count() == 6
     assert "model-a" in consensus.inner_text() and "rogue-1" in consensus.inner_text()
+    wait_data(page, "consensus", "histograms", "5")  # a histogram beside each program answer's weight
+    assert consensus.locator(".llmos-spark rect").count() == 4 * 2 + 1
+    assert consensus.locator(".llmos-spark-none").count() == 1
     assert [4, 5] in [e[:2] for e in third["edges"]]  # the engine found the echo
     causal = wait_data(page, "causal", "edges", str(len(third["edges"])))
     assert causal.get_attribute("data-nodes") == "6"
