@@ -24,7 +24,7 @@ What it measures
     there come from the scripted model, so this row measures routing and cost, not T0's answer quality
     (that is the held-out table).
 
-    python benchmarks/finetune.py [--steps 300] [--examples 200] [--batch 2] [--stage all|train|savings]
+    python benchmarks/finetune.py [--steps 300] [--examples 200] [--batch 1] [--stage all|train|savings]
                                   [--home DIR] [--requests 300] [--base-limit N]
 """
 from __future__ import annotations
@@ -299,7 +299,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--examples", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stage", choices=("all", "train", "savings"), default="all")
     ap.add_argument("--home", type=Path, help="keep the home (and adapter) here; default a temporary folder")

@@ -12,7 +12,8 @@ What it measures
     verb, articles, generic nouns) of a learned request, and ordinary requests to the starter skills,
     and counts how many still replay; "word rule" marks those the rule turned away.
 
-    A last table shows what a word-level guard cannot see: the same words in another order.
+    A last table asks the same words in another order: gates named in another order never replay
+    (dispatch/words.py gate_order), and slot values in another order do not bind.
 
     python benchmarks/near_miss.py
 """
@@ -163,7 +164,7 @@ STARTER_REQUESTS = [  # ordinary requests to the starter skills, none of them on
     "Teleport |0> from Alice to Bob", "Build a VQE ansatz on 3 qubits with 1 rep",
     "QAOA MaxCut on a 4-node ring with one layer", "Apply the QFT to |110> and then the inverse QFT",
 ]
-ORDER = [  # the same words in another order: beyond what a word-level guard sees
+ORDER = [  # the same words in another order: the gate order and the slots' order tell them apart
     ("Apply X then H to one qubit", circuit(1, "qc.x(0)\nqc.h(0)\n"),
      "Apply H then X to one qubit", circuit(1, "qc.h(0)\nqc.x(0)\n")),
     ("Apply a CNOT with qubit 0 controlling qubit 1 after an X on qubit 0", circuit(2, "qc.x(0)\nqc.cx(0, 1)\n"),
@@ -293,7 +294,7 @@ def main() -> None:
             starter.close()
         print(f"\n**{hits} of {total} replay**; the word rule turned away {by_words}.\n")
 
-        print("## Beyond words: the same words in another order\n")
+        print("## The same words in another order\n")
         print("| learned | asked | mode | score | replay |")
         print("|---|---|---|---:|:-:|")
         for a, a_code, b, b_code in ORDER:

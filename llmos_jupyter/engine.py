@@ -28,7 +28,7 @@ from .pipeline.replay import replay
 from .pipeline.runners import KernelRunner, WorkerRunner
 from .pipeline.result import Result, Tokens
 from .pipeline.toolbox import ToolBox
-from .pipeline.verify import verify_answer, verify_replay
+from .pipeline.verify import verify_answer, verify_replay, verify_variation
 from .prices import PriceTable
 from .providers import Provider, make_provider, resolve_auto
 from .providers import provider_class as make_provider_class
@@ -101,16 +101,18 @@ class LLMOS:
             self._providers[key] = make_provider(chosen, model, **options)
         return self._providers[key]
 
-    def _model_for(self, mode: Mode, provider: str | None, model: str | None,
-                   terms: frozenset = frozenset()) -> tuple[Provider, str | None, str | None]:
+    def _model_for(self, mode: Mode, provider: str | None, model: str | None, terms: frozenset = frozenset(),
+                   *, variation: bool = False, skip: frozenset = frozenset()
+                   ) -> tuple[Provider, str | None, str | None]:
         """The model for this call, its tier and why: the cell's choice, else the tier for the mode when tiers
-        are configured (finetune.routing: T0 for variations of families its adapter learned, T1 MIXED, T2
-        LEARNER, T3 planning), else the configured provider."""
+        are configured (finetune.routing: T0 for new values of families its adapter learned, T1 MIXED, T2
+        LEARNER, T3 planning; `skip`: tiers already tried), else the configured provider."""
         tiers = self.settings.tiers
         if provider is None and model is None and tiers:
             from .finetune import routing
 
-            tier, why = routing.choose(tiers, mode, terms, self.sentience.policy().tier_shift, self.home)
+            tier, why = routing.choose(tiers, mode, terms, self.sentience.policy().tier_shift, self.home,
+                                       variation=variation, skip=skip)
             if tier is not None:
                 spec = routing.parse(tier, tiers[tier])
                 return self.provider(spec.provider, spec.model, spec.base_url), tier, why
@@ -180,9 +182,20 @@ class LLMOS:
                     self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why,
                                                    request.parent_id, fallback_from=str(origin)))
             if attempt is None:
-                llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms)
+                variation = "variation_of" in decision.why
+                llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms,
+                                                      variation=variation)
                 attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
                                     tier_why)
+                if tier == "T0" and execute and attempt.verification.verified is not True:
+                    # The local model's program failed: the next tier answers, and both calls are billed.
+                    first = attempt
+                    llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms,
+                                                          skip=frozenset({"T0"}))
+                    failed = ", ".join(first.verification.problems) or (first.run.error or NO_PROGRAM).strip() \
+                        .splitlines()[-1][:160]
+                    attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
+                                        f"{tier_why}; T0's program failed ({failed})", earlier=first.answer)
         except LLMOSError as exc:
             error = str(exc)
             raise
@@ -215,7 +228,7 @@ class LLMOS:
         return Attempt(answer, run=run, verification=verification, learned=learned)
 
     def _ask(self, request: Request, decision: Decision, llm: Provider, tier: str | None, namespace, execute: bool,
-             trust: bool, on_text, timings, tier_why: str | None = None) -> Attempt:
+             trust: bool, on_text, timings, tier_why: str | None = None, earlier: Answer | None = None) -> Attempt:
         left = self.sentience.budget_left()
         if left is not None and left <= 0:
             raise BudgetExhausted(
@@ -225,6 +238,11 @@ class LLMOS:
         answer = ask(request, decision, llm, self._asking, tier=tier, on_text=on_text)
         if tier_why:
             answer = replace(answer, why={**answer.why, "tier_reason": tier_why})
+        if earlier is not None:  # an earlier tier's call for this request is billed with this answer
+            answer = replace(answer, usage=earlier.usage + answer.usage, llm_ms=earlier.llm_ms + answer.llm_ms,
+                             cost_usd=None if earlier.cost_usd is None or answer.cost_usd is None
+                             else earlier.cost_usd + answer.cost_usd,
+                             saved=max(0, answer.saved - earlier.usage.total))
         timings["llm"] = timings.get("llm", 0.0) + answer.llm_ms
         if answer.code is None:
             if answer.plan and request.parent_id is None:
@@ -242,6 +260,8 @@ class LLMOS:
             runner.restart()
         timings["execute"] = timings.get("execute", 0.0) + run.ms
         verification = verify_answer(decision, run)
+        if tier == "T0":
+            verification = verify_variation(decision, run, verification)
         learned = self._learning.answer(request, decision, answer, run) if verification.learnable else None
         return Attempt(answer, verdict, run, verification, learned)
 

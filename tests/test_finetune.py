@@ -109,22 +109,51 @@ def test_the_plain_lora_copy_for_vllm_computes_what_the_adaptive_adapter_does(tu
     assert (adaptive - plain).abs().max() < 1e-3 < (adaptive - plain_base).abs().max() * 1e3
 
 
+def t0_engine(make_engine, server, tuned, home):
+    """A home that learned a GHZ state on 3 qubits (a program that inlines its width, so one run does not
+    rebind it) and holds the adapter; T0 is that adapter behind an OpenAI-compatible server (as vLLM serves
+    it), so its answers are scripted here, T2 the remote model."""
+    shutil.copytree(tuned[0] / "adapters", home / "adapters")
+    tiers = {"T0": f"openai:ghz-t0@{server.openai_base_url}", "T2": "openai:large-model"}
+    engine = make_engine("openai", home=home, tiers=tiers)
+    server.enqueue(Reply(text=fenced(ghz(3, 1024)), model="large-model"))
+    assert engine.run("Create a GHZ state with 3 qubits").why["tier"] == "T2"  # LEARNER
+    return engine
+
+
 @pytest.mark.slow
-def test_t0_serves_variations_of_the_families_the_adapter_learned_and_the_cell_says_why(tuned, make_engine, server):
+def test_t0_answers_a_new_value_of_a_family_the_adapter_learned_and_the_cell_says_why(
+        tuned, make_engine, server, tmp_path):
     from llmos_jupyter.render import metadata_line
 
-    home, _, _ = tuned
-    # The adapter behind an OpenAI-compatible server (as vLLM serves it), so its answers are scripted here.
-    tiers = {"T0": f"openai:ghz-t0@{server.openai_base_url}", "T2": "openai:large-model"}
-    engine = make_engine("openai", home=home, tiers=tiers, follower_threshold=1.01, reworded_margin=0)
+    engine = t0_engine(make_engine, server, tuned, tmp_path / "home")
     server.enqueue(Reply(text=fenced(ghz(4, 1024)), model="ghz-t0"))
-    mixed = engine.run("Create a GHZ state with 4 qubits")
-    assert mixed.mode == Mode.MIXED and mixed.why["tier"] == "T0" and server.requests[-1].body["model"] == "ghz-t0"
-    assert "T0: a new variation of a family adapter ghz-t0 learned (ghz)" in metadata_line(mixed)
-    server.enqueue(Reply(text=fenced(ghz(2, 1024).replace("qc.cx(0, 1)", "qc.cx(0, 1)\nqc.z(0)")),
+    r = engine.run("Create a GHZ state with 4 qubits")
+    assert r.mode == Mode.MIXED and r.why["tier"] == "T0" and server.requests[-1].body["model"] == "ghz-t0"
+    assert r.verified and "T0: a new value for a family adapter ghz-t0 learned (ghz)" in metadata_line(r)
+    # A near miss (a word no verified request says) is not a variation: the remote tier answers it.
+    server.enqueue(Reply(text=fenced(ghz(4, 1024).replace("qc.measure_all()", "qc.h(range(4))\nqc.measure_all()")),
                          model="large-model"))
-    other = engine.run("Apply a Hadamard and a CNOT to 2 qubits, then a Z")
-    assert other.why["tier"] == "T2" and server.requests[-1].body["model"] == "large-model"
+    other = engine.run("Create a GHZ state with 4 qubits in the X basis")
+    assert other.mode == Mode.MIXED and other.why["tier"] == "T2" and server.requests[-1].body["model"] == "large-model"
+
+
+@pytest.mark.slow
+def test_a_t0_program_that_fails_the_familys_checks_is_not_kept_and_the_next_tier_answers(
+        tuned, make_engine, server, tmp_path):
+    engine = t0_engine(make_engine, server, tuned, tmp_path / "home")
+    traces = engine.memory.traces.count()
+    wrong = ghz(5, 1024).replace("for q in range(5 - 1):\n    qc.cx(q, q + 1)", "qc.cx(0, 1)")  # a Bell pair
+    server.enqueue(Reply(text=fenced(wrong), model="ghz-t0", input_tokens=100, output_tokens=50),
+                   Reply(text=fenced(ghz(5, 1024)), model="large-model", input_tokens=300, output_tokens=60))
+    calls = len(server.requests)
+    r = engine.run("Create a GHZ state with 5 qubits")
+    assert [q.body["model"] for q in server.requests[calls:]] == ["ghz-t0", "large-model"]
+    assert r.why["tier"] == "T2" and "T0's program failed (ghz_support" in r.why["tier_reason"]
+    assert r.verified and set(r.counts) == {"00000", "11111"}
+    assert (r.tokens.input, r.tokens.output) == (400, 110)  # both calls billed
+    assert engine.memory.traces.count() <= traces + 1 and "cx(0, 1)\nqc.measure_all" not in "".join(
+        t.code for t in engine.memory.traces.all())  # the failed program was not stored
 
 
 def test_bad_input_gives_a_clear_error_and_changes_nothing(make_engine, server, tmp_path):

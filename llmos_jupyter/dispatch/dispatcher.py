@@ -117,6 +117,7 @@ class Dispatcher:
         if not hits:
             return Decision(Mode.LEARNER, request_values=wanted, why={**why, "reason": "memory is empty"})
         rejected: list[str] = []
+        variation: str | None = None  # a trace this request varies only in a slot value
         for hit in hits:
             if hit.score < min(t.follower, t.reworded):
                 break
@@ -131,10 +132,12 @@ class Dispatcher:
                 continue
             limits = self.limits(trace) if self.limits else None
             values, reason = bind(trace, wanted, limits)
+            unsaid = self._unsaid(trace.id, n, reworded=hit.score < t.follower)
             if values is None:
                 rejected.append(f"{trace.id}: {reason}")
+                if not unsaid:  # the same words, only a value the trace has not been shown to take
+                    variation = variation or trace.id
                 continue
-            unsaid = self._unsaid(trace.id, n, reworded=hit.score < t.follower)
             if unsaid:
                 rejected.append(f"{trace.id}: {unsaid}")
                 continue
@@ -154,7 +157,7 @@ class Dispatcher:
                 reason += "; no replay because " + "; ".join(rejected[:3])
             return Decision(Mode.MIXED, trace, {}, wanted, {
                 **why, "score": round(best.score, 4), "trace_id": best.trace_id, "alias": best.alias,
-                "reason": reason})
+                "reason": reason, **({"variation_of": variation} if variation == best.trace_id else {})})
         return Decision(Mode.LEARNER, request_values=wanted, why={
             **why, "score": round(best.score, 4), "nearest": best.trace_id,
             "reason": f"nearest similarity {best.score:.3f} < {t.mixed}"})

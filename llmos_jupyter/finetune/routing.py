@@ -1,7 +1,10 @@
 """Which tier answers a model call, and why (the cell shows the why).
 
-- T0, an adapter fine-tuned here: a MIXED request (a near trace exists but may not be replayed: new
-  values or wording) whose domain terms are a family the adapter learned, read from its card.
+- T0, an adapter fine-tuned here: a parameter variation of a family the adapter learned (its card's term
+  sets): the request says a verified request's words and only a slot value is new, so no replay was
+  allowed. A near miss (a new word) never goes to T0: a small model would answer it with the family's
+  program. The engine checks T0's program against the trace's recorded checks and asks the next tier
+  when it fails them.
 - T3, kept for meta tasks: planning (ORCHESTRATOR).
 - T1 for MIXED and T2 for LEARNER, one tier down when energy is low; the nearest configured tier when
   the wanted one is missing. T0 and T3 are never a fallback for writing code: an adapter knows only its
@@ -55,21 +58,23 @@ def families(home: Path, adapter: str) -> frozenset:
     return cached[1]
 
 
-def choose(tiers: dict[str, str], mode: Mode, terms: frozenset, shift: int, home: Path) -> tuple[str | None, str]:
-    """(tier, why); tier None: no configured tier fits, the configured provider answers."""
-    have = {t for t in tiers if len(t) == 2 and t[0] == "T" and t[1] in "0123"}
-    if "T0" in have and mode == Mode.MIXED:
+def choose(tiers: dict[str, str], mode: Mode, terms: frozenset, shift: int, home: Path, *,
+           variation: bool = False, skip: frozenset = frozenset()) -> tuple[str | None, str]:
+    """(tier, why); tier None: no configured tier fits, the configured provider answers. `variation`: the
+    request varies a verified one only in a slot value; `skip`: tiers already tried for this request."""
+    have = {t for t in tiers if len(t) == 2 and t[0] == "T" and t[1] in "0123"} - skip
+    if "T0" in have and mode == Mode.MIXED and variation:
         adapter = parse("T0", tiers["T0"]).model or ""
         if terms and terms in families(home, adapter):
-            return "T0", (f"T0: a new variation of a family adapter {adapter} learned ({', '.join(sorted(terms))}); "
-                          "no verified trace could be replayed for it")
+            return "T0", (f"T0: a new value for a family adapter {adapter} learned ({', '.join(sorted(terms))}); "
+                          "no verified trace had been shown to take it")
     if mode == Mode.ORCHESTRATOR and "T3" in have:
         return "T3", "T3: planning is a meta task, kept for the external model"
     wanted = {Mode.MIXED: 1, Mode.LEARNER: 2}.get(mode, 2) + shift
     usable = sorted(int(t[1]) for t in have - {"T0", "T3"}) or sorted(int(t[1]) for t in have - {"T0"})
     if not usable:
-        return None, ("T0 serves only the families its adapter learned; this request is not one, so the "
-                      "configured provider answered")
+        return None, ("T0 serves only new values of the families its adapter learned; this request is not one, "
+                      "so the configured provider answered")
     tier = min(usable, key=lambda t: (abs(t - wanted), -t))
     why = {Mode.MIXED: "MIXED (the nearest trace guides the model)", Mode.LEARNER: "LEARNER (nothing near in memory)"
            }.get(mode, str(mode))

@@ -25,7 +25,7 @@ Progress = Callable[[int, int, float], None]  # (step, total, loss)
 @dataclass
 class Options:
     steps: int = 300
-    batch_size: int = 2
+    batch_size: int = 1  # 300 steps of one example fit 10 minutes on 2 CPU cores (benchmarks/finetune.py)
     lr: float = 2e-3
     init_r: int = 12
     target_r: int = 8

@@ -38,3 +38,18 @@ def verify_answer(decision: Decision, run: Run) -> Verification:
             f"The program ran but does not match the request ({', '.join(problems)}), "
             "so it was not stored in memory."))
     return Verification(True, learnable=True)
+
+
+def verify_variation(decision: Decision, run: Run, verification: Verification) -> Verification:
+    """An answer from a fine-tuned local model (T0) to a new value of a family it learned must also pass what
+    the family's trace recorded of its verified runs, with the request's values, as a replay would; one that
+    does not is neither stored nor kept (the engine asks the next tier)."""
+    if verification.verified is not True or decision.trace is None:
+        return verification
+    problems = failures(run.counts, check_values(decision.request_values), decision.trace.checks) if run.counts \
+        else []
+    problems += results.failures(decision.trace.results, run.produced)
+    if not problems:
+        return verification
+    return Verification(False, tuple(problems), notice=(
+        f"The local model's program does not pass the checks of the family it learned ({', '.join(problems)})."))
