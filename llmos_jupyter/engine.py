@@ -182,20 +182,8 @@ class LLMOS:
                     self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why,
                                                    request.parent_id, fallback_from=str(origin)))
             if attempt is None:
-                variation = "variation_of" in decision.why
-                llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms,
-                                                      variation=variation)
-                attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
-                                    tier_why)
-                if tier == "T0" and execute and attempt.verification.verified is not True:
-                    # The local model's program failed: the next tier answers, and both calls are billed.
-                    first = attempt
-                    llm, tier, tier_why = self._model_for(decision.mode, provider, model, request.normalized.terms,
-                                                          skip=frozenset({"T0"}))
-                    failed = ", ".join(first.verification.problems) or (first.run.error or NO_PROGRAM).strip() \
-                        .splitlines()[-1][:160]
-                    attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
-                                        f"{tier_why}; T0's program failed ({failed})", earlier=first.answer)
+                llm, attempt = self._ask_tiered(request, decision, provider, model, namespace, execute, trust,
+                                                on_text, timings)
         except LLMOSError as exc:
             error = str(exc)
             raise
@@ -227,6 +215,21 @@ class LLMOS:
         learned = self._learning.replay(decision, verification)
         return Attempt(answer, run=run, verification=verification, learned=learned)
 
+    def _ask_tiered(self, request: Request, decision: Decision, provider, model, namespace, execute: bool,
+                    trust: bool, on_text, timings) -> tuple[Provider, Attempt]:
+        """Ask the model for the request's tier. A program from the local adapter (T0) that fails is followed by
+        the next tier's answer, both calls billed, the reason in `why`."""
+        terms = request.normalized.terms
+        llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms,
+                                              variation="variation_of" in decision.why)
+        attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings, tier_why)
+        if tier != "T0" or not execute or attempt.verification.verified is True:
+            return llm, attempt
+        failed = ", ".join(attempt.verification.problems) or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1]
+        llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms, skip=frozenset({"T0"}))
+        return llm, self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
+                              f"{tier_why}; T0's program failed ({failed[:160]})", earlier=attempt.answer)
+
     def _ask(self, request: Request, decision: Decision, llm: Provider, tier: str | None, namespace, execute: bool,
              trust: bool, on_text, timings, tier_why: str | None = None, earlier: Answer | None = None) -> Attempt:
         left = self.sentience.budget_left()
@@ -239,9 +242,8 @@ class LLMOS:
         if tier_why:
             answer = replace(answer, why={**answer.why, "tier_reason": tier_why})
         if earlier is not None:  # an earlier tier's call for this request is billed with this answer
-            answer = replace(answer, usage=earlier.usage + answer.usage, llm_ms=earlier.llm_ms + answer.llm_ms,
-                             cost_usd=None if earlier.cost_usd is None or answer.cost_usd is None
-                             else earlier.cost_usd + answer.cost_usd,
+            cost = None if earlier.cost_usd is None or answer.cost_usd is None else earlier.cost_usd + answer.cost_usd
+            answer = replace(answer, usage=earlier.usage + answer.usage, cost_usd=cost,
                              saved=max(0, answer.saved - earlier.usage.total))
         timings["llm"] = timings.get("llm", 0.0) + answer.llm_ms
         if answer.code is None:

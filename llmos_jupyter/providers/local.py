@@ -9,6 +9,7 @@ the model's own tokenizer.
 """
 from __future__ import annotations
 
+import copy
 import importlib.util
 import threading
 from pathlib import Path
@@ -19,7 +20,7 @@ from .base import Completion, Message, Provider, TextCallback, ToolSpec
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _loaded: dict[str, tuple[object, object]] = {}
-_load_lock = threading.Lock()
+_load_lock = threading.RLock()  # load_adapter loads its base while holding it
 
 
 def model_dir() -> Path:
@@ -40,8 +41,10 @@ def load(model_path: Path | None = None, *, fresh: bool = False):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if fresh:
-        return (AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE),
-                AutoModelForCausalLM.from_pretrained(str(path), gguf_file=GGUF_FILE))
+        # A copy of the loaded model: de-quantizing the GGUF again takes ~30 s on a small CPU, copying ~1 s.
+        tokenizer, model = load(path)
+        with _load_lock:
+            return tokenizer, copy.deepcopy(model)
     with _load_lock:
         if str(path) not in _loaded:
             tokenizer = AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE)
