@@ -9,10 +9,12 @@ What it measures
     Training set: --examples pairs (default 200) drawn evenly from the learned families' other wordings
     and values, rendered as the finetune package renders traces (finetune.dataset).
     Held out: per learned family, (a) the held-out value under a trained wording and (b) the held-out
-    value under the held-out wording; per unseen family, its first wording at its default and at a new value.
+    value under the held-out wording; per unseen family, a new value under its first and its last wording.
     Pass: the greedy reply's program runs in the sandboxed worker (pipeline.runners.WorkerRunner) and
     passes the checks its trace records for verified runs (memory.checks with the request's values), as a
-    replay must. Base and adapter get the same prompt (finetune.prompt: the request alone).
+    replay must. Base and adapter get the same prompt, the one T0 is served (finetune.prompt: the
+    family's verified program at its default values, then the request). Training examples are guided as
+    finetune.dataset.guided does: half by that program, half by another trained variation.
     Tokens/s: generated tokens over generation wall time, greedy, batch 1.
     Training: AdaLoRA (peft) on the top third of the layers, --steps optimizer steps of --batch examples;
     wall time of the training loop only (model loading apart), with os.getloadavg() before and after.
@@ -44,6 +46,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from llmos_jupyter import LLMOS  # noqa: E402
 from llmos_jupyter.finetune import adapters, dataset  # noqa: E402
 from llmos_jupyter.finetune.dataset import Example  # noqa: E402
+from llmos_jupyter.finetune.prompt import answer  # noqa: E402
 from llmos_jupyter.memory.templates import instantiate  # noqa: E402
 
 UNSEEN = ("starter-w_state", "starter-teleportation", "starter-qaoa_maxcut")
@@ -78,6 +81,7 @@ def build(traces, n_examples: int, seed: int):
     """(training examples, held-out items [(kind, example)])."""
     rng = random.Random(seed)
     learned = [t for t in traces if t.id not in UNSEEN]
+    by_id = {t.id: t for t in traces}
     per_family = max(1, n_examples // len(learned))
     train, held = [], []
     for t in traces:
@@ -86,10 +90,11 @@ def build(traces, n_examples: int, seed: int):
         value = held_value(t, main)
         new = {**t.defaults, main: value}
         if t.id in UNSEEN:
-            for kind, values in (("unseen family, default values", dict(t.defaults)), ("unseen family, new value", new)):
-                ex = next((e for p in phrases if (e := example(t, p, values))), None)
-                if ex:
-                    held.append((kind, ex))
+            first = next((e for p in phrases if (e := example(t, p, new))), None)
+            last = next((e for p in reversed(phrases) if (e := example(t, p, new))), None)
+            held += [(k, e) for k, e in (("unseen family, new value", first),
+                                         ("unseen family, new value + another wording", last))
+                     if e is not None and (k.endswith("value") or e != first)]
             continue
         # The held-out paraphrase: the last wording that can say the held-out value.
         paraphrase = next((p for p in reversed(phrases) if example(t, p, new)), phrases[-1])
@@ -110,9 +115,12 @@ def build(traces, n_examples: int, seed: int):
         rng.shuffle(unique)
         train += unique[:per_family]
     rng.shuffle(train)
+    train = dataset.guided(train[:n_examples], by_id, seed=seed)
+    held = [(k, e) for k, (e,) in ((k, dataset.as_served([e], by_id)) for k, e in held)]
     held_texts = {e.request for _, e in held}
     assert not held_texts & {e.request for e in train}
-    return train[:n_examples], held
+    assert not {e.program for _, e in held} & ({e.program for e in train} | {e.guide[1] for e in train})
+    return train, held
 
 
 def evaluate(label, tokenizer, model, held, by_id, runner, max_new):
@@ -121,7 +129,7 @@ def evaluate(label, tokenizer, model, held, by_id, runner, max_new):
     rows = []
     for i, (kind, ex) in enumerate(held, 1):
         t = time.perf_counter()
-        text, n = reply(tokenizer, model, ex.request, max_new)
+        text, n = reply(tokenizer, model, ex.request, ex.guide, max_new)
         seconds = time.perf_counter() - t
         ok, why = judge(by_id[ex.trace_id], ex, text, runner)
         rows.append((kind, ex, ok, why, n, seconds))
@@ -160,8 +168,9 @@ def stage_train(args, home: Path) -> None:
     base_rows = []
     try:
         tokenizer, base_model, _ = load_base("local")
-        for _, ex in held:
-            n = len(tokenizer(dataset_answer(ex))["input_ids"])
+        for _, ex in held:  # room for the edit, or for a whole program (what the base model tends to write)
+            n = max(len(tokenizer(answer(ex.program, ex.guide))["input_ids"]),
+                    len(tokenizer(answer(ex.program))["input_ids"]))
             tok_lens.append(n)
         max_new = max(tok_lens) + 24
         base_model.eval()
@@ -235,12 +244,6 @@ def stage_train(args, home: Path) -> None:
         print("\n### Adapter failures\n")
         for kind, ex, _, why, _, _ in fails:
             print(f"- {kind}: {ex.request!r}: {why or 'failed'}")
-
-
-def dataset_answer(ex):
-    from llmos_jupyter.finetune.prompt import answer
-
-    return answer(ex.program)
 
 
 def stage_savings(args, home: Path) -> None:

@@ -225,7 +225,8 @@ class LLMOS:
         attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings, tier_why)
         if tier != "T0" or not execute or attempt.verification.verified is True:
             return llm, attempt
-        failed = ", ".join(attempt.verification.problems) or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1]
+        failed = (", ".join(attempt.verification.problems) or attempt.answer.why.get("edit_error")
+                  or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1])
         llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms, skip=frozenset({"T0"}))
         return llm, self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
                               f"{tier_why}; T0's program failed ({failed[:160]})", earlier=attempt.answer)

@@ -13,9 +13,9 @@ import pytest
 from conftest import Reply, fenced, ghz
 from llmos_jupyter import Mode
 from llmos_jupyter.errors import ConfigError
-from llmos_jupyter.finetune import AdapterError, read_card, summary
+from llmos_jupyter.finetune import AdapterError, prompt, read_card, split, summary
 from llmos_jupyter.finetune.adapters import training_lock
-from llmos_jupyter.finetune.dataset import training_set
+from llmos_jupyter.finetune.dataset import as_served, guided, training_set, worked
 from llmos_jupyter.testing.qiskit_model import respond
 
 FAILING = "from qiskit import QuantumCircuit\nqc = QuantumCircuit(2)\nraise RuntimeError('no backend')\n"
@@ -48,6 +48,31 @@ def test_only_verified_traces_enter_the_training_set(make_engine, server):
         db.execute("UPDATE traces SET code = ? WHERE id = ?", (trace.code + "\nprint('changed')\n", trace.id))
     examples, left_out = training_set(engine.memory.traces.all())
     assert not examples and "changed outside LLMOS" in left_out[trace.id]
+
+
+def test_t0_is_trained_on_edits_of_the_verified_program_it_will_be_shown(make_engine, server):
+    engine = taught(make_engine, server)
+    traces = {t.id: t for t in engine.memory.traces.all()}
+    examples, _ = training_set(list(traces.values()))
+    shown = frozenset(g[1] for t in traces.values() if (g := worked(t)))
+    train, held = split(examples, 0.5, keep=shown)
+    train, held = guided(train, traces), as_served(held, traces)
+    assert held and not {e.program for e in held} & shown  # T0 is never asked to copy what it is shown
+    assert not {e.program for e in held} & {e.guide[1] for e in train}  # nothing held out leaks
+    assert all(e.guide == worked(traces[e.trace_id]) for e in held)
+    for ex in train + held:  # each answer is an edit that rebuilds the program exactly
+        turns = prompt.chat(ex.request, ex.program, ex.guide)
+        assert turns[1]["content"].endswith("New request: " + ex.request)
+        assert prompt.program_from(turns[2]["content"], ex.guide) == ex.program.strip() + "\n"
+    edit = prompt.edit(ghz(3, 1024), ghz(4, 1024))
+    assert edit.count("\n-") == 2 and "+qc = QuantumCircuit(4)" in edit  # only the lines that change
+    with pytest.raises(prompt.EditError, match="does not have after line 1: 'qc = QuantumCircuit\\(9\\)'"):
+        prompt.apply(ghz(3, 1024), "@@\n-qc = QuantumCircuit(9)\n+qc = QuantumCircuit(4)")
+    with pytest.raises(prompt.EditError, match="neither context, removed nor added"):
+        prompt.apply(ghz(3, 1024), "@@\nqc = QuantumCircuit(3)")
+    # A reply with a whole program is taken whole; one with neither is no program.
+    assert prompt.program_from(fenced(ghz(5, 1024)), ("r", ghz(3, 1024))) == ghz(5, 1024).strip()
+    assert prompt.program_from("I cannot help with that.", ("r", ghz(3, 1024))) is None
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +119,6 @@ def test_the_plain_lora_copy_for_vllm_computes_what_the_adaptive_adapter_does(tu
     import torch
     from peft import PeftModel
 
-    from llmos_jupyter.finetune import prompt
     from llmos_jupyter.providers.local import load_adapter, load_base
 
     home, card, _ = tuned
@@ -127,10 +151,16 @@ def test_t0_answers_a_new_value_of_a_family_the_adapter_learned_and_the_cell_say
     from llmos_jupyter.render import metadata_line
 
     engine = t0_engine(make_engine, server, tuned, tmp_path / "home")
-    server.enqueue(Reply(text=fenced(ghz(4, 1024)), model="ghz-t0"))
+    # T0 answers as it was trained to: an edit of the verified program it is shown.
+    server.enqueue(Reply(text=f"```diff\n{prompt.edit(ghz(3, 1024), ghz(4, 1024))}\n```", model="ghz-t0"))
     r = engine.run("Create a GHZ state with 4 qubits")
     assert r.mode == Mode.MIXED and r.why["tier"] == "T0" and server.requests[-1].body["model"] == "ghz-t0"
     assert r.verified and "T0: a new value for a family adapter ghz-t0 learned (ghz)" in metadata_line(r)
+    assert set(r.counts) == {"0000", "1111"} and r.why["answer"] == "T0:edit"
+    sent = server.requests[-1].body["messages"]  # the prompt it was trained on, whatever serves it
+    assert sent[0] == {"role": "system", "content": prompt.SYSTEM}
+    assert sent[1]["content"] == prompt.user("Create a GHZ state with 4 qubits",
+                                             ("Create a GHZ state with 3 qubits", ghz(3, 1024)))
     # A near miss (a word no verified request says) is not a variation: the remote tier answers it.
     server.enqueue(Reply(text=fenced(ghz(4, 1024).replace("qc.measure_all()", "qc.h(range(4))\nqc.measure_all()")),
                          model="large-model"))
@@ -154,6 +184,17 @@ def test_a_t0_program_that_fails_the_familys_checks_is_not_kept_and_the_next_tie
     assert (r.tokens.input, r.tokens.output) == (400, 110)  # both calls billed
     assert engine.memory.traces.count() <= traces + 1 and "cx(0, 1)\nqc.measure_all" not in "".join(
         t.code for t in engine.memory.traces.all())  # the failed program was not stored
+
+
+@pytest.mark.slow
+def test_a_t0_edit_that_does_not_fit_its_program_is_named_and_the_next_tier_answers(
+        tuned, make_engine, server, tmp_path):
+    engine = t0_engine(make_engine, server, tuned, tmp_path / "home")
+    server.enqueue(Reply(text="```diff\n@@\n-qc = QuantumCircuit(7)\n+qc = QuantumCircuit(4)\n```", model="ghz-t0"),
+                   Reply(text=fenced(ghz(4, 1024)), model="large-model"))
+    r = engine.run("Create a GHZ state with 4 qubits")
+    assert r.why["tier"] == "T2" and r.verified
+    assert "T0's program failed (the edit changes lines the program does not have" in r.why["tier_reason"]
 
 
 def test_bad_input_gives_a_clear_error_and_changes_nothing(make_engine, server, tmp_path):

@@ -12,14 +12,16 @@ from typing import Callable
 
 from ..errors import ConfigError
 from .adapters import AdapterError, check_name, read_card, save, training_lock
-from .dataset import Example, training_set
+from .dataset import Example, as_served, guided, training_set, worked
 
 __all__ = ["AdapterError", "finetune", "read_card", "split", "summary"]
 
 
-def split(examples: list[Example], fraction: float, *, seed: int = 0) -> tuple[list[Example], list[Example]]:
+def split(examples: list[Example], fraction: float, *, seed: int = 0,
+          keep: frozenset[str] = frozenset()) -> tuple[list[Example], list[Example]]:
     """(train, held out): per trace, a share of its variations whose requests and programs training never
-    sees; a trace with a single example is trained on whole."""
+    sees; a trace with a single example is trained on whole. Programs in `keep` (the worked examples T0 is
+    shown) are never held out: T0 would only have to copy them."""
     by_trace: dict[str, list[Example]] = {}
     for ex in examples:
         by_trace.setdefault(ex.trace_id, []).append(ex)
@@ -28,8 +30,9 @@ def split(examples: list[Example], fraction: float, *, seed: int = 0) -> tuple[l
     for items in by_trace.values():
         items = items[:]
         rng.shuffle(items)
+        items.sort(key=lambda e: e.program in keep)  # stable: the shuffled order otherwise
         k = int(len(items) * fraction) if len(items) > 1 else 0
-        out = items[:k]
+        out = [e for e in items[:k] if e.program not in keep]
         seen = {e.program for e in out} | {e.request for e in out}
         held += out
         # A held-out request or program must not come back in training under another pairing.
@@ -56,7 +59,10 @@ def finetune(home: Path, traces, *, name: str = "qiskit-t0", steps: int = 300, b
             raise ConfigError(f"There are no verified traces in {home} to learn from{why}. Run %%llmos cells whose "
                               "programs verify, or turn the starter skills on, then fine-tune again. Nothing was "
                               "written.")
-        train_set, held = split(examples, held_out if evaluate else 0.0)
+        by_id = {t.id: t for t in traces}
+        shown = frozenset(g[1] for t in traces if (g := worked(t)))
+        train_set, held = split(examples, held_out if evaluate else 0.0, keep=shown)
+        train_set, held = guided(train_set, by_id), as_served(held, by_id)
         o = options or Options()
         o.steps = steps
         bar, report = _progress(progress, steps)
@@ -117,7 +123,7 @@ def _card(trained, examples: list[Example], traces, left_out: dict[str, str]) ->
         "tokens": trained.tokens, "truncated": trained.truncated,
         "options": dict(trained.options.__dict__), "peft": peft.__version__, "transformers": transformers.__version__,
         "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "prompt": "finetune.prompt.SYSTEM + the request",
+        "prompt": "finetune.prompt: the family's verified program, then the request",
     }
 
 

@@ -9,7 +9,7 @@ traces, so they cannot enter.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..dispatch.normalize import normalize
 from ..memory.templates import bindings_of, instantiate
@@ -25,6 +25,7 @@ class Example:
     program: str
     trace_id: str
     values: dict = field(default_factory=dict, compare=False, hash=False)  # placeholder -> value
+    guide: tuple[str, str] | None = None  # (request, program) of the verified program shown with it
 
 
 def excluded(trace: Trace) -> str | None:
@@ -114,7 +115,8 @@ def _grid(p) -> list[object]:
 
 
 def examples_of(trace: Trace, *, seed: int = 0) -> list[Example]:
-    """The (request, program) pairs one trace contributes, each binding under each wording that can say it."""
+    """The (request, program) pairs one trace contributes, each binding under each wording that can say it
+    (without guides: `guided` adds them once the held-out part is set apart)."""
     out: list[Example] = []
     for values in variants(trace):
         try:
@@ -128,6 +130,39 @@ def examples_of(trace: Trace, *, seed: int = 0) -> list[Example]:
     unique = list({(e.request, e.program): e for e in out}.values())
     random.Random(seed).shuffle(unique)
     return unique[:MAX_PER_TRACE]
+
+
+def worked(trace: Trace) -> tuple[str, str] | None:
+    """The guide T0 is given for a trace (its worked example), or None when its program cannot be built."""
+    try:
+        return trace.worked_example()
+    except KeyError:
+        return None
+
+
+def guided(examples: list[Example], traces: dict[str, Trace], *, seed: int = 0) -> list[Example]:
+    """Training examples, each with the verified program it is adapted from. At T0 that is the trace's worked
+    example, so half the examples get it; the other half get another variation of the same trace among
+    `examples` (so nothing held out leaks in), and the adapter learns to change what differs rather than
+    to recite one program. An example whose program is the worked example's own is shown another one."""
+    rng = random.Random(seed)
+    by_trace: dict[str, list[Example]] = {}
+    for ex in examples:
+        by_trace.setdefault(ex.trace_id, []).append(ex)
+    out = []
+    for ex in examples:
+        guide = worked(traces[ex.trace_id]) if ex.trace_id in traces else None
+        others = [e for e in by_trace[ex.trace_id] if e.program != ex.program]
+        if others and (guide is None or guide[1] == ex.program or rng.random() < 0.5):
+            other = rng.choice(others)
+            guide = (other.request, other.program)
+        out.append(replace(ex, guide=guide))
+    return out
+
+
+def as_served(examples: list[Example], traces: dict[str, Trace]) -> list[Example]:
+    """Examples guided as T0 serves them: by their trace's worked example."""
+    return [replace(ex, guide=worked(traces[ex.trace_id])) for ex in examples]
 
 
 def training_set(traces: list[Trace]) -> tuple[list[Example], dict[str, str]]:

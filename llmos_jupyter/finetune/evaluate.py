@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from ..memory import results
 from ..memory.checks import check_values, failures
 from ..memory.traces import Trace
-from ..tools.extract import code_from_text
 from . import prompt
 from .dataset import Example
 
@@ -20,12 +19,13 @@ class Verdict:
     seconds: float = 0.0
 
 
-def reply(tokenizer, model, request: str, max_new_tokens: int = 384) -> tuple[str, int]:
-    """(greedy reply, tokens generated) of `model` to the adapter prompt for `request`."""
+def reply(tokenizer, model, request: str, guide: tuple[str, str] | None,
+          max_new_tokens: int = 384) -> tuple[str, int]:
+    """(greedy reply, tokens generated) of `model` to the adapter prompt for `request` guided by `guide`."""
     import torch
 
-    inputs = tokenizer.apply_chat_template(prompt.chat(request), add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True).to(model.device)
+    inputs = tokenizer.apply_chat_template(prompt.chat(request, guide=guide), add_generation_prompt=True,
+                                           return_tensors="pt", return_dict=True).to(model.device)
     n = int(inputs["input_ids"].shape[1])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     with torch.inference_mode():
@@ -35,7 +35,10 @@ def reply(tokenizer, model, request: str, max_new_tokens: int = 384) -> tuple[st
 
 
 def judge(trace: Trace, example: Example, text: str, runner) -> tuple[bool, str]:
-    code = code_from_text(text) or (text if "QuantumCircuit" in text else None)
+    try:
+        code = prompt.program_from(text, example.guide)
+    except prompt.EditError as exc:
+        return False, f"its edit does not fit the program ({exc})"
     if not code:
         return False, "no program"
     try:
@@ -56,7 +59,7 @@ def evaluate(tokenizer, model, examples: list[Example], traces: dict[str, Trace]
     out = []
     for ex in examples:
         started = time.perf_counter()
-        text, n = reply(tokenizer, model, ex.request, max_new_tokens)
+        text, n = reply(tokenizer, model, ex.request, ex.guide, max_new_tokens)
         seconds = time.perf_counter() - started
         ok, why = judge(traces[ex.trace_id], ex, text, runner)
         out.append(Verdict(ok, why, n, seconds))

@@ -50,8 +50,9 @@ class Trained:
 
 def encode(tokenizer, ex: Example, max_len: int) -> tuple[list[int], list[int], bool]:
     """(input ids, labels with the prompt masked, whether it was cut)."""
-    head = tokenizer.apply_chat_template(prompt.chat(ex.request), add_generation_prompt=True, tokenize=True)
-    full = tokenizer.apply_chat_template(prompt.chat(ex.request, ex.program), tokenize=True)
+    head = tokenizer.apply_chat_template(prompt.chat(ex.request, guide=ex.guide), add_generation_prompt=True,
+                                         tokenize=True)
+    full = tokenizer.apply_chat_template(prompt.chat(ex.request, ex.program, ex.guide), tokenize=True)
     head, full = list(_ids(head)), list(_ids(full))
     if full[:len(head)] != head:  # a template that rewrites earlier turns: mask by length anyway
         head = full[:len(head)]

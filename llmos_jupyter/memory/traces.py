@@ -48,6 +48,13 @@ class Trace:
         another program writing the database) no longer matches its seal."""
         return self.seal == self.sealed()
 
+    def worked_example(self) -> tuple[str, str]:
+        """(request, program) shown to a model that adapts this trace (MIXED, and T0): the request it was
+        learned from and its program at its first verified binding."""
+        from .templates import instantiate
+
+        return self.request, instantiate(self.code, self.examples[0] if self.examples else self.defaults)
+
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["signature"], d["bound"], d["generalized"], d["checks"] = (

