@@ -235,6 +235,10 @@ def stage_train(args, home: Path) -> None:
     print(f"| adapter folder (with plain-LoRA copy and card) | {size / 1e6:.1f} MB |")
     print(f"| generation, base model | {speed(base_rows)} tokens/s |")
     print(f"| generation, adapter (unmerged peft) | {speed(adapter_rows)} tokens/s |")
+    for label, rows in (("base model", base_rows), ("adapter", adapter_rows)):
+        if rows:
+            print(f"| reply, {label} (mean) | {sum(r[4] for r in rows) / len(rows):.0f} tokens in "
+                  f"{sum(r[5] for r in rows) / len(rows):.1f} s |")
     target = trained.seconds <= 600 and args.examples >= 200 and args.steps >= 300
     print(f"\nTarget 200 examples × 300 steps ≤ 10 min on the CPU: {'met' if target else 'NOT met'} "
           f"({args.examples} × {args.steps} steps in {trained.seconds / 60:.1f} min).")

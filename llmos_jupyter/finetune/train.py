@@ -31,7 +31,7 @@ class Options:
     target_r: int = 8
     lora_alpha: int = 16
     layer_fraction: float = 1 / 3  # adapt the top third of the layers
-    max_len: int = 448  # tokens per example; longer ones are cut (the answer's end is lost, so counted)
+    max_len: int = 768  # tokens per example (guide, request and edit); longer ones are cut and counted
     seed: int = 0
 
 
