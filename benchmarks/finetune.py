@@ -19,15 +19,18 @@ What it measures
     Training: AdaLoRA (peft) on the top third of the layers, --steps optimizer steps of --batch examples;
     wall time of the training loop only (model loading apart), with os.getloadavg() before and after.
     T0 savings (--stage savings): the token_savings stream (its generator, imported) with starter skills
-    on, tiers T0 = this adapter's name served by an OpenAI-compatible server at a base_url (the scripted
-    server stands in for vLLM --lora-modules), T2 = the scripted model; the engine's own routing decides.
+    on (or off, --no-starter). The first --learn requests (60) run without tiers, so the home learns; an
+    adapter is then fine-tuned on the home's verified traces (--savings-steps, as %llmos finetune would)
+    and the rest run with tiers T0 = that adapter served by an OpenAI-compatible server at a
+    base_url (the scripted server stands in for vLLM --lora-modules), T2 = the scripted model; the
+    engine's own routing decides.
     Reported: model calls per tier, and the cost of T0's calls priced at T2 (claude-sonnet list price,
     $3 / $15 per 1M) against the local price (--local-price, default the seed's $0.01 per 1M). The answers
     there come from the scripted model, so this row measures routing and cost, not T0's answer quality
     (that is the held-out table).
 
     python benchmarks/finetune.py [--steps 300] [--examples 200] [--batch 1] [--stage all|train|savings]
-                                  [--home DIR] [--requests 300] [--base-limit N]
+                                  [--home DIR] [--requests 300] [--base-limit N] [--no-starter]
 """
 from __future__ import annotations
 
@@ -256,23 +259,28 @@ def stage_savings(args, home: Path) -> None:
     from llmos_jupyter.testing import ScriptedLLMServer
     from llmos_jupyter.testing.qiskit_model import MODEL_NAME, respond
 
-    card = adapters.read_card(home, NAME)
     items = ts.stream(args.requests, args.seed)
+    learn = items[:args.learn]
+    items = items[len(learn):]
     t2_price, t0_price = (3.0, 15.0), (args.local_price, args.local_price)
+    tiers: dict[str, list[int]] = {}
+    wrong = 0
     with ScriptedLLMServer() as srv:
         srv.responder = respond
         with tempfile.TemporaryDirectory(prefix="llmos-bench-t0-") as tmp:
             run_home = Path(tmp) / "home"
-            # The adapter's card goes with the home: routing reads which families it learned from there.
-            (run_home / "adapters").mkdir(parents=True)
-            import shutil
-
-            shutil.copytree(card["path"], run_home / "adapters" / NAME)
-            llmos = LLMOS(home=run_home, provider="openai", model=MODEL_NAME, base_url=srv.openai_base_url,
-                          api_key="x", starter_skills=True, stream=False, max_retries=0,
-                          tiers={"T0": f"openai:{NAME}@{srv.openai_base_url}", "T2": f"openai:{MODEL_NAME}"})
-            tiers: dict[str, list[int]] = {}
-            wrong = 0
+            common = dict(home=run_home, provider="openai", model=MODEL_NAME, base_url=srv.openai_base_url,
+                          api_key="x", starter_skills=not args.no_starter, stream=False, max_retries=0)
+            # First half: the home learns its families; then an adapter is fine-tuned on its verified traces,
+            # as a user would with %llmos finetune.
+            llmos = LLMOS(**common)
+            try:
+                for item in learn:
+                    llmos.run(item.text)
+                llmos.finetune(NAME, steps=args.savings_steps, evaluate=0, progress=None)
+            finally:
+                llmos.close()
+            llmos = LLMOS(**common, tiers={"T0": f"openai:{NAME}@{srv.openai_base_url}", "T2": f"openai:{MODEL_NAME}"})
             try:
                 for i, item in enumerate(items):
                     r = llmos.run(item.text)
@@ -292,7 +300,9 @@ def stage_savings(args, home: Path) -> None:
     t0_out = t0_tokens - t0_in
     at_t2 = (t0_in * t2_price[0] + t0_out * t2_price[1]) / 1e6
     at_t0 = (t0_in * t0_price[0] + t0_out * t0_price[1]) / 1e6
-    print(f"\n### T0 on the token_savings stream ({len(items)} requests, seed {args.seed}, starter skills on)\n")
+    print(f"\n### T0 on the token_savings stream (the last {len(items)} of {args.requests} requests, seed {args.seed}, "
+          f"starter skills {'off' if args.no_starter else 'on'}; adapter fine-tuned {args.savings_steps} steps on the "
+          f"home after the first {len(learn)})\n")
     print("| tier | model calls | share of calls | tokens |")
     print("|---|---:|---:|---:|")
     for k in sorted(calls):
@@ -311,6 +321,12 @@ def main() -> int:
     ap.add_argument("--stage", choices=("all", "train", "savings"), default="all")
     ap.add_argument("--home", type=Path, help="keep the home (and adapter) here; default a temporary folder")
     ap.add_argument("--requests", type=int, default=300, help="token_savings stream length for the T0 row")
+    ap.add_argument("--learn", type=int, default=60,
+                    help="savings stage: requests the home learns from before the adapter is fine-tuned")
+    ap.add_argument("--savings-steps", type=int, default=30,
+                    help="fine-tuning steps for the savings stage's adapter (its answers are scripted there)")
+    ap.add_argument("--no-starter", action="store_true",
+                    help="savings stage without starter skills: families are learned from the stream itself")
     ap.add_argument("--local-price", type=float, default=0.01, help="USD per 1M tokens for T0 (seed: 0.01-0.05)")
     ap.add_argument("--held-limit", type=int, help="evaluate only the first N held-out requests (smoke runs)")
     ap.add_argument("--base-limit", type=int, help="evaluate the base model on only the first N held-out requests")

@@ -102,7 +102,7 @@ class LLMOS:
         return self._providers[key]
 
     def _model_for(self, mode: Mode, provider: str | None, model: str | None, terms: frozenset = frozenset(),
-                   *, variation: bool = False, skip: frozenset = frozenset()
+                   *, variation: str | None = None, skip: frozenset = frozenset()
                    ) -> tuple[Provider, str | None, str | None]:
         """The model for this call, its tier and why: the cell's choice, else the tier for the mode when tiers
         are configured (finetune.routing: T0 for new values of families its adapter learned, T1 MIXED, T2
@@ -221,7 +221,7 @@ class LLMOS:
         the next tier's answer, both calls billed, the reason in `why`."""
         terms = request.normalized.terms
         llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms,
-                                              variation="variation_of" in decision.why)
+                                              variation=decision.why.get("variation_of"))
         attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings, tier_why)
         if tier != "T0" or not execute or attempt.verification.verified is True:
             return llm, attempt

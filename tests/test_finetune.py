@@ -239,3 +239,20 @@ def test_a_half_written_or_changed_adapter_is_refused_with_what_to_do(tuned, tmp
         read_card(copy, "ghz-t0")
     with pytest.raises(AdapterError, match="There is no adapter 'nope'"):
         read_card(copy, "nope")
+
+
+def test_t0_takes_new_values_of_the_traces_its_adapter_trained_on_whatever_their_words(tmp_path):
+    from llmos_jupyter.finetune import routing
+
+    card = tmp_path / "adapters" / "t0" / "card.json"
+    card.parent.mkdir(parents=True)
+    card.write_text(json.dumps({"families": [["ghz"]], "trace_ids": ["trace-a"]}))
+    tiers = {"T0": "local:t0", "T2": "openai:big"}
+
+    def tier(terms, variation):
+        return routing.choose(tiers, Mode.MIXED, frozenset(terms), 0, tmp_path, variation=variation)[0]
+
+    assert tier({"basis", "computational"}, "trace-a") == "T0"  # the very trace it trained on
+    assert tier({"ghz"}, "trace-b") == "T0"  # a trace learned later with the words of a learned family
+    assert tier({"basis", "computational"}, "trace-b") == "T2"  # neither
+    assert tier({"ghz"}, None) == "T2"  # not a value variation: a near miss or a new request

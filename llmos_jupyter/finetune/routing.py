@@ -22,7 +22,7 @@ from pathlib import Path
 from ..dispatch.modes import Mode
 from ..errors import ConfigError
 
-_cards: dict[str, tuple[float, frozenset]] = {}
+_cards: dict[str, tuple[float, frozenset, frozenset]] = {}
 
 
 @dataclass(frozen=True)
@@ -43,30 +43,44 @@ def parse(tier: str, spec: str) -> Spec:
 
 def families(home: Path, adapter: str) -> frozenset:
     """The term sets an adapter was trained on (from its card); empty when it has no readable card."""
+    return _learned(home, adapter)[0]
+
+
+def trained_on(home: Path, adapter: str) -> frozenset:
+    """The ids of the traces an adapter was trained on (from its card)."""
+    return _learned(home, adapter)[1]
+
+
+def _learned(home: Path, adapter: str) -> tuple[frozenset, frozenset]:
     path = Path(home) / "adapters" / adapter / "card.json"
     try:
         mtime = path.stat().st_mtime
     except OSError:
-        return frozenset()
+        return frozenset(), frozenset()
     cached = _cards.get(str(path))
     if cached is None or cached[0] != mtime:
         try:
-            found = frozenset(frozenset(f) for f in json.loads(path.read_text()).get("families", []))
-        except (OSError, ValueError, TypeError):
-            found = frozenset()
-        cached = _cards[str(path)] = (mtime, found)
-    return cached[1]
+            card = json.loads(path.read_text())
+            found = (frozenset(frozenset(f) for f in card.get("families", [])),
+                     frozenset(str(t) for t in card.get("trace_ids", [])))
+        except (OSError, ValueError, TypeError, AttributeError):
+            found = frozenset(), frozenset()
+        cached = _cards[str(path)] = (mtime, *found)
+    return cached[1], cached[2]
 
 
 def choose(tiers: dict[str, str], mode: Mode, terms: frozenset, shift: int, home: Path, *,
-           variation: bool = False, skip: frozenset = frozenset()) -> tuple[str | None, str]:
-    """(tier, why); tier None: no configured tier fits, the configured provider answers. `variation`: the
-    request varies a verified one only in a slot value; `skip`: tiers already tried for this request."""
+           variation: str | None = None, skip: frozenset = frozenset()) -> tuple[str | None, str]:
+    """(tier, why); tier None: no configured tier fits, the configured provider answers. `variation`: the id
+    of the trace whose verified request this one repeats with only a new slot value; `skip`: tiers already
+    tried for this request."""
     have = {t for t in tiers if len(t) == 2 and t[0] == "T" and t[1] in "0123"} - skip
     if "T0" in have and mode == Mode.MIXED and variation:
         adapter = parse("T0", tiers["T0"]).model or ""
-        if terms and terms in families(home, adapter):
-            return "T0", (f"T0: a new value for a family adapter {adapter} learned ({', '.join(sorted(terms))}); "
+        # The family is learned when the adapter trained on this very trace, or on requests with its terms.
+        if variation in trained_on(home, adapter) or (terms and terms in families(home, adapter)):
+            named = ", ".join(sorted(terms)) or variation
+            return "T0", (f"T0: a new value for a family adapter {adapter} learned ({named}); "
                           "no verified trace had been shown to take it")
     if mode == Mode.ORCHESTRATOR and "T3" in have:
         return "T3", "T3: planning is a meta task, kept for the external model"

@@ -133,7 +133,8 @@ def prompt_tokens(req: Request) -> int:
 
 def respond(req: Request) -> Reply:
     """ScriptedLLMServer responder: `server.responder = respond`."""
-    code = program(req.last_user_text())
+    # An adapter's prompt (finetune.prompt) shows a verified program first; the request is what follows it.
+    code = program(req.last_user_text().rpartition("\nNew request: ")[2])
     if code is None:
         text = f"I can only write {FAMILIES} circuits."
     else:
