@@ -1,10 +1,11 @@
 """Which tier answers a model call, and why (the cell shows the why).
 
-- T0, an adapter fine-tuned here: a parameter variation of a family the adapter learned (its card's term
-  sets): the request says a verified request's words and only a slot value is new, so no replay was
-  allowed. A near miss (a new word) never goes to T0: a small model would answer it with the family's
-  program. The engine checks T0's program against the trace's recorded checks and asks the next tier
-  when it fails them.
+- T0, an adapter fine-tuned here: a parameter variation of a family the adapter learned (a trace it trained
+  on, by the card's trace ids, or a request with the terms of one it trained on): the request says a
+  verified request's words and only a slot value is new, so no replay was allowed. A near miss (a new word)
+  never goes to T0: a small model would answer it with the family's program. T0 is shown the trace's
+  verified program and answers with an edit of it (finetune.prompt); the engine checks the result against
+  the trace's recorded checks and asks the next tier when it fails them.
 - T3, kept for meta tasks: planning (ORCHESTRATOR).
 - T1 for MIXED and T2 for LEARNER, one tier down when energy is low; the nearest configured tier when
   the wanted one is missing. T0 and T3 are never a fallback for writing code: an adapter knows only its
