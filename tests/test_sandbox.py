@@ -370,6 +370,28 @@ def test_an_interrupt_reaches_the_program_and_the_worker_lives_on(box, layout):
     assert ok(box.run("kept", session="interrupt")).value == 7
 
 
+def test_an_interrupt_reaches_the_program_of_a_kernel_started_with_sigint_ignored(layout):
+    """A kernel launched as a background job of a shell without job control has SIGINT ignored, and a child
+    inherits that; the worker takes SIGINT back so that Ctrl-C still stops the program."""
+    import signal
+    import threading
+
+    started = layout.outputs / "interrupt-ignored-started"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        sandbox = _start(layout, timeout=30)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with sandbox:
+        def interrupt_once_running():
+            wait_for(started.exists)
+            sandbox._holder["worker"].interrupt()
+
+        threading.Thread(target=interrupt_once_running, daemon=True).start()
+        r = sandbox.run(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)")
+        assert r.error_type == "KeyboardInterrupt", r.error
+
+
 def test_the_worker_ends_with_the_kernel_and_empties_its_workdir(tmp_path):
     script = (f"import os\nfrom llmos_jupyter.sandbox import Sandbox\n"
               f"box = Sandbox(outputs={str(tmp_path / 'out')!r})\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -151,6 +152,9 @@ def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     if sys.path and sys.path[0] in ("", os.getcwd()):
         sys.path.pop(0)  # the outputs folder (the cwd) is not a place to import from (Python 3.10 has no -P)
+    # Ctrl-C in the kernel reaches the program as SIGINT (Sandbox.run); a kernel started with SIGINT ignored
+    # (a background job of a shell without job control) would pass that on and the program would run to its timeout.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.enable()  # a crash leaves its Python traceback in the worker's log for the kernel to show
     cmd_fd, reply_fd = config["cmd_fd"], config["reply_fd"]
     protections, grants = confine(config)
