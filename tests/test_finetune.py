@@ -197,6 +197,18 @@ def test_a_t0_edit_that_does_not_fit_its_program_is_named_and_the_next_tier_answ
     assert "T0's program failed (the edit changes lines the program does not have" in r.why["tier_reason"]
 
 
+def test_the_summary_says_to_train_longer_when_few_held_out_variations_pass():
+    card = {"examples": 200, "trace_ids": ["a", "b"], "steps": 80, "device": "cpu", "seconds": 95.0,
+            "final_loss": 0.49, "held_out": {"examples": 8, "passed": 1, "adapter_pass_rate": 1 / 8}}
+    weak = summary(card, "t0")
+    assert "1 of 8 held-out variations pass their checks (12 %)" in weak
+    assert "Train longer" in weak and "--steps 300" in weak
+    card["held_out"] = {"examples": 8, "passed": 6, "adapter_pass_rate": 6 / 8}
+    assert "Train longer" not in summary(card, "t0")
+    card["held_out"] = {"examples": 0, "adapter_pass_rate": None, "note": "not measured (nothing held out)"}
+    assert "Train longer" not in summary(card, "t0") and "not measured" in summary(card, "t0")
+
+
 def test_bad_input_gives_a_clear_error_and_changes_nothing(make_engine, server, tmp_path):
     empty = make_engine("openai", home=tmp_path / "empty")
     with pytest.raises(ConfigError, match="no verified traces .* Nothing was written"):
