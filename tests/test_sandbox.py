@@ -355,17 +355,22 @@ def test_crashes_restart_the_worker(layout):
         assert fragile.protections["rlimits"]["address_space_mb"] == 2048
 
 
-def test_an_interrupt_reaches_the_program_and_the_worker_lives_on(box, layout):
-    started = layout.outputs / "interrupt-started"
+def run_until_interrupted(sandbox: Sandbox, started: Path, before: str = "", **options) -> WorkerResult:
+    """Run a program that loops forever once it has made `started`, and interrupt the worker then, as Ctrl-C in
+    the kernel does."""
     import threading
 
     def interrupt_once_running():
         wait_for(started.exists)
-        box._holder["worker"].interrupt()  # what Ctrl-C in the kernel sends on
+        sandbox._holder["worker"].interrupt()
 
     threading.Thread(target=interrupt_once_running, daemon=True).start()
-    r = box.run(f"kept = 7\nimport time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
-                session="interrupt")
+    return sandbox.run(f"{before}import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
+                       **options)
+
+
+def test_an_interrupt_reaches_the_program_and_the_worker_lives_on(box, layout):
+    r = run_until_interrupted(box, layout.outputs / "interrupt-started", "kept = 7\n", session="interrupt")
     assert r.error_type == "KeyboardInterrupt"
     assert ok(box.run("kept", session="interrupt")).value == 7
 
@@ -373,22 +378,13 @@ def test_an_interrupt_reaches_the_program_and_the_worker_lives_on(box, layout):
 def test_an_interrupt_reaches_the_program_of_a_kernel_started_with_sigint_ignored(layout):
     """A kernel launched as a background job of a shell without job control has SIGINT ignored, and a child
     inherits that; the worker takes SIGINT back so that Ctrl-C still stops the program."""
-    import signal
-    import threading
-
-    started = layout.outputs / "interrupt-ignored-started"
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         sandbox = _start(layout, timeout=30)
     finally:
         signal.signal(signal.SIGINT, previous)
     with sandbox:
-        def interrupt_once_running():
-            wait_for(started.exists)
-            sandbox._holder["worker"].interrupt()
-
-        threading.Thread(target=interrupt_once_running, daemon=True).start()
-        r = sandbox.run(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)")
+        r = run_until_interrupted(sandbox, layout.outputs / "interrupt-ignored-started")
         assert r.error_type == "KeyboardInterrupt", r.error
 
 
