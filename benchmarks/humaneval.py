@@ -29,7 +29,15 @@ What it measures
     canonical solution fails its check in this environment (the engine cannot do better than the program
     the scripted model sends).
 
+    With --t0 FOLDER (an adapter folder, home/adapters/NAME, made by %llmos finetune or
+    benchmarks/finetune.py) the home holds that adapter and runs with tiers T0 = local:NAME (in-process, the
+    real fine-tuned SmolLM2) and T2 = the scripted model: the engine's own routing decides which requests
+    T0 answers, a T0 program that fails its trace's checks goes on to T2, and the "Tiers" table counts them.
+    These tasks are not parameter variations of the starter families an adapter usually learns, so this
+    shows whether T0 takes requests it should not, on requests we did not write.
+
     python benchmarks/humaneval.py [--limit N] [--seed S] [--rewordings K] [--check-timeout S] [--log x.jsonl]
+                                   [--t0 HOME/adapters/NAME]
 
 Targets (from the issue): 0 wrong answers on the first pass; >= 95 % of exact repeats at zero tokens;
 >= 80 % of light rewordings at zero tokens; every answer passes its test. A missed target is printed, not
@@ -46,6 +54,7 @@ import io
 import json
 import random
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -277,6 +286,8 @@ class Row:
     outcome: str = ""  # right | wrong | failed
     problem: str = ""
     reason: str = ""  # the engine's why.reason
+    tier: str = ""  # the tier that answered, and why (with --t0)
+    tier_reason: str = ""
     ms: float = 0.0
 
     @property
@@ -303,6 +314,7 @@ def run_one(llmos: LLMOS, srv: ScriptedLLMServer, task: Task, pass_: str, wordin
     row.mode = str(r.mode)
     row.billed = r.tokens.input + r.tokens.output
     row.reason = str(r.why.get("reason", ""))[:300]
+    row.tier, row.tier_reason = str(r.why.get("tier") or ""), str(r.why.get("tier_reason") or "")
     if r.error:
         lines = [ln for ln in r.error.strip().splitlines() if ln.strip()]
         row.outcome, row.problem = "failed", "error: " + (lines[-1][:200] if lines else "?")
@@ -325,14 +337,19 @@ def _forget_tool_modules(home: Path) -> None:
             del sys.modules[name]
 
 
-def run_passes(srv: ScriptedLLMServer, tasks: list[Task], rewordings: int, seed: int, timeout: float) -> list[Row]:
+def run_passes(srv: ScriptedLLMServer, tasks: list[Task], rewordings: int, seed: int, timeout: float,
+               t0: Path | None = None) -> list[Row]:
     rng = random.Random(seed)
     chosen = {t.task_id: rng.sample(sorted(REWORDINGS), min(rewordings, len(REWORDINGS))) for t in tasks}
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="llmos-humaneval-") as tmp:
         home = Path(tmp) / "home"
+        tiers = {}
+        if t0 is not None:
+            shutil.copytree(t0, home / "adapters" / t0.name)
+            tiers = {"T0": f"local:{t0.name}", "T2": f"openai:{MODEL_NAME}"}
         llmos = LLMOS(home=home, provider="openai", model=MODEL_NAME, base_url=srv.openai_base_url, api_key="x",
-                      starter_skills=False, stream=False, max_retries=0)
+                      starter_skills=False, stream=False, max_retries=0, tiers=tiers)
         try:
             for pass_ in PASSES:
                 for i, task in enumerate(tasks):
@@ -409,6 +426,9 @@ def print_tables(rows: list[Row], tasks: list[Task], seconds: float) -> dict[str
     for p, sel in by_pass.items():
         mix = Counter(r.mode for r in sel)
         print(f"| {p} | " + " | ".join(str(mix[m]) for m in modes) + " |")
+
+    if any(r.tier for r in rows):
+        print_tiers(rows, by_pass)
 
     reworded = by_pass["reworded"]
     if reworded:
@@ -489,6 +509,26 @@ def print_tables(rows: list[Row], tasks: list[Task], seconds: float) -> dict[str
     return {k: v[0] for k, v in targets.items()}
 
 
+def print_tiers(rows: list[Row], by_pass: dict[str, list[Row]]) -> None:
+    """Which tier answered the billed requests (--t0), and what became of the requests T0 tried."""
+    tiers = sorted({r.tier for r in rows if r.tier})
+    print("\n### Tiers (requests that reached a model)\n")
+    print("| pass | " + " | ".join(tiers) + " | T0 tried, then T2 |")
+    print("|---|" + "---:|" * (len(tiers) + 1))
+    for p, sel in by_pass.items():
+        mix = Counter(r.tier for r in sel)
+        handed_on = sum("T0's program failed" in r.tier_reason for r in sel)
+        print(f"| {p} | " + " | ".join(str(mix[t]) for t in tiers) + f" | {handed_on} |")
+    tried = [r for r in rows if r.tier == "T0" or "T0's program failed" in r.tier_reason]
+    kept = [r for r in tried if r.tier == "T0"]
+    print(f"\nT0 tried {len(tried)} request(s): its program was kept for {len(kept)} "
+          f"({sum(r.outcome == 'right' for r in kept)} right, {sum(r.outcome == 'wrong' for r in kept)} wrong), "
+          f"and {len(tried) - len(kept)} went on to T2.")
+    for r in tried[:10]:
+        print(f"- {r.task.task_id} `{r.task.entry_point}` ({r.pass_}): {r.tier}, {r.outcome}; "
+              f"{(r.tier_reason or r.reason)[:160]}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, help="only the first N usable tasks")
@@ -498,7 +538,12 @@ def main() -> int:
                     help="seconds for one program or check (task 100, Solovay-Kitaev, takes ~35 s on an idle core)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--log", type=Path, help="write one JSON line per answer here")
+    ap.add_argument("--t0", type=Path, metavar="FOLDER",
+                    help="an adapter folder (HOME/adapters/NAME): serve it as tier T0, the scripted model as T2")
     args = ap.parse_args()
+    if args.t0 is not None and not (args.t0 / "card.json").is_file():
+        ap.error(f"--t0 {args.t0}: no card.json there; pass an adapter folder, HOME/adapters/NAME, that "
+                 "%llmos finetune or benchmarks/finetune.py wrote")
 
     every = load(args.data)
     left_out: dict[str, list[Task]] = defaultdict(list)
@@ -542,7 +587,7 @@ def main() -> int:
     with ScriptedLLMServer() as srv:
         srv.responder = responder
         t = time.perf_counter()
-        rows = run_passes(srv, usable, args.rewordings, args.seed, args.check_timeout)
+        rows = run_passes(srv, usable, args.rewordings, args.seed, args.check_timeout, args.t0)
         seconds = time.perf_counter() - t
 
     print_tables(rows, usable, seconds)
@@ -555,7 +600,8 @@ def main() -> int:
                 f.write(json.dumps({"task_id": r.task.task_id, "entry_point": r.task.entry_point, "pass": r.pass_,
                                     "wording": r.wording, "text": r.text, "mode": r.mode, "billed": r.billed,
                                     "calls": r.calls, "outcome": r.outcome, "problem": r.problem,
-                                    "reason": r.reason, "ms": round(r.ms, 1)}) + "\n")
+                                    "reason": r.reason, "tier": r.tier, "tier_reason": r.tier_reason,
+                                    "ms": round(r.ms, 1)}) + "\n")
     return 0
 
 
