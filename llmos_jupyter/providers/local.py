@@ -47,8 +47,11 @@ def load(model_path: Path | None = None, *, fresh: bool = False):
             return tokenizer, copy.deepcopy(model)
     with _load_lock:
         if str(path) not in _loaded:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE)
-            model = AutoModelForCausalLM.from_pretrained(str(path), gguf_file=GGUF_FILE)
+            from ..quiet import library_output_off
+
+            with library_output_off():  # the GGUF de-quantizing bars and load notes are transformers' own
+                tokenizer = AutoTokenizer.from_pretrained(str(path), gguf_file=GGUF_FILE)
+                model = AutoModelForCausalLM.from_pretrained(str(path), gguf_file=GGUF_FILE)
             model.eval()
             _loaded[str(path)] = (tokenizer, model)
         return _loaded[str(path)]
@@ -69,9 +72,12 @@ def load_base(base: str, where: str | None = None):
         return tokenizer, model.to(where), f"local:{LocalProvider.default_model}"
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ..quiet import library_output_off
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(base)
-        model = AutoModelForCausalLM.from_pretrained(base)
+        with library_output_off():
+            tokenizer = AutoTokenizer.from_pretrained(base)
+            model = AutoModelForCausalLM.from_pretrained(base)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"The base model {base!r} could not be loaded ({str(exc).splitlines()[0][:160]}). "
                           "Use --base local (the embedded SmolLM2-135M) or a folder holding a transformers model "
@@ -89,9 +95,12 @@ def load_adapter(card: dict):
         if key not in _adapters:
             from peft import PeftModel
 
+            from ..quiet import library_output_off
+
             tokenizer, model, _ = load_base(card["base"])
             try:
-                model = PeftModel.from_pretrained(model, card["path"]).merge_and_unload()
+                with library_output_off():
+                    model = PeftModel.from_pretrained(model, card["path"]).merge_and_unload()
             except (OSError, ValueError, RuntimeError) as exc:
                 raise ConfigError(f"Adapter {card['name']!r} does not fit its base {card['base']!r} "
                                   f"({str(exc)[:160]}). Train it again with `%llmos finetune --name "

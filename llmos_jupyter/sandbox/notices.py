@@ -36,8 +36,10 @@ def notices(protections: dict[str, Any]) -> list[str]:
         why = _off(value)
         if why:
             out.append(f"The {name} resource limit is off: {why}.")
-        elif isinstance(value, str) and value.startswith("exempt"):
-            out.append(f"RLIMIT_NPROC does not bind this worker: {value}.")
+        elif isinstance(value, str) and value.startswith("exempt") and _off(protections.get("syscalls")):
+            # Said only when it matters: with seccomp on, no process can be made whatever RLIMIT_NPROC says.
+            out.append(f"RLIMIT_NPROC does not bind this worker: {value}. Run Jupyter as an ordinary user "
+                       "to bound the processes a program may start.")
     for folder, why in ((protections.get("paths") or {}).get("unhidden") or {}).items():
         out.append(f"The protected folder {folder} cannot be hidden from the worker: {why}.")
     if protections.get("audit_hook") is not True:
