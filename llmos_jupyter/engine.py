@@ -135,6 +135,8 @@ class LLMOS:
         namespace = namespace if namespace is not None else self.namespace
         self.events.publish(RequestStarted(request_id, request.text, _parent_id))
         if not self.memory.loaded:
+            if execute:
+                self._runner(trust=trust).start()  # the worker preloads qiskit in its own process meanwhile
             self.events.publish(Status(request_id, "Loading the memory (embedding model)…"))
         self.memory.ready()
         options = dict(provider=provider, model=model, execute=execute, namespace=namespace, on_text=on_text,

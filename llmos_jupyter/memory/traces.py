@@ -140,7 +140,12 @@ class TraceStore:
     def add_many(self, items: list[tuple[Trace, list[tuple[str, frozenset[str]]]]]) -> None:
         """Store several traces in one transaction: all of them or none."""
         now = time.time()
-        encoded = [self.embedder.encode([a for a, _ in aliases]) for _, aliases in items]
+        # One batch for every alias: the starter skills of a new home encode in one call, not fourteen.
+        flat = self.embedder.encode([a for _, aliases in items for a, _ in aliases])
+        encoded, at = [], 0
+        for _, aliases in items:
+            encoded.append(flat[at:at + len(aliases)])
+            at += len(aliases)
         before, rows, vectors = None, [], []
         with self.store.transaction() as cur:
             for (trace, aliases), vecs in zip(items, encoded):

@@ -29,6 +29,9 @@ class Ran:
 class KernelRunner:
     where = "kernel"
 
+    def start(self) -> None:
+        """Nothing to start: programs run in the kernel's own process."""
+
     def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
         from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
@@ -46,13 +49,20 @@ class WorkerRunner:
         self._box = None
         self._told: set[str] = set()
 
-    def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
-        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one)."""
+    def _sandbox(self):
         if self._box is None:
             from ..sandbox import Sandbox
 
             self._box = Sandbox(**self._options)
-        r = self._box.run(code, session=session or "user")
+        return self._box
+
+    def start(self) -> None:
+        """Start the worker in the background (the first request starts it while the memory loads)."""
+        self._sandbox().start()
+
+    def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
+        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one)."""
+        r = self._sandbox().run(code, session=session or "user")
         namespace.update(r.namespace)
         fresh = tuple(n for n in self._box.notices if n not in self._told)  # each degradation said once
         self._told.update(fresh)

@@ -81,6 +81,13 @@ class Sandbox:
         self.generation += 1
         return worker
 
+    def start(self) -> None:
+        """Start the worker now without waiting for it: it preloads its libraries in its own process while the
+        kernel does other first-use work (loading the embedding model)."""
+        with self._lock:
+            if not self._closed and self._holder.get("worker") is None:
+                self._spawn()
+
     def _worker(self) -> WorkerProcess:
         """The warm worker, started (and waited for) if need be."""
         if self._closed:
