@@ -120,6 +120,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE traces ADD COLUMN tool_hash TEXT NOT NULL DEFAULT '';
     ALTER TABLE traces ADD COLUMN seal TEXT NOT NULL DEFAULT '';
     """,
+    # 5: the curated facts' embeddings, keyed by a hash of the model and the fact's text, so a new kernel
+    # does not encode them again (a changed fact misses and is encoded afresh).
+    """
+    CREATE TABLE fact_vectors (key TEXT PRIMARY KEY, embedding BLOB NOT NULL);
+    """,
 ]
 
 

@@ -602,3 +602,31 @@ def test_memory_imports_neither_the_dispatcher_nor_the_executor():
     for path in Path(memory.__file__).parent.glob("*.py"):
         modules = [n.module or "" for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)]
         assert not [m for m in modules if m.endswith(("dispatch.dispatcher", "tools.qiskit_exec"))], path.name
+
+
+def test_curated_facts_are_encoded_once_per_home_and_again_when_their_text_changes(tmp_path, monkeypatch):
+    """A new kernel on a home reads the curated facts' vectors from it instead of encoding them again."""
+    from llmos_jupyter.memory import embed, qiskit_facts
+    from llmos_jupyter.memory.facts import Facts
+    from llmos_jupyter.store import Store
+
+    class Counting(embed.Embedder):
+        def __init__(self):
+            super().__init__()
+            self.texts = 0
+
+        def encode(self, texts):
+            self.texts += len(set(texts) - set(self._cache))
+            return super().encode(texts)
+
+    store = Store(tmp_path / "home")
+    first, second = Counting(), Counting()
+    ask = "transpile for a noisy simulator with optimization level 3"
+    picked = Facts(store, first).relevant(ask)
+    assert first.texts == len(qiskit_facts.FACTS) + 1  # every fact, then the request
+    assert Facts(store, second).relevant(ask) == picked and second.texts == 1  # only the request
+    changed = qiskit_facts.FACTS[0].__class__(qiskit_facts.FACTS[0].topic, qiskit_facts.FACTS[0].text + " (edited)")
+    monkeypatch.setattr(qiskit_facts, "FACTS", [changed, *qiskit_facts.FACTS[1:]])
+    third = Counting()
+    Facts(store, third).relevant(ask)
+    assert third.texts == 2  # the edited fact and the request

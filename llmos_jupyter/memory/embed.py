@@ -12,6 +12,7 @@ from collections import OrderedDict
 import numpy as np
 
 DIM = 384
+MODEL_ID = "all-MiniLM-L6-v2"  # names the vectors in persistent caches: another model must miss them
 _model = None
 _lock = threading.Lock()
 

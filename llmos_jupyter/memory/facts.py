@@ -10,6 +10,7 @@ real matches score, and every irrelevant note is billed on every LEARNER call.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import time
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..store import Store
 from ..tokencount import count_tokens
-from .embed import DIM, Embedder
+from .embed import DIM, MODEL_ID, Embedder
 
 
 # Words nearly every Qiskit request or fact has: sharing one says nothing about relevance.
@@ -49,8 +50,24 @@ class Facts:
             from .qiskit_facts import FACTS
 
             keys = [f"{f.topic}: {f.text}" for f in FACTS]
-            self._curated = ([f.text for f in FACTS], [telling_words(k) for k in keys], self.embedder.encode(keys))
+            self._curated = ([f.text for f in FACTS], [telling_words(k) for k in keys], self._vectors(keys))
         return self._curated
+
+    def _vectors(self, keys: list[str]) -> np.ndarray:
+        """The curated facts' embeddings: from the home's cache where their text was encoded before."""
+        hashes = [hashlib.sha256(f"{MODEL_ID}\n{k}".encode()).hexdigest() for k in keys]
+        marks = ",".join("?" * len(hashes))
+        cached = {r["key"]: np.frombuffer(r["embedding"], np.float32)
+                  for r in self.store.query(f"SELECT key, embedding FROM fact_vectors WHERE key IN ({marks})", tuple(hashes))}
+        missing = [i for i, h in enumerate(hashes) if h not in cached]
+        if missing:
+            fresh = self.embedder.encode([keys[i] for i in missing])
+            with self.store.transaction() as cur:
+                for i, vector in zip(missing, fresh):
+                    cached[hashes[i]] = vector.astype(np.float32)
+                    cur.execute("INSERT OR REPLACE INTO fact_vectors (key, embedding) VALUES (?, ?)",
+                                (hashes[i], cached[hashes[i]].tobytes()))
+        return np.stack([cached[h] for h in hashes]) if keys else np.zeros((0, DIM), np.float32)
 
     def relevant(self, query: str) -> list[str]:
         """The best facts for `query`, best first, within the token budget."""
