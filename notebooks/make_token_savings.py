@@ -16,7 +16,7 @@ dispatched again (**ORCHESTRATOR**).
 **Where the answers come from.** With no API key set, a **scripted local server** started below answers
 in place of the LLM: it is a script, not a model. It writes correct Qiskit for a few circuit families and
 bills exact `cl100k` token counts for what it receives and returns, so the ledger is exact. It is free;
-to show a cost column its tokens are priced at \\$3 / \\$15 per million (input / output), a mid-size model's
+to show a cost column its tokens are priced at 3 and 15 US dollars per million tokens (input and output), a mid-size model's
 list price. With `ANTHROPIC_API_KEY` or `OPENAI_API_KEY` set, your real provider answers instead, at its
 real prices. Runs offline in about half a minute."""),
     code("""import os
