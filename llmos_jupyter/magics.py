@@ -283,7 +283,7 @@ class LLMOSMagics(Magics):
         if args.help or not request:
             print(USAGE)
             return None
-        from .render import result_bundles
+        from .render import response_bundle, result_bundles, value_bundle
 
         if args.consensus:
             synthesize = None if args.synthesize.lower() == "none" else args.synthesize
@@ -323,11 +323,11 @@ class LLMOSMagics(Magics):
         if stream:
             stream.finish(result.response)
         elif result.response:
-            display({"text/markdown": result.response, "text/plain": result.response}, raw=True)
+            display(response_bundle(result.response), raw=True)
         for bundle in result_bundles(result):
             display(bundle, raw=True)
-        if result.value is not None:
-            display(result.value)  # the program's last expression, with its own rich display
+        if result.value is not None:  # the program's last expression, with what of its own display is safe
+            display(value_bundle(_formats(self.shell, result.value), repr(result.value)), raw=True)
         return None
 
 
@@ -367,7 +367,9 @@ class _StreamView:
             self._show("".join(self.parts) + " ▌")
 
     def _show(self, text: str) -> None:
-        bundle = {"text/markdown": text, "text/plain": text}
+        from .render import response_bundle
+
+        bundle = response_bundle(text)
         if self.handle is None:
             self.handle = display(bundle, raw=True, display_id=True)
         else:
@@ -376,6 +378,22 @@ class _StreamView:
     def finish(self, text: str) -> None:
         if text or self.handle is not None:
             self._show(text)
+
+
+def _formats(shell, value) -> dict:
+    """The mime bundle IPython would make for `value`, without letting it display itself (_ipython_display_
+    would put its output on the page unfiltered)."""
+    formatter = shell.display_formatter
+    formats = formatter.mimebundle_formatter(value) or {}
+    if isinstance(formats, tuple):  # (data, metadata)
+        formats = formats[0] or {}
+    formats = dict(formats)
+    for mime, format_ in formatter.formatters.items():
+        if mime not in formats:
+            data = format_(value)
+            if data is not None:
+                formats[mime] = data[0] if isinstance(data, tuple) else data
+    return formats
 
 
 def register(shell) -> None:

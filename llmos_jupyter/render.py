@@ -1,12 +1,15 @@
-"""Turn a Result into what a notebook cell shows: mime bundles, no frontend needed to build them."""
+"""Turn a Result into what a notebook cell shows: mime bundles, no frontend needed to build them.
+
+Every string in a Result may come from a model or a program, so HTML here is built with safe_markup's `tag`
+(which escapes it) or its Markdown renderer and cleaner, never by pasting; text/markdown is never sent."""
 from __future__ import annotations
 
 import base64
-import html
 import json
 from typing import Any
 
 from .pipeline.result import Result
+from .safe_markup import NO_MATH, Markup, code_html, markdown_html, plotly_text, safe_bundle, tag
 
 MAX_BARS = 64
 MODE_COLOURS = {"CRYSTALLIZED": "#6a3d9a", "FOLLOWER": "#1f78b4", "MIXED": "#33a02c",
@@ -38,22 +41,32 @@ def metadata_bundle(r: Result) -> dict[str, Any]:
     line = metadata_line(r)
     colour = MODE_COLOURS.get(str(r.mode), "#555")
     mode, _, rest = line.partition(" · ")
-    markup = (f'<div class="llmos-meta" style="font-family:var(--jp-code-font-family,monospace);font-size:12px;'
-              f'color:var(--jp-ui-font-color1,inherit)"><span style="background:{colour};color:#fff;'
-              f'padding:1px 6px;border-radius:3px;font-weight:600">{html.escape(mode)}</span> '
-              f'{html.escape(rest)}</div>')
+    markup = tag("div", {"class": f"llmos-meta {NO_MATH}",
+                         "style": "font-family:var(--jp-code-font-family,monospace);font-size:12px;"
+                                  "color:var(--jp-ui-font-color1,inherit)"},
+                 _badge(mode, colour, "padding:1px 6px;border-radius:3px;font-weight:600"), " ", rest)
     return {"text/plain": line, "text/html": markup}
+
+
+def _badge(text: str, colour: str, style: str) -> Markup:
+    return tag("span", {"style": f"background:{colour};color:#fff;{style}"}, text)
 
 
 def notice_bundle(text: str, *, error: bool = False) -> dict[str, Any]:
     colour = "var(--jp-error-color1,#c62828)" if error else "var(--jp-warn-color1,#e65100)"
-    markup = (f'<div class="llmos-{"error" if error else "notice"}" style="border-left:3px solid {colour};'
-              f'padding:4px 8px;white-space:pre-wrap">{html.escape(text)}</div>')
+    kind = "error" if error else "notice"
+    markup = tag("div", {"class": f"llmos-{kind} {NO_MATH}",
+                         "style": f"border-left:3px solid {colour};padding:4px 8px;white-space:pre-wrap"}, text)
     return {"text/plain": text, "text/html": markup}
 
 
+def response_bundle(text: str) -> dict[str, Any]:
+    """The model's prose: its Markdown rendered with raw HTML off, then sanitized (safe_markup)."""
+    return {"text/plain": text, "text/html": markdown_html(text)}
+
+
 def code_bundle(code: str) -> dict[str, Any]:
-    return {"text/plain": code, "text/markdown": f"```python\n{code}\n```"}
+    return {"text/plain": code, "text/html": code_html(code)}
 
 
 def text_histogram(counts: dict[str, int], width: int = 40) -> str:
@@ -74,7 +87,7 @@ def histogram_bundle(counts: dict[str, int], title: str = "Aer counts") -> dict[
     figure = {
         "data": [{
             "type": "bar",
-            "x": [k for k, _ in items],
+            "x": [plotly_text(k) for k, _ in items],  # plotly reads HTML in category labels
             "y": [v for _, v in items],
             "text": [f"{v / total:.1%}" for _, v in items],
             "textposition": "auto",
@@ -82,7 +95,7 @@ def histogram_bundle(counts: dict[str, int], title: str = "Aer counts") -> dict[
             "hovertemplate": "|%{x}⟩: %{y} shots<extra></extra>",
         }],
         "layout": {
-            "title": {"text": title},
+            "title": {"text": plotly_text(title)},
             "xaxis": {"title": {"text": "outcome"}, "type": "category"},
             "yaxis": {"title": {"text": "counts"}},
             "height": 320,
@@ -97,15 +110,15 @@ def histogram_bundle(counts: dict[str, int], title: str = "Aer counts") -> dict[
 
 def steps_bundle(r: Result) -> dict[str, Any]:
     """ORCHESTRATOR: the plan, with each step's mode and tokens."""
-    rows = [(i, s["step"], s["mode"], s["tokens"]["input"], s["tokens"]["output"], s["tokens"]["saved"],
+    rows = [(i, str(s["step"]), str(s["mode"]), s["tokens"]["input"], s["tokens"]["output"], s["tokens"]["saved"],
              "error" if s.get("error") else "ok") for i, s in enumerate(r.steps, start=1)]
     text = "\n".join(f"{i}. {step} — {mode}, in {a} / out {b} / saved {c} ({ok})" for i, step, mode, a, b, c, ok in rows)
-    cells = "".join(
-        f"<tr><td>{i}</td><td>{html.escape(step)}</td><td><span style='background:{MODE_COLOURS.get(mode, '#555')};"
-        f"color:#fff;padding:0 5px;border-radius:3px'>{mode}</span></td><td>{a:,}</td><td>{b:,}</td><td>{c:,}</td>"
-        f"<td>{ok}</td></tr>" for i, step, mode, a, b, c, ok in rows)
-    table = ("<table class='llmos-plan' style='font-size:12px'><tr><th>#</th><th>step</th><th>mode</th>"
-             f"<th>in</th><th>out</th><th>saved</th><th></th></tr>{cells}</table>")
+    head = tag("tr", {}, [tag("th", {}, h) for h in ("#", "step", "mode", "in", "out", "saved", "")])
+    body = [tag("tr", {}, tag("td", {}, i), tag("td", {}, step),
+                tag("td", {}, _badge(mode, MODE_COLOURS.get(mode, "#555"), "padding:0 5px;border-radius:3px")),
+                [tag("td", {}, f"{n:,}") for n in (a, b, c)], tag("td", {}, ok))
+            for i, step, mode, a, b, c, ok in rows]
+    table = tag("table", {"class": f"llmos-plan {NO_MATH}", "style": "font-size:12px"}, head, body)
     return {"text/plain": text, "text/html": table}
 
 
@@ -113,7 +126,13 @@ def defined_bundle(defined: dict[str, str]) -> dict[str, Any]:
     """The names the program left in the namespace: functions with their signatures, values with types."""
     rows = [f"{name}{d[3:]}" if d.startswith("def") else f"{name}: {d}" for name, d in defined.items()]
     text = "Defined: " + ", ".join(rows)
-    return {"text/plain": text, "text/markdown": "Defined: " + ", ".join(f"`{row}`" for row in rows)}
+    items = [[", " if i else "", tag("code", {}, row)] for i, row in enumerate(rows)]
+    return {"text/plain": text, "text/html": tag("div", {"class": f"llmos-defined {NO_MATH}"}, "Defined: ", items)}
+
+
+def value_bundle(formats: dict[str, Any], text: str) -> dict[str, Any]:
+    """The program's last value, from its own mime bundle (`formats`) cut to what cannot run script."""
+    return safe_bundle(formats, text)
 
 
 def result_bundles(r: Result) -> list[dict[str, Any]]:
@@ -124,7 +143,7 @@ def result_bundles(r: Result) -> list[dict[str, Any]]:
     if r.code and r.code not in r.response:
         out.append(code_bundle(r.code))
     if r.output:
-        out.append({"text/plain": r.output.rstrip("\n")})
+        out.append({"text/plain": r.output.rstrip("\n")})  # text/plain is shown as text, never as markup
     if r.defined:
         out.append(defined_bundle(r.defined))
     for png in r.figures:  # drawn in the sandboxed worker, sent back as PNG

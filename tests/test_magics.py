@@ -43,8 +43,8 @@ def bundles(cap, mime):
 def test_bell_cell_shows_code_histogram_and_metadata(shell, server):
     server.enqueue(Reply(text=fenced(BELL), input_tokens=321, output_tokens=88))
     cap = cell(shell, "Create a Bell state circuit")
-    markdown = "\n".join(bundles(cap, "text/markdown"))
-    assert "```python" in markdown and "qc.cx(0, 1)" in markdown
+    assert not bundles(cap, "text/markdown")  # model text is never sent as Markdown (tests/test_page_safety.py)
+    assert any("<pre><code" in b and "qc.cx(0, 1)" in b for b in bundles(cap, "text/html"))
     (figure,) = bundles(cap, PLOTLY)
     bars = figure["data"][0]
     assert bars["x"] == ["00", "11"] and sum(bars["y"]) == 1024

@@ -1,7 +1,7 @@
 // Token savings: cumulative billed tokens against the always-LLM baseline, percent saved, cost, live chart.
 import Plotly from "plotly.js-basic-dist-min";
 import { card, cssVar, fill, frameScheduler, h, onThemeChange } from "./lib/dom.js";
-import { MODE_COLOURS, int, pct, usd } from "./lib/format.js";
+import { MODE_COLOURS, int, pct, plotlyText, usd } from "./lib/format.js";
 
 function stat(label, value, key, note) {
   return h("div", { class: "llmos-stat", "data-key": key },
@@ -33,7 +33,7 @@ function render({ model, el }) {
     const c = colours(root);
     const x = points.map((p) => p.n);
     const hover = points.map((p) => (p.n === 0 ? "start" :
-      `#${p.n} ${p.mode}: ${p.request || ""}<br>billed ${int(p.billed)}, saved ${int(p.saved)}`));
+      `#${p.n} ${plotlyText(p.mode)}: ${plotlyText(p.request)}<br>billed ${int(p.billed)}, saved ${int(p.saved)}`));
     const data = [
       { x, y: points.map((p) => p.cum_baseline), name: "always-LLM baseline", type: "scatter", mode: "lines",
         line: { color: c.muted, dash: "dash", width: 2 }, hoverinfo: "y+name" },

@@ -170,7 +170,9 @@ class ConsensusResult:
         rows += "".join(f"<tr><td>{esc(f['model'])}</td><td colspan=4 style='color:var(--jp-error-color1,#c62828)'>"
                         f"failed ({esc(f['kind'])}): {esc(f['message'])}</td></tr>" for f in self.failures)
         markup = (
-            "<div class='llmos-consensus'>"
+            # MathJax typesets text/html outputs, and its \\href makes links: these classes make it skip the
+            # answers (safe_markup.NO_MATH; every string here is escaped).
+            "<div class='llmos-consensus mathjax_ignore tex2jax_ignore'>"
             f"<div><b>Consensus</b> ({esc(self.answer_source)})</div>"
             f"<div style='white-space:pre-wrap;border-left:3px solid #6a3d9a;padding:4px 8px'>{esc(self.answer)}</div>"
             "<table><thead><tr><th>model</th><th>weight</th><th>refined</th><th>outcomes</th><th>answer</th></tr></thead>"
