@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llmos_jupyter.sandbox import RemoteError, RemoteFunction, Sandbox, SandboxError, WorkerResult
+from llmos_jupyter.sandbox import RemoteFunction, Sandbox, SandboxError, WorkerResult
 from llmos_jupyter.sandbox import codec, notices, paths, seccomp
 from llmos_jupyter.sandbox.errors import UnsafePayload
 
@@ -500,7 +500,7 @@ def fails():
     assert isinstance(circuit, QuantumCircuit) and circuit.num_qubits == 4 and circuit.name == f"four-{box.pid}"
     assert r.namespace["width"](circuit) == 4  # a circuit travels to the worker as an argument, too
     assert r.namespace["width"](circuit, by=r.namespace["where"]) == box.pid  # and a remote function
-    with pytest.raises(RemoteError, match="on purpose") as raised:
+    with pytest.raises(ValueError, match="on purpose") as raised:  # its own type (test_sandbox_boundary.py)
         r.namespace["fails"]()
     assert raised.value.remote_type == "ValueError"
     with pytest.raises(SandboxError, match="cannot travel"):
@@ -517,8 +517,9 @@ def test_a_remote_function_from_a_restarted_worker_says_so(layout):
 
 
 def test_values_without_a_safe_form_stay_behind(box):
-    r = ok(box.run("import numpy as np\nobjects = np.array([object()])\nclass Thing: pass\nthing = Thing()\nn = 1"))
-    assert {"objects", "thing", "Thing"} <= set(r.left_behind) and r.namespace == {"n": 1}
+    r = ok(box.run("import numpy as np\nobjects = np.array([object()])\nclass Thing: pass\nthing = Thing()\nn = 1",
+                   session="left-behind"))
+    assert {"objects", "thing", "Thing"} <= set(r.left_behind) and r.namespace == {"n": 1, "np": np}
 
 
 def test_pickle_never_loads_in_either_direction(box, layout):
@@ -580,7 +581,10 @@ def test_protections_list_what_is_in_force(box):
     assert p["capabilities"] in ("dropped", "none held")
     if os.getuid() == 0:
         assert p["rlimits"]["nproc"].startswith("exempt (root)")
-        assert any("RLIMIT_NPROC" in n for n in box.notices)
+        # With seccomp refusing process creation the exemption changes nothing: no notice in the user's cell.
+        assert not any("RLIMIT_NPROC" in n for n in box.notices)
+        said = notices.notices({**p, "syscalls": "off: no seccomp here"})
+        assert any("RLIMIT_NPROC does not bind" in n and "ordinary user" in n for n in said)
     assert ok(box.run("1")).protections == {k: v for k, v in p.items()}
 
 

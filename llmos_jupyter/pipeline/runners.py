@@ -1,14 +1,25 @@
 """Where a program runs: the sandboxed worker (llmos_jupyter.sandbox) or the user's kernel (--trust,
 `execution = "kernel"`). Both take the code and the user's namespace, put what the program defined into
-that namespace, and report what it did."""
+that namespace, and report what it did. The worker's names never replace the kernel's own (bind)."""
 from __future__ import annotations
 
+import builtins
+import keyword
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 IN_KERNEL = {"where": "kernel", "process": False,
              "note": "ran in your kernel, beside your API keys (--trust or execution = 'kernel')"}
+# IPython's own names in a notebook's namespace (the _-prefixed ones, _, _i3, _oh..., are all refused anyway).
+IPYTHON_NAMES = frozenset({"get_ipython", "In", "Out", "exit", "quit", "display"})
+NAMESPACES_KEPT = 4  # namespaces whose worker-bound names are remembered (the cells' one, plus a few throwaways)
+# What workers bound, per namespace (by id), for the whole kernel process: a %config change makes a new engine
+# and runner, and the names the last one's answers bound must stay rebindable by the next one's. Values are held
+# by reference so that `is` tells the worker's own value from one the user put there since (an id alone could be
+# reused by a new object).
+_BOUND: dict[int, dict[str, Any]] = {}
+_MISSING = object()
 
 
 @dataclass
@@ -24,6 +35,24 @@ class Ran:
     left_behind: tuple[str, ...] = ()
     protections: dict[str, Any] = field(default_factory=dict)
     notices: tuple[str, ...] = ()
+
+
+def reserved(name: str) -> str | None:
+    """Whose `name` is, when it is the kernel's whatever the namespace holds: a builtin, IPython's, or not a
+    plain name at all (dunders, `_`, `_i3`, `_oh`; anything a program's own names never are)."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        return "not a plain name"
+    if name in IPYTHON_NAMES:
+        return "IPython's"
+    if hasattr(builtins, name):
+        return "a builtin"
+    return None
+
+
+def kept_notice(kept: dict[str, str]) -> str:
+    names = ", ".join(f"{name} ({whose})" for name, whose in kept.items())
+    return (f"The program's {names} stay in the sandbox: here they would replace your kernel's own. Later "
+            "programs in the sandbox still see them; to have one here, give it another name.")
 
 
 class KernelRunner:
@@ -63,11 +92,34 @@ class WorkerRunner:
     def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
         """`session`: a namespace of the worker's own ("user" by default: the cells' shared one)."""
         r = self._sandbox().run(code, session=session or "user")
-        namespace.update(r.namespace)
+        kept = self.bind(namespace, r.namespace)
         fresh = tuple(n for n in self._box.notices if n not in self._told)  # each degradation said once
         self._told.update(fresh)
-        return Ran(r.output, r.error, r.counts, r.shots, r.produced, r.value, tuple(r.figures), tuple(r.left_behind),
-                   {"where": "worker", **r.protections}, fresh)
+        notices = fresh + tuple(r.refused) + ((kept_notice(kept),) if kept else ())
+        return Ran(r.output, r.error, r.counts, r.shots, r.produced, r.value, tuple(r.figures),
+                   tuple(r.left_behind) + tuple(kept), {"where": "worker", **r.protections}, notices)
+
+    def bind(self, namespace: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
+        """Put the worker's `values` into `namespace`, except where a name would replace one of the kernel's own
+        (a builtin, IPython's, or one the user defined or imported: there, and not put there by the worker);
+        those are returned, each with whose it is."""
+        mine = _BOUND.pop(id(namespace), {})
+        _BOUND[id(namespace)] = mine  # the most recently used last, so the oldest go first
+        while len(_BOUND) > NAMESPACES_KEPT:
+            del _BOUND[next(iter(_BOUND))]
+        for name in [n for n, v in mine.items() if namespace.get(n, _MISSING) is not v]:
+            del mine[name]  # rebound or removed since: no longer the worker's
+        kept = {}
+        for name, value in values.items():
+            current = namespace.get(name, _MISSING)
+            if current is value:
+                continue  # the same object already (a module the user imported too)
+            whose = reserved(name) or (None if current is _MISSING or name in mine else "yours")
+            if whose:
+                kept[name] = whose
+                continue
+            namespace[name] = mine[name] = value
+        return kept
 
     def restart(self) -> None:
         """A fresh worker: after a program the guard flagged, so whatever it patched in the worker's libraries

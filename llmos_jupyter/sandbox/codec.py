@@ -4,7 +4,8 @@ code travel: JSON scalars and containers of travelling values, complex numbers, 
 QPY no older than the Rust reader's, whose expressions are parsed, not evaluated; everything else rebuilt
 from arrays and plain data through public constructors), and references to functions that stay in the
 worker. Anything else is `Unconvertible` and stays where it is; any tag not listed here (a pickle, say) is
-`UnsafePayload` and is never looked at further.
+`UnsafePayload` and is never looked at further. What a payload claims (an .npy header's shape, a QPY
+header's qubits and instructions) is bounded before it is loaded (limits.py, qpy_sizes.py).
 
 numpy and qiskit are imported only when a value of theirs is met, so the kernel side stays light."""
 from __future__ import annotations
@@ -15,28 +16,36 @@ import math
 from pathlib import Path, PurePath
 from typing import Any, Callable
 
+from . import limits, qpy_sizes
 from .errors import SandboxError, Unconvertible, UnsafePayload
 
 MAX_DEPTH = 32
 MAX_ITEMS = 1_000_000  # elements across one value's containers
-MAX_BINARY = 256 * 1024 * 1024  # bytes in one value's payloads
+# Bytes in one value's payloads: as base64 (4/3 as large) they must fit one message with room to spare. A
+# 2000 x 2000 float64 array (30.5 MiB) or a 21-qubit statevector crosses; larger ones stay in the worker.
+MAX_BINARY = 40 * 1024 * 1024
 
 NPY_MAGIC = b"\x93NUMPY"
 QPY_MAGIC = b"QISKIT"
 
 
 class _Budget:
-    def __init__(self):
+    """One value's elements and payload bytes; over either, `error`: a value to send stays (Unconvertible), a
+    value received is refused (UnsafePayload)."""
+
+    def __init__(self, error: type[SandboxError]):
         self.items = 0
         self.binary = 0
+        self.error = error
 
     def count(self, items: int = 1, binary: int = 0) -> None:
         self.items += items
         self.binary += binary
         if self.items > MAX_ITEMS:
-            raise Unconvertible(f"more than {MAX_ITEMS} elements")
+            raise self.error(f"a value of more than {MAX_ITEMS} elements, over the bound (codec.MAX_ITEMS)")
         if self.binary > MAX_BINARY:
-            raise Unconvertible(f"more than {MAX_BINARY >> 20} MiB of array data")
+            raise self.error(f"a value of more than {MAX_BINARY >> 20} MiB of array data, over the bound "
+                             "(codec.MAX_BINARY)")
 
 
 def _b64(data: bytes) -> str:
@@ -66,7 +75,7 @@ def _qualname(value: Any) -> str:
 def encode(value: Any, *, function: Callable[[Any], dict | None] | None = None) -> Any:
     """`value` as tagged JSON, or Unconvertible. `function(value)` may describe a callable as a reference
     (each side has its own kind of function: defined in the worker, RemoteFunction in the kernel)."""
-    return _encode(value, 0, _Budget(), function)
+    return _encode(value, 0, _Budget(Unconvertible), function)
 
 
 def _encode(value: Any, depth: int, budget: _Budget, function) -> Any:
@@ -172,6 +181,10 @@ class _Out:
         except Exception as exc:  # noqa: BLE001 - QPY refuses some circuits (custom objects in params)
             raise Unconvertible(f"this circuit cannot be written as QPY: {exc}") from None
         self._budget.count(binary=buffer.tell())
+        try:
+            qpy_sizes.check(buffer.getvalue())  # what the other side would refuse stays here, saying why
+        except UnsafePayload as exc:
+            raise Unconvertible(str(exc)) from None
         return _b64(buffer.getvalue())
 
     def count(self, items: int) -> None:
@@ -183,7 +196,7 @@ class _Out:
 def decode(data: Any, *, function: Callable[[dict], Any] | None = None) -> Any:
     """The value `data` describes. UnsafePayload for any tag that is not a safe kind; `function(tagged)` turns
     a function reference into that side's callable (without it, references are refused)."""
-    return _decode(data, 0, _Budget(), function)
+    return _decode(data, 0, _Budget(UnsafePayload), function)
 
 
 def _decode(data: Any, depth: int, budget: _Budget, function) -> Any:
@@ -242,6 +255,7 @@ def _array(text, budget):
     raw = _unb64(text, budget)
     if not raw.startswith(NPY_MAGIC):
         raise UnsafePayload("an array payload that is not .npy data (a pickle, perhaps) was refused")
+    limits.check_npy(raw, MAX_BINARY)
     return np.load(io.BytesIO(raw), allow_pickle=False)
 
 
@@ -283,7 +297,11 @@ def _circuit(text, budget):
     if not lowest <= version <= common.QPY_VERSION:
         raise UnsafePayload(f"QPY version {version} was refused: only versions {lowest}..{common.QPY_VERSION} "
                             "are loaded (older ones decode expressions through symengine)")
-    circuits = qpy.load(io.BytesIO(raw))
+    qpy_sizes.check(raw)
+    try:
+        circuits = qpy.load(io.BytesIO(raw))
+    except RecursionError:  # a gate defined through itself: qiskit's reader stops it at its recursion limit
+        raise UnsafePayload("a circuit whose definitions nest deeper than qiskit's reader allows was refused") from None
     if len(circuits) != 1 or not isinstance(circuits[0], QuantumCircuit):
         raise UnsafePayload("a QPY payload that is not exactly one circuit")
     return circuits[0]

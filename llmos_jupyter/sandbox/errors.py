@@ -19,7 +19,9 @@ class WorkerCrashed(SandboxError):
 
 
 class RemoteError(SandboxError):
-    """A function called in the worker raised; its traceback is the worker's, as text."""
+    """A function called in the worker raised an exception the kernel does not raise as its own type (a class
+    the program defined, a library the kernel must not import: remote.remote_exception); its traceback is the
+    worker's, as text, and `remote_type` the exception's module-qualified name there."""
 
     def __init__(self, message: str, remote_type: str | None = None, remote_traceback: str | None = None):
         super().__init__(message)

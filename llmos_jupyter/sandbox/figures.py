@@ -5,18 +5,24 @@ bars, text in data coordinates, a legend, ticks, labels, limits and scales), and
 matplotlib's public API, so `fig.gca().get_xticklabels()` or `findobj(Rectangle)` read as they did in the
 worker. An axes with anything else (3D bars, images, scatter collections) comes back as its picture: an
 axes of the same place showing that part of the figure's PNG. Every field is checked on the way in: colors
-through matplotlib's own parser, styles against fixed lists, numbers finite, sizes bounded."""
+through matplotlib's own parser, styles against fixed lists, numbers finite, sizes bounded; and what the
+kernel would build is bounded before it builds it: the PNG's pixels (its IHDR), the canvas (size x dpi), the
+axes and the artists (a tick costs the kernel about 20 KB, a line, bar or text about 9 KB, an axes 220 KB).
+The worker sends an axes over the artist budget as its picture, so only a forged record meets the bound."""
 from __future__ import annotations
 
 import io
 import math
 from typing import Any
 
-from .errors import UnsafePayload
+from . import limits
+from .errors import Unconvertible, UnsafePayload
 
 MAX_DPI = 1000
 MAX_TEXT = 1000  # characters in one label
 MAX_ARTISTS = 10_000  # lines, patches and texts in one axes
+MAX_AXES = 256  # a 16 x 16 grid of subplots; more come back as the figure's picture alone
+MAX_FIGURE_ARTISTS = 10_000  # lines, patches, texts and legend entries, ticks twice, in all rebuilt axes: ~100 MB
 LINESTYLES = ("-", "--", "-.", ":", "None", "", " ", "solid", "dashed", "dashdot", "dotted")
 ALIGN = {"ha": ("left", "center", "right"), "va": ("top", "center", "bottom", "baseline", "center_baseline")}
 SCALES = ("linear", "log", "symlog", "logit")
@@ -25,13 +31,18 @@ SCALES = ("linear", "log", "symlog", "logit")
 # ----------------------------------------------------------------------------------------------- encode
 
 def encode(figure, out) -> dict:
+    w, h = figure.get_size_inches()
+    try:
+        limits.check_canvas((w, h), figure.dpi)
+    except UnsafePayload as exc:
+        raise Unconvertible(str(exc)) from None
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=figure.dpi)
-    w, h = figure.get_size_inches()
     suptitle = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) is not None else None
+    budget = [MAX_FIGURE_ARTISTS]
+    axes = [_encode_axes(ax, figure, out, budget) for ax in figure.axes] if len(figure.axes) <= MAX_AXES else []
     return {"t": "figure", "png": out.bytes(buffer.getvalue()), "size": [float(w), float(h)],
-            "dpi": float(figure.dpi), "suptitle": suptitle,
-            "axes": [_encode_axes(ax, figure, out) for ax in figure.axes]}
+            "dpi": float(figure.dpi), "suptitle": suptitle, "axes": axes}
 
 
 def _hex(color) -> str:
@@ -40,11 +51,17 @@ def _hex(color) -> str:
     return to_hex(color, keep_alpha=True)
 
 
-def _encode_axes(ax, figure, out) -> dict:
+def _encode_axes(ax, figure, out, budget: list[int]) -> dict:
     axes = {"rect": [float(v) for v in ax.get_position().bounds], "title": ax.get_title(),
             "picture": _picture_box(ax, figure)}
     if not _plain(ax):
         return axes
+    legend = ax.get_legend()
+    weight = _weight(len(ax.lines), len(ax.patches), len(ax.texts), len(legend.legend_handles) if legend else 0,
+                     len(ax.get_xticks()) + len(ax.get_yticks()))
+    if weight > budget[0]:  # what the kernel would refuse to rebuild comes back as a picture
+        return axes
+    budget[0] -= weight
     ticks = {}
     for axis in ("x", "y"):
         labels = getattr(ax, f"get_{axis}ticklabels")()
@@ -67,13 +84,16 @@ def _encode_axes(ax, figure, out) -> dict:
               "fontsize": float(t.get_fontsize()), "color": _hex(t.get_color()), "rotation": float(t.get_rotation())}
              for t in ax.texts]
     out.count(len(lines) + len(patches) + len(texts))
-    legend = ax.get_legend()
     if legend is not None:  # placed where it was drawn, as a corner in the axes' own coordinates
         corner = ax.transAxes.inverted().transform(legend.get_window_extent().p0)
         legend = {"corner": [float(v) for v in corner],
                   "entries": [_legend_entry(h, t) for h, t in zip(legend.legend_handles, legend.get_texts())]}
     return {**axes, "picture": None, "facecolor": _hex(ax.get_facecolor()), "ticks": ticks, "lines": lines,
             "patches": patches, "texts": texts, "legend": legend}
+
+
+def _weight(lines: int, patches: int, texts: int, legend: int, ticks: int) -> int:
+    return lines + patches + texts + legend + 2 * ticks
 
 
 def _plain(ax) -> bool:
@@ -124,26 +144,26 @@ def _picture_box(ax, figure) -> list[float]:
 
 def decode(data: dict, into) -> Any:
     from matplotlib.figure import Figure
-    from matplotlib.image import imread
 
     raw = into.bytes(data.get("png"))
-    if not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise UnsafePayload("a figure that is not a PNG")
+    limits.png_size(raw)
     size, dpi = data.get("size"), _number(data.get("dpi", 100), "dpi")
     if not 0 < dpi <= MAX_DPI:
         raise UnsafePayload(f"a figure dpi outside 0..{MAX_DPI}")
     if not isinstance(size, list) or len(size) != 2 or not all(0 < _number(s, "a size") <= 200 for s in size):
         raise UnsafePayload("a figure size that is not two positive numbers")
-    figure = Figure(figsize=tuple(size), dpi=dpi)
-    picture = imread(io.BytesIO(raw), format="png")
+    limits.check_canvas(size, dpi)
     axes = data.get("axes")
-    if not isinstance(axes, list):
-        raise UnsafePayload("a figure without its list of axes")
+    if not isinstance(axes, list) or len(axes) > MAX_AXES or not all(isinstance(entry, dict) for entry in axes):
+        raise UnsafePayload(f"a figure without its list of at most {MAX_AXES} axes records")
+    weight = sum(_record_weight(entry) for entry in axes if entry.get("picture") is None)
+    if weight > MAX_FIGURE_ARTISTS:
+        raise limits.refuse(f"a figure of {weight} artists (ticks twice)", f"{MAX_FIGURE_ARTISTS}", "figures")
+    figure = Figure(figsize=tuple(size), dpi=dpi)
+    picture = _picture(raw)
     if not axes:
         figure.figimage(picture)
     for entry in axes:
-        if not isinstance(entry, dict):
-            raise UnsafePayload("an axes that is not a record")
         if entry.get("picture") is not None:
             _picture_axes(figure, entry, picture)
         else:
@@ -151,6 +171,30 @@ def decode(data: dict, into) -> Any:
     if data.get("suptitle"):
         figure.suptitle(_text(data["suptitle"]))
     return figure
+
+
+def _picture(raw: bytes):
+    """The PNG as 8-bit RGBA (4 bytes a pixel; matplotlib's imread would make float32, 16), its size checked
+    (limits.png_size) before this decodes it."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw), formats=["PNG"]) as image:
+            return np.asarray(image.convert("RGBA"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise UnsafePayload(f"a figure whose PNG cannot be read: {exc}") from None
+
+
+def _record_weight(entry: dict) -> int:
+    """What rebuilding a plain axes record costs, counted from its lists before anything is built."""
+    ticks = entry.get("ticks")
+    ticks = ticks if isinstance(ticks, dict) else {}
+    legend = entry.get("legend")
+    return _weight(*(len(_list(entry.get(k), k)) for k in ("lines", "patches", "texts")),
+                   len(_list(legend.get("entries"), "legend")) if isinstance(legend, dict) else 0,
+                   sum(len(_list(a.get("ticks"), "ticks")) if isinstance(a, dict) else 0
+                       for a in (ticks.get("x"), ticks.get("y"))))
 
 
 def _picture_axes(figure, entry, picture) -> None:

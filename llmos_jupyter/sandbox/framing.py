@@ -1,6 +1,8 @@
-"""Messages between the kernel and the worker: an 8-byte big-endian length, then that many bytes of UTF-8
-JSON. Nothing else travels on these pipes; binary payloads ride inside as base64 (codec.py). JSON is chosen
-because loading it can never run code, whatever the other side sends."""
+"""Messages between the kernel and the worker: an 8-byte big-endian length, then that many bytes of JSON,
+ASCII only (every other character escaped). Nothing else travels on these pipes; binary payloads ride inside as
+base64 (codec.py). JSON is chosen because loading it can never run code, whatever the other side sends; and
+every message is scanned against limits.py's bounds (size, items, depth, widened text) before json.loads
+builds anything, both when it is sent (so an honest side never sends what the other refuses) and read."""
 from __future__ import annotations
 
 import errno
@@ -11,10 +13,11 @@ import struct
 import time
 from typing import Any
 
-from .errors import SandboxError
+from . import limits
+from .errors import SandboxError, UnsafePayload
 
 HEADER = struct.Struct(">Q")
-MAX_MESSAGE = 512 * 1024 * 1024  # a bound on what a hostile worker can make the kernel allocate
+MAX_MESSAGE = limits.MAX_MESSAGE
 
 
 class ChannelClosed(SandboxError):
@@ -30,16 +33,27 @@ class ProtocolError(SandboxError):
 
 
 def pack(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    if len(body) > MAX_MESSAGE:
-        raise SandboxError(f"a message of {len(body) >> 20} MiB is over the {MAX_MESSAGE >> 20} MiB limit")
+    body = json.dumps(message, separators=(",", ":")).encode("ascii")
+    limits.check_json(body)  # UnsafePayload (a SandboxError) naming the bound the message is over
     return HEADER.pack(len(body)) + body
 
 
-def unpack(body: bytes) -> dict[str, Any]:
+def unpack(body: bytes | bytearray) -> dict[str, Any]:
+    _check(body)
+    return _parse(body.decode("ascii"))
+
+
+def _check(body: bytes | bytearray) -> None:
     try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        limits.check_json(body)
+    except UnsafePayload as exc:
+        raise ProtocolError(f"{exc}; it was dropped") from None
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"a message that is not JSON arrived ({exc.__class__.__name__}); it was dropped") from None
     if not isinstance(message, dict):
         raise ProtocolError("a message that is not a JSON object arrived; it was dropped")
@@ -65,28 +79,32 @@ def _wait(fd: int, event: int, deadline: float | None) -> None:
             return
 
 
-def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes:
-    chunks, got = [], 0
-    while got < size:
-        if deadline is not None:
-            _wait(fd, select.POLLIN, deadline)
-        try:
-            chunk = os.read(fd, min(size - got, 1 << 20))
-        except InterruptedError:
-            continue
-        if not chunk:
-            raise ChannelClosed("the pipe closed")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+def _read_exactly(fd: int, size: int, deadline: float | None) -> bytearray:
+    buffer, got = bytearray(size), 0  # filled in place: the message is held once, not as chunks and a join
+    with memoryview(buffer) as view:
+        while got < size:
+            if deadline is not None:
+                _wait(fd, select.POLLIN, deadline)
+            try:
+                read = os.readv(fd, [view[got:got + (1 << 20)]])
+            except InterruptedError:
+                continue
+            if not read:
+                raise ChannelClosed("the pipe closed")
+            got += read
+    return buffer
 
 
 def read_message(fd: int, deadline: float | None = None) -> dict[str, Any]:
     """The next message on `fd`; `deadline` is a time.monotonic() value, None to wait for ever."""
     (size,) = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
     if size > MAX_MESSAGE:
-        raise ProtocolError(f"a message announced {size} bytes, over the {MAX_MESSAGE >> 20} MiB limit")
-    return unpack(_read_exactly(fd, size, deadline))
+        raise ProtocolError(f"a message announced {size} bytes, over the bound of {MAX_MESSAGE >> 20} MiB")
+    body = _read_exactly(fd, size, deadline)
+    _check(body)
+    text = body.decode("ascii")
+    del body  # the bytes go before json.loads makes its objects: the message is held twice at most, not three times
+    return _parse(text)
 
 
 def write_message(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:

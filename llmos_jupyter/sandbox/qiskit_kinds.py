@@ -13,8 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import figures  # at import: the worker cannot read source files once it is locked down
+from . import figures, qpy_sizes  # at import: the worker cannot read source files once it is locked down
 from .errors import Unconvertible, UnsafePayload
+
+# Bounds on what the kernel builds (the worker keeps what is over them, saying why; the kernel refuses it):
+# a SparsePauliOp's terms times qubits (two bytes each, x and z, and several times that while it is built);
+# a CNOT-dihedral element's qubits (its polynomial has a term for every three: 2.7 MB at 128, 1 GB near 1000).
+MAX_PAULI_ENTRIES = 16_000_000
+MAX_CNOT_DIHEDRAL_QUBITS = 128
 
 
 def _name(value: Any) -> str:
@@ -39,6 +45,7 @@ def encode(value: Any, out) -> dict | None:
         return {"t": "operator", "data": out.npy(value.data), **_dims_of(value)}
     if isinstance(value, SparsePauliOp):
         out.count(len(value.coeffs))
+        _pauli_size(value.size, value.num_qubits, Unconvertible)
         return {"t": "sparsepauliop", "labels": [str(p) for p in value.paulis.to_labels()],
                 "coeffs": out.npy(value.coeffs)}
     if isinstance(value, Counts):
@@ -73,6 +80,7 @@ def _circuit_like(value, out):
 
         return {"t": "dag", "qpy": out.qpy(dag_to_circuit(value))}
     if isinstance(value, CNOTDihedral):
+        _cnot_dihedral_size(value.num_qubits, Unconvertible)
         return {"t": "cnotdihedral", "qpy": out.qpy(value.to_circuit())}
     return None
 
@@ -249,7 +257,15 @@ def _sparse_pauli_op(data, into):
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise UnsafePayload("a SparsePauliOp whose labels are not strings")
     into.count(len(labels))
+    _pauli_size(len(labels), max(map(len, labels), default=0), UnsafePayload)
     return SparsePauliOp(labels, coeffs=into.array(data.get("coeffs")))
+
+
+def _pauli_size(terms: int, qubits: int, error: type) -> None:
+    if qubits > qpy_sizes.MAX_QUBITS or terms * qubits > MAX_PAULI_ENTRIES:
+        raise error(f"a SparsePauliOp of {terms} terms on {qubits} qubits is over the bounds of "
+                    f"{qpy_sizes.MAX_QUBITS} qubits and {MAX_PAULI_ENTRIES:,} terms x qubits "
+                    "(qiskit_kinds.MAX_PAULI_ENTRIES)")
 
 
 def _counts(data, into):
@@ -275,7 +291,15 @@ def _dag(data, into):
 def _cnot_dihedral(data, into):
     from qiskit.quantum_info import CNOTDihedral
 
-    return CNOTDihedral(into.circuit(data.get("qpy")))
+    circuit = into.circuit(data.get("qpy"))
+    _cnot_dihedral_size(circuit.num_qubits, UnsafePayload)
+    return CNOTDihedral(circuit)
+
+
+def _cnot_dihedral_size(qubits: int, error: type) -> None:
+    if qubits > MAX_CNOT_DIHEDRAL_QUBITS:
+        raise error(f"a CNOTDihedral on {qubits} qubits is over the bound of {MAX_CNOT_DIHEDRAL_QUBITS} "
+                    "(qiskit_kinds.MAX_CNOT_DIHEDRAL_QUBITS)")
 
 
 def _tableau(data, into):

@@ -16,6 +16,7 @@ class WorkerResult:
     value: Any = None  # the last expression's value when it could come back safely, else None
     namespace: dict[str, Any] = field(default_factory=dict)  # names the run defined that came back safely
     left_behind: tuple[str, ...] = ()  # names the run defined that stay in the worker
+    refused: tuple[str, ...] = ()  # why values that arrived were not loaded (a bound they broke), one sentence each
     figures: tuple[bytes, ...] = ()  # PNG bytes of the figures the program opened (closed in the worker)
     ms: float = 0.0  # the round trip, as the kernel saw it
     protections: dict[str, Any] = field(default_factory=dict)  # what was in force for this run

@@ -1,10 +1,12 @@
 """The worker's side of a run or a call: each session's namespace (kept between runs, like a kernel's),
 run_code for output, counts and what the program produced, the figures it opened rendered to PNG and
-closed, what native code wrote to the worker's own stdout/stderr, and each defined name brought back in a
-safe form (codec.py) or left behind."""
+closed, what native code wrote to the worker's own stdout/stderr, each defined name brought back in a
+safe form (codec.py) or left behind, and each imported name by its module and qualified name (the kernel
+takes its own copy, remote.kernel_import). Exceptions are named exactly (exact_name)."""
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 import inspect
 import io
@@ -17,16 +19,16 @@ from typing import Any
 
 from ..tools.produced import open_figures, snapshot
 from ..tools.qiskit_exec import run_code
-from . import codec, rng
+from . import codec, limits, rng
 from .errors import UnsafePayload
 from .pristine import Pristine
 
 NATIVE_OUTPUT_LIMIT = 64 * 1024
 OUTPUT_LIMIT = 8 * 1024 * 1024  # characters of printed output a reply carries; a notebook shows far less
-MESSAGE_BUDGET = 256 * 1024 * 1024  # what one reply may carry in values, base64 included
+# What one reply may carry in values, base64 included: the kernel's message bound less room for printed output.
+MESSAGE_BUDGET = limits.MAX_MESSAGE - 16 * 1024 * 1024
 TEXT_LIMIT = 2000
-# IPython's names in a notebook's namespace: a program's own version stays in the worker.
-KERNEL_NAMES = frozenset({"get_ipython", "In", "Out", "exit", "quit", "display"})
+MESSAGE_LIMIT = 64 * 1024  # characters of an exception's message sent for the kernel to rebuild it from
 
 
 def _text(value: Any) -> str:
@@ -78,6 +80,80 @@ def defined(namespace: dict[str, Any], before: dict[str, int]) -> list[str]:
             continue
         out.append(name)
     return sorted(out)
+
+
+def imported(namespace: dict[str, Any], before: dict[str, int]) -> dict[str, list]:
+    """The names a run (re)bound to a module or to a function or class from elsewhere, each as [module,
+    qualname] ([module, None] for a module): the kernel imports its own, never takes the worker's."""
+    module = namespace.get("__name__")
+    out: dict[str, list] = {}
+    for name, value in namespace.items():
+        if name.startswith("_") or before.get(name) == id(value):
+            continue
+        if isinstance(value, types.ModuleType):
+            where, qualname = getattr(value, "__name__", None), None
+        elif isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)):
+            where, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+            if where == module or not isinstance(qualname, str):
+                continue
+        else:
+            continue
+        if isinstance(where, str):
+            out[name] = [where, qualname]
+    return out
+
+
+def exact_name(kind: type) -> str:
+    """A builtin exception by its name, any other by module and qualified name (as a traceback prints it, but
+    with __main__ kept, so a program's own `class ValueError` is not taken for the builtin)."""
+    module, qualname = str(kind.__module__), str(kind.__qualname__)
+    return qualname if module == "builtins" else f"{module}.{qualname}"
+
+
+def _error_message(exc: BaseException) -> Any:
+    """What the kernel makes its copy from: the one argument when it is a plain value (KeyError('a') stays
+    'a', not "'a'"), else the message."""
+    if len(exc.args) == 1 and type(exc.args[0]) in (str, int, float, bool):
+        value = exc.args[0]
+    else:
+        try:
+            value = str(exc)
+        except Exception:  # noqa: BLE001 - a broken __str__: the traceback still says what happened
+            value = ""
+    return value[:MESSAGE_LIMIT] if isinstance(value, str) else value
+
+
+def _run_error_type(name: str | None, error: str | None, namespace: dict[str, Any]) -> str | None:
+    """exact_name of a run's exception. run_code keeps only its __name__, so the module comes from the
+    traceback's last line ('qiskit.circuit.exceptions.CircuitError: ...'), which leaves out builtins and
+    __main__; the two are told apart by what the program defined."""
+    printed = _printed_type(error or "")
+    if name is None or printed is None or printed.rpartition(".")[2] != name:
+        return name
+    own = namespace.get(name)
+    if "." not in printed and not (isinstance(own, type) and own.__module__ == namespace.get("__name__")):
+        builtin = getattr(builtins, name, None)
+        if isinstance(builtin, type) and issubclass(builtin, BaseException):
+            return name
+    parts = printed.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        found = sys.modules.get(".".join(parts[:cut]))
+        for part in parts[cut:] if found is not None else ():
+            found = getattr(found, part, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return printed
+    return f"{namespace.get('__name__', '__main__')}.{printed}"
+
+
+def _printed_type(error: str) -> str | None:
+    """The type on a traceback's exception line: the first unindented line after the last 'Traceback' header."""
+    lines = error.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
+    for line in lines[(starts[-1] + 1) if starts else 0:]:
+        if line and not line[0].isspace():
+            printed = line.partition(":")[0].strip()
+            return printed if printed and all(p.isidentifier() or p == "<locals>" for p in printed.split(".")) else None
+    return None
 
 
 def _annotation(annotation: Any) -> str:
@@ -138,6 +214,7 @@ class Runner:
         self._pristine.before(namespace)
         figures_before, mark, before = open_figures(), self._native_mark(), snapshot(namespace)
         execution = run_code(code, namespace)
+        error_type = _run_error_type(execution.error_type, execution.error, namespace)  # before after() drops names
         dropped = self._pristine.after(namespace)
         output = execution.output + self._native_output(mark)
         if dropped:
@@ -149,19 +226,16 @@ class Runner:
         if execution.value is not None:
             value, value_left = self._bring(execution.value, budget, session)
         names, left = {}, []
-        for name in defined(namespace, before):
-            if name in KERNEL_NAMES:
-                left.append(name)  # would shadow the notebook's own in the kernel's namespace
-                continue
+        for name in defined(namespace, before):  # the kernel decides which it binds (pipeline/runners.py)
             encoded, stays = self._bring(namespace[name], budget, session)
             if stays:
                 left.append(name)
             else:
                 names[name] = encoded
         return {"ok": True, "output": _capped(output), "error": execution.error,
-                "error_type": execution.error_type, "counts": execution.counts, "shots": execution.shots,
+                "error_type": error_type, "counts": execution.counts, "shots": execution.shots,
                 "produced": execution.produced.to_json(), "value": value, "value_left_behind": value_left,
-                "namespace": names, "left_behind": left,
+                "namespace": names, "imports": imported(namespace, before), "left_behind": left,
                 "figures": [base64.b64encode(f).decode("ascii") for f in figures]}
 
     def _describer(self, session: str):
@@ -225,8 +299,10 @@ class Runner:
                 value = function(*call_args, **call_kwargs)
         except BaseException as exc:  # noqa: BLE001 - the function's failure is reported, the worker lives on
             tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-            return {"ok": False, "error_type": type(exc).__name__, "output": buffer.getvalue(),
-                    "error": "".join(traceback.format_exception(type(exc), exc, tb))}
+            kind = type(exc)
+            return {"ok": False, "error_type": exact_name(kind), "output": buffer.getvalue(),
+                    "error_class": [str(kind.__module__), str(kind.__qualname__)], "error_message": _error_message(exc),
+                    "error": "".join(traceback.format_exception(kind, exc, tb)), "rng": rng.progress(streams)}
         finally:
             self._figures(figures_before, None)  # a call has no place to show figures: close what it opened
             self._pristine.after(namespace)
@@ -238,8 +314,8 @@ class Runner:
                     "error": f"{name}() returned a {type(value).__module__}.{type(value).__qualname__}, which has no "
                              f"safe form to come back in{why} (JSON values, circuits, arrays, quantum_info objects, "
                              "primitive results); return one of those, or keep the value in the worker and use it "
-                             "from a later run."}
-        return {"ok": True, "value": encoded, "output": buffer.getvalue(), "rng": rng.capture(),
+                             "from a later run.", "rng": rng.progress(streams)}
+        return {"ok": True, "value": encoded, "output": buffer.getvalue(), "rng": rng.progress(streams),
                 "changed": _changed(args, kwargs, call_args, call_kwargs, lambda v: self._bring(v, budget, session))}
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from . import codec, framing, paths, rng
 from .environment import worker_environment
-from .errors import RemoteError, SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
+from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
 from .process import WorkerProcess
-from .remote import RemoteFunction
+from .remote import RemoteFunction, kernel_import, remote_exception
 from .result import WorkerResult
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -191,6 +191,8 @@ class Sandbox:
                 f"sent something that is not a message ({exc})"
             worker.kill()
             tail, signal_name = worker.log_tail(), worker.exit_signal()
+            if isinstance(exc, framing.ProtocolError):
+                signal_name = None  # the kernel killed it for what it sent: no hint about its memory limit
             self._replace()
             return None, self._crash_message(what, how, tail, signal_name), "WorkerCrashed"
 
@@ -229,16 +231,28 @@ class Sandbox:
             return RemoteFunction(self, session, reference, generation)
 
         left = [str(n) for n in reply.get("left_behind") or []]
+        refused: list[str] = []
         namespace = {}
         for name, encoded in (reply.get("namespace") or {}).items():
             try:
                 namespace[str(name)] = codec.decode(encoded, function=function)
-            except UnsafePayload:
+            except UnsafePayload as exc:
                 left.append(str(name))  # never loaded: it stays (as far as the kernel knows) in the worker
+                refused.append(f"{str(name)[:80]} stayed in the worker: {exc}")
+        imports = reply.get("imports")
+        for name, reference in imports.items() if isinstance(imports, dict) else ():
+            if str(name) in namespace:
+                continue
+            found = kernel_import(str(name), reference)  # the kernel's own module, class or function, or None
+            if found is None:
+                left.append(str(name))
+            else:
+                namespace[str(name)] = found
         try:
             value = codec.decode(reply.get("value"), function=function)
-        except UnsafePayload:
+        except UnsafePayload as exc:
             value = None
+            refused.append(f"The program's last value stayed in the worker: {exc}")
         error, error_type = reply.get("error"), reply.get("error_type")
         if error_type == "MemoryError":
             error = (f"{error}\nThe sandbox allows {self.memory_mb} MiB; if the program needs more, raise the "
@@ -251,19 +265,23 @@ class Sandbox:
         return WorkerResult(output=str(reply.get("output") or ""), error=None if error is None else str(error),
                             error_type=None if error_type is None else str(error_type), counts=counts, shots=shots,
                             produced=produced, value=value, namespace=namespace, left_behind=tuple(left),
-                            figures=tuple(_pngs(reply.get("figures"))), ms=ms, protections=protections)
+                            refused=tuple(refused), figures=tuple(_pngs(reply.get("figures"))), ms=ms,
+                            protections=protections)
 
     def call(self, session: str, function_name: str, args: Sequence[Any] = (),
              kwargs: dict[str, Any] | None = None) -> Any:
         """Call `function_name`, defined by an earlier run in `session`, in the worker; its value comes back
-        converted safely. RemoteError when it raises, WorkerTimeout / WorkerCrashed when the worker had to go."""
+        converted safely. When it raises, the same exception type where the kernel can name it, else RemoteError
+        (remote.remote_exception); WorkerTimeout / WorkerCrashed when the worker had to go. The kernel's random
+        streams go with the call and move on only along their own sequence (rng.py)."""
         def reference(value: Any) -> dict | None:
             return value.reference() if isinstance(value, RemoteFunction) and value._sandbox is self else None
 
+        streams = rng.capture()
         try:
             message = {"op": "call", "session": session, "name": function_name,
                        "args": codec.encode(list(args), function=reference),
-                       "kwargs": codec.encode(dict(kwargs or {}), function=reference), "rng": rng.capture()}
+                       "kwargs": codec.encode(dict(kwargs or {}), function=reference), "rng": streams}
         except codec.Unconvertible as exc:
             raise SandboxError(f"An argument to {function_name}() cannot travel to the sandbox: {exc}. Pass JSON "
                                "values, circuits, arrays or quantum_info objects.") from None
@@ -276,14 +294,14 @@ class Sandbox:
         output = reply.get("output")
         if output:
             sys.stdout.write(str(output))
+        rng.advance(streams, reply.get("rng"))  # never the worker's state: how far along the kernel's own it got
         if not reply.get("ok"):
-            raise RemoteError(f"{function_name}() failed in the sandbox:\n{reply.get('error')}",
-                              remote_type=reply.get("error_type"), remote_traceback=reply.get("error"))
+            raise remote_exception(function_name, reply) from None
+
         def function(ref: dict) -> RemoteFunction:
             return RemoteFunction(self, session, ref, generation)
 
         _write_back(reply.get("changed"), args, kwargs or {}, function)
-        rng.restore(reply.get("rng"))
         return codec.decode(reply.get("value"), function=function)
 
 
@@ -309,14 +327,29 @@ def _write_back(changed: Any, args: Sequence[Any], kwargs: dict[str, Any], funct
 
 
 def _pngs(items: Any) -> list[bytes]:
-    out = []
+    """The figures a run showed, as PNG bytes for the notebook to draw. The page decodes each in full, so one
+    whose IHDR claims more than limits.MAX_PIXELS, or past limits.MAX_SHOWN_PIXELS in all, is left out, with a
+    warning that says so."""
+    import warnings
+
+    from . import limits
+
+    out, shown = [], 0
     for item in items if isinstance(items, list) else []:
         try:
             data = base64.b64decode(str(item).encode("ascii"), validate=True)
+            width, height = limits.png_size(data)
+            if shown + width * height > limits.MAX_SHOWN_PIXELS:
+                raise limits.refuse(f"a figure bringing the run's figures to {shown + width * height:,} pixels",
+                                    f"{limits.MAX_SHOWN_PIXELS:,} pixels")
+            shown += width * height
         except ValueError:
             continue
-        if data.startswith(PNG_MAGIC):
-            out.append(data)
+        except UnsafePayload as exc:
+            if data.startswith(PNG_MAGIC):
+                warnings.warn(f"A figure the program drew was not shown: {exc}.", stacklevel=2)
+            continue
+        out.append(data)
     return out
 
 

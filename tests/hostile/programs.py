@@ -952,18 +952,18 @@ print(figure_path, counts)
 from pathlib import Path
 from qiskit import QuantumCircuit, qpy
 
-qc = QuantumCircuit(3)
-qc.h(0)
-qc.cx(0, 1)
-qc.cx(1, 2)
-qc.measure_all()
+ghz3 = QuantumCircuit(3)
+ghz3.h(0)
+ghz3.cx(0, 1)
+ghz3.cx(1, 2)
+ghz3.measure_all()
 Path("llmos-outputs").mkdir(exist_ok=True)
 qpy_path = Path("llmos-outputs") / "ghz3.qpy"
 with open(qpy_path, "wb") as f:
-    qpy.dump(qc, f)
+    qpy.dump(ghz3, f)
 with open(qpy_path, "rb") as f:
     loaded = qpy.load(f)[0]
-print(loaded == qc, qpy_path)
+print(loaded == ghz3, qpy_path)
 """),
     "vqe-minimize": ("Find the ground energy of ZZ + 0.5 XI with a small VQE and scipy", """\
 import numpy as np
