@@ -94,4 +94,34 @@ def make_engine(server, home):
         engine.close()
 
 
-__all__ = ["BELL", "ghz", "fenced", "Reply"]
+
+# %%llmos through a real IPython shell, against the scripted server, starter skills off; settings put back after.
+@pytest.fixture
+def shell(server, home):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "llmos_jupyter")
+    ip.run_line_magic("config", f"LLMOS.home = {str(home)!r}")
+    ip.run_line_magic("config", "LLMOS.provider = 'openai'")
+    ip.run_line_magic("config", f"LLMOS.base_url = {server.openai_base_url!r}")
+    ip.run_line_magic("config", "LLMOS.max_retries = 0")
+    ip.run_line_magic("config", "LLMOS.starter_skills = False")
+    yield ip
+    ip.run_line_magic("config", "LLMOS.provider = 'auto'")
+    ip.run_line_magic("config", "LLMOS.base_url = None")
+    ip.run_line_magic("config", "LLMOS.max_retries = 2")
+    ip.run_line_magic("config", "LLMOS.stream = True")
+    ip.run_line_magic("config", "LLMOS.starter_skills = True")
+    ip.user_ns.pop("_llmos", None)
+
+
+def cell(ip, text, line=""):
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as cap:
+        ip.run_cell_magic("llmos", line, text)
+    return cap
+
+
+__all__ = ["BELL", "ghz", "fenced", "Reply", "cell"]

@@ -13,24 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 ROOT = Path(__file__).resolve().parents[1]
 # What libraries print while loading models: their progress bars and notes. None of it belongs in a cell.
 CHATTER = ("Loading weights", "it/s]", "de-quantizing", "RLIMIT_NPROC", "Warning", "warn(")
-
-
-@pytest.fixture
-def shell(server, home):
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "llmos_jupyter")
-    ip.run_line_magic("config", f"LLMOS.home = {str(home)!r}")
-    ip.run_line_magic("config", "LLMOS.provider = 'openai'")
-    ip.run_line_magic("config", f"LLMOS.base_url = {server.openai_base_url!r}")
-    yield ip
-    ip.run_line_magic("config", "LLMOS.provider = 'auto'")
-    ip.run_line_magic("config", "LLMOS.base_url = None")
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h", "help"])
@@ -136,6 +123,7 @@ def test_lab_script_starts_without_the_news_prompt_and_as_root(tmp_path):
 
 def test_memory_listing_keeps_its_columns_in_line(shell):
     """Ids and rebind lists longer than any fixed width (the starter skills' own) still line up."""
+    shell.run_line_magic("config", "LLMOS.starter_skills = True")  # their ids are longer than any fixed width
     with capture_output() as cap:
         shell.run_line_magic("llmos", "memory")
     header, *rows = cap.stdout.rstrip("\n").split("\n")

@@ -4,36 +4,11 @@ import subprocess
 import sys
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from conftest import BELL, Reply, fenced, ghz
+from conftest import BELL, Reply, cell, fenced, ghz
 
 PLOTLY = "application/vnd.plotly.v1+json"
-
-
-@pytest.fixture
-def shell(server, home):
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "llmos_jupyter")
-    ip.run_line_magic("config", f"LLMOS.home = {str(home)!r}")
-    ip.run_line_magic("config", "LLMOS.provider = 'openai'")
-    ip.run_line_magic("config", f"LLMOS.base_url = {server.openai_base_url!r}")
-    ip.run_line_magic("config", "LLMOS.max_retries = 0")
-    ip.run_line_magic("config", "LLMOS.starter_skills = False")
-    yield ip
-    ip.run_line_magic("config", "LLMOS.provider = 'auto'")
-    ip.run_line_magic("config", "LLMOS.base_url = None")
-    ip.run_line_magic("config", "LLMOS.max_retries = 2")
-    ip.run_line_magic("config", "LLMOS.stream = True")
-    ip.run_line_magic("config", "LLMOS.starter_skills = True")
-    ip.user_ns.pop("_llmos", None)
-
-
-def cell(ip, text, line=""):
-    with capture_output() as cap:
-        ip.run_cell_magic("llmos", line, text)
-    return cap
 
 
 def bundles(cap, mime):

@@ -8,7 +8,7 @@ import base64
 import dataclasses
 
 import pytest
-from conftest import Reply
+from conftest import Reply, cell
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from page_check import check_bundle, check_html
@@ -162,30 +162,9 @@ ax.set_title("{XSS}")
 '''
 
 
-@pytest.fixture
-def shell(server, home):
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "llmos_jupyter")
-    for line in (f"LLMOS.home = {str(home)!r}", "LLMOS.provider = 'openai'",
-                 f"LLMOS.base_url = {server.openai_base_url!r}", "LLMOS.max_retries = 0",
-                 "LLMOS.starter_skills = False"):
-        ip.run_line_magic("config", line)
-    yield ip
-    for line in ("LLMOS.provider = 'auto'", "LLMOS.base_url = None", "LLMOS.max_retries = 2",
-                 "LLMOS.starter_skills = True"):
-        ip.run_line_magic("config", line)
-    ip.user_ns.pop("_llmos", None)
-
-
-def run(ip, text, line=""):
-    with capture_output() as cap:
-        ip.run_cell_magic("llmos", line, text)
-    return cap
-
-
 def test_the_cell_shows_a_hostile_reply_and_program_as_text(shell, server):
     server.enqueue(Reply(text=f"{PROSE}\n```python\n{PROGRAM}```\n"))
-    cap = run(shell, "Make a hostile program")
+    cap = cell(shell, "Make a hostile program")
     r = shell.user_ns["_llmos"]
     assert r.counts == {XSS: 7, "$x$": 3} and r.value == SCRIPT and XSS in r.defined and r.figures
     bundles = [o.data for o in cap.outputs]
@@ -202,7 +181,7 @@ def test_an_exception_message_and_a_plain_reply(shell, server):
     try:
         message = f"{XSS} {MATH_LINK}"
         server.enqueue(Reply(text=f"{PROSE}\n```python\nraise ValueError({message!r})\n```\n"))
-        cap = run(shell, "Fail in a hostile way")
+        cap = cell(shell, "Fail in a hostile way")
     finally:
         shell.run_line_magic("config", "LLMOS.stream = True")
     seen = visible([o.data for o in cap.outputs])
@@ -210,14 +189,14 @@ def test_an_exception_message_and_a_plain_reply(shell, server):
 
 
 def test_an_error_notice_from_the_magic(shell):
-    cap = run(shell, "anything", f"--provider '{XSS}'")
+    cap = cell(shell, "anything", f"--provider '{XSS}'")
     (bundle,) = [o.data for o in cap.outputs if "text/html" in o.data]
     assert "Unknown provider" in check_bundle(bundle) and XSS in check_bundle(bundle)
 
 
 def test_line_commands_print_plain_text(shell, server):
     server.enqueue(Reply(text="```python\nprint(1)\n```"))
-    run(shell, f"Remember {XSS}")
+    cell(shell, f"Remember {XSS}")
     with capture_output() as cap:
         shell.run_line_magic("llmos", "memory")
     assert XSS in cap.stdout and not cap.outputs
