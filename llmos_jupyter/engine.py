@@ -418,10 +418,36 @@ class LLMOS:
 
     # -- memory ----------------------------------------------------------------------------------
     def tool(self, name: str):
-        """A crystallized tool as a Python function."""
-        from .memory.crystallize import load_tool
+        """A crystallized tool as a Python function: `llmos.tool("ghz_state")(qubits=5)`. Only the file that passed
+        its examples runs (a changed one is set aside and refused), and it runs where programs run: in the
+        sandboxed worker, in a session of its own, unless you chose execution = "kernel". The callable has the
+        tool's name, signature and docstring."""
+        from .memory.crystallize import Tool, ToolRefused, checked_source, kernel_function
+        from .sandbox.remote import RemoteFunction
 
-        return load_tool(self.memory.tools_dir, name)
+        self.memory.ready()
+        source = checked_source(self.memory.traces, self.memory.tools_dir, name)
+        if self.settings.execution == "kernel":  # the user's choice: everything runs in the kernel, guarded there
+            problem = self.guard_problem(source)
+            if problem:
+                raise ToolRefused(f"{name}.py was not run in your kernel: {problem}.")
+            return kernel_function(source, self.memory.tools_dir, name)
+        session, held = f"tool:{name}", []  # its own session: it sees none of the cells' names, they none of its
+
+        def remote() -> RemoteFunction:
+            box = self._worker._sandbox()
+            if held and held[0][0] is box and held[0][1].generation == box.generation:
+                return held[0][1]
+            ran = box.run(source, session=session)  # (again) after a restart: the new worker has never seen it
+            function = ran.namespace.get(name)
+            if ran.error or not isinstance(function, RemoteFunction) or function.__name__ != name:
+                raise ToolRefused(f"{name}.py did not define {name}() in the sandboxed worker"
+                                  + (f":\n{ran.error}" if ran.error else "."))
+            held[:] = [(box, function)]
+            return function
+
+        remote()  # now, so a tool that cannot load says so here rather than at its first call
+        return Tool(name, source, lambda *args, **kwargs: remote()(*args, **kwargs))
 
     def export_memory(self, path: str | Path, text: str | None = None) -> int:
         from .memory.exchange import export

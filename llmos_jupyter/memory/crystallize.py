@@ -5,12 +5,15 @@ trace's generalized slots (typed by their kind), whose docstring names the reque
 from, and whose body is the verified program, returning the counts the program bound. Beside it goes
 `test_ghz_state.py`, which replays the verified examples with the checks their runs passed.
 
-Tools are loaded by file path (`load_tool`), never through sys.path or sys.modules, so each home calls
-its own file, whatever another home in the process has under the same name. Both files are written
-under hidden names that no import can reach; the tool is loaded from its hidden file and run on the
-trace's verified examples, and only when every one passes are the files renamed into place. A failed
-tool leaves nothing behind. A program that never binds its counts to a name (nor prints them) stays
-a trace: its tool would have nothing to return.
+A tool is code the memory made from a model's program, so LLMOS runs it where programs run: its
+source is checked against the hash it passed its examples with (`checked_source`), then run in the
+sandboxed worker (or in the kernel only when the user chose execution = "kernel"); `Tool` is what the
+kernel holds, with the name, signature and docstring read from the source with ast. Nothing of a tool
+is imported by path or put on sys.path or sys.modules. Both files are written under hidden names that
+no import can reach; the tool's source is run through `run` (the worker) on the trace's verified
+examples, and only when every one passes are the files renamed into place. A failed tool leaves
+nothing behind. A program that never binds its counts to a name (nor prints them) stays a trace: its
+tool would have nothing to return.
 """
 from __future__ import annotations
 
@@ -27,16 +30,18 @@ import re
 import tempfile
 import textwrap
 import tokenize
+import types
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..dispatch.normalize import normalize
+from ..errors import LLMOSError
 from . import checks
 from .checks import check_values
 from .seed import PREFIX
 from .templates import PLACEHOLDER, placeholder
-from .traces import Trace
+from .traces import Trace, TraceStore
 
 STOPWORDS = {"create", "make", "prepare", "build", "run", "a", "an", "the", "with", "on", "for", "and", "of",
              "circuit", "please", "using", "to", "in", "me", "write", "generate", "show", "some", "that", "it",
@@ -380,8 +385,9 @@ def _load(path: Path, function: str) -> Callable[..., Any]:
 
 
 def load_tool(tools_dir: Path, function: str) -> Callable[..., Any]:
-    """The tool `function` from `tools_dir/<function>.py`, loaded from that file alone: nothing is added to
-    sys.path or sys.modules, so another home's tool of the same name is never the one called."""
+    """The tool `function` from `tools_dir/<function>.py`, loaded from that file alone into the calling process
+    (as its test file does): nothing is added to sys.path or sys.modules, so another home's tool of the same name
+    is never the one called. LLMOS itself never calls this: `LLMOS.tool` runs the checked source in the worker."""
     if not function.isidentifier():
         raise ValueError(f"{function!r} is not a tool name")
     return _load(Path(tools_dir) / f"{function}.py", function)
@@ -411,8 +417,115 @@ def verified_source(tools_dir: Path, function: str, digest: str) -> str | None:
     return data.decode("utf-8") if data and hashlib.sha256(data).hexdigest() == digest else None
 
 
+class ToolRefused(LLMOSError):
+    """LLMOS will not run this tool: no trace of this home made it, or its file is not the one that passed."""
+
+
+def checked_source(traces: TraceStore, tools_dir: Path, function: str) -> str:
+    """The source of the tool `function`, read once, when it is the file a trace of this home crystallized and
+    checked (its sha256 still matches, and the trace's seal holds); what runs is this text. A file changed or
+    removed since is set aside and its trace loses the tool, as a replay would do, so it is made again from the
+    verified program. Otherwise ToolRefused, saying what to do."""
+    if not isinstance(function, str) or not function.isidentifier():
+        raise ToolRefused(f"{function!r} is not a tool name. `%llmos memory` lists the tools (after ->).")
+    traces._seal_older_rows()  # a home from before seals: its rows get theirs first, as the first search does
+    trace = next((t for t in traces.all(function) if t.tool_name == function), None)
+    if trace is None:
+        raise ToolRefused(f"No trace in this home was crystallized as {function}(), so LLMOS will not run "
+                          f"{function}.py: it runs only the tools it wrote and checked. `%llmos memory` lists them.")
+    if not trace.intact:  # the row itself was rewritten behind LLMOS: its tool hash says nothing
+        raise ToolRefused(f"Trace {trace.id}, which made {function}(), was changed behind LLMOS, so its tool is "
+                          "not run. Ask the request again: the next run refuses and forgets the trace.")
+    source = verified_source(tools_dir, function, trace.tool_hash)
+    if source is None:
+        set_aside(tools_dir, function)
+
+        def drop(t: Trace) -> None:
+            if t.tool_name == function:
+                t.tool_name, t.tool_hash = None, ""
+
+        traces.modify(trace.id, drop)
+        raise ToolRefused(f"{function}.py in {tools_dir} is not the file that passed its examples (changed or "
+                          f"deleted), so it was not run. It was set aside as .{function}.py.refused; the next "
+                          "verified replay of its request makes the tool again from the verified program.")
+    return source
+
+
+class _Shown:
+    """A default or an annotation shown as the tool's source writes it (never evaluated in the kernel)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def described(source: str, function: str) -> tuple[inspect.Signature, str | None]:
+    """(signature, docstring) of `function` as `source` defines it, read from its syntax tree: the kernel learns
+    what a tool takes without running any of it."""
+    node = next((n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name == function), None)
+    if node is None:
+        raise ToolRefused(f"{function}.py defines no function {function}().")
+    a = node.args
+    P = inspect.Parameter
+
+    def shown(expr: ast.expr | None, literal: bool) -> Any:
+        if expr is None:
+            return P.empty
+        if literal:
+            try:
+                return ast.literal_eval(expr)
+            except ValueError:
+                pass
+        return _Shown(ast.unparse(expr))
+
+    positional = [*a.posonlyargs, *a.args]
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    params = [P(arg.arg, P.POSITIONAL_ONLY if i < len(a.posonlyargs) else P.POSITIONAL_OR_KEYWORD,
+                default=shown(default, True), annotation=shown(arg.annotation, False))
+              for i, (arg, default) in enumerate(zip(positional, defaults))]
+    if a.vararg:
+        params.append(P(a.vararg.arg, P.VAR_POSITIONAL, annotation=shown(a.vararg.annotation, False)))
+    params += [P(arg.arg, P.KEYWORD_ONLY, default=shown(default, True), annotation=shown(arg.annotation, False))
+               for arg, default in zip(a.kwonlyargs, a.kw_defaults)]
+    if a.kwarg:
+        params.append(P(a.kwarg.arg, P.VAR_KEYWORD, annotation=shown(a.kwarg.annotation, False)))
+    returns = shown(node.returns, False)
+    return inspect.Signature(params, return_annotation=inspect.Signature.empty if returns is P.empty else returns), \
+        ast.get_docstring(node, clean=False)
+
+
+class Tool:
+    """A crystallized tool as the kernel holds it: the tool's name, signature and docstring (read from its checked
+    source with ast), and calls that `call` runs where programs run, the sandboxed worker."""
+
+    def __init__(self, function: str, source: str, call: Callable[..., Any]):
+        self.__name__ = self.__qualname__ = function
+        self.__signature__, self.__doc__ = described(source, function)
+        self._call = call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<tool {self.__name__}{self.__signature__} (runs in the sandbox)>"
+
+
+def kernel_function(source: str, tools_dir: Path, function: str) -> Callable[..., Any]:
+    """`function` from its checked `source`, made in this process (execution = "kernel": the user's choice). The
+    checked text is what runs, not a second read of the file; nothing goes on sys.path or sys.modules."""
+    path = Path(tools_dir) / f"{function}.py"
+    module = types.ModuleType(function)
+    module.__file__ = str(path)
+    exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the user chose to run in the kernel
+    return getattr(module, function)
+
+
 def tool_namespace(tools_dir: Path, function: str) -> dict[str, Any]:
-    """The namespace the call from `call_snippet` runs in: the tool, under its own name."""
+    """A namespace for the call from `call_snippet`, with the tool loaded in this process (`load_tool`). Replays
+    do not use it: they run the checked source and the call together where programs run."""
     return {function: load_tool(tools_dir, function)}
 
 
@@ -421,8 +534,8 @@ def _call(function: str, kwargs: dict[str, object]) -> str:
 
 
 def call_snippet(trace: Trace, values: dict[str, object], names: dict[str, str]) -> str:
-    """The cell a crystallized replay shows and runs (in `tool_namespace`): the call, then its counts printed
-    as the program printed them."""
+    """The cell a crystallized replay shows and runs (after the tool's checked source): the call, then its counts
+    printed as the program printed them."""
     kwargs = {name: values[p] for p, name in parameters(trace, names).items()}
     return _call(trace.tool_name, kwargs) + "print(counts)\n"
 
@@ -454,7 +567,8 @@ def crystallize(trace: Trace, tools_dir: Path, taken: set[str], names: dict[str,
     function name, or None, with nothing written, when the program cannot be a tool or the tool fails.
 
     `taken`: function names already in use; `names`: placeholder -> parameter name; `run(code, namespace)`:
-    executes a program and reports its `.error` and `.counts` (tools.qiskit_exec.run_code); `aliases`: the
+    executes a program where programs run (the engine's runner: the sandboxed worker by default) and reports its
+    `.error` and `.counts`; nothing of the candidate runs in this process otherwise; `aliases`: the
     trace's alias templates, the request's own among them, which the docstring counts as its wordings."""
     tools_dir = Path(tools_dir)
     params = parameters(trace, names)

@@ -1,7 +1,10 @@
 """Export and import of learned memory as JSON lines, to share skills with a colleague.
 
 An import is checked record by record before anything is written, and written in one
-transaction: a bad file changes nothing.
+transaction: a bad file changes nothing. A file says what a program is and what it was shown to
+handle; how far it is trusted is earned here: an imported trace starts with no verified uses, no
+misses and no tool, whatever the file claims, so it crystallizes only after verified replays in
+this home.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ VERSION = 1
 _FIELDS = {"id": str, "origin": str, "title": str, "request": str, "template": str, "signature": list, "code": str,
            "bound": list, "shape": str, "generalized": list, "defaults": dict, "examples": list, "checks": list,
            "baseline_tokens": int, "uses": int, "misses": int}
+_TRUSTED = ("uses", "misses", "baseline_tokens")  # counts this home keeps for itself: they start at 0
 
 
 class ImportRejected(LLMOSError):
@@ -66,7 +70,10 @@ def _check(record: object, line: int) -> tuple[Trace, list[str]]:
     results = data.get("results", {})  # absent in files written before results were recorded
     if not isinstance(results, dict) or not all(isinstance(v, str) for v in results.get("defined", {}).values()):
         raise bad("'results' must be an object naming what verified runs defined")
-    trace = Trace(**{k: data[k] for k in _FIELDS}, tool_name=None, results=results)
+    # Never from the file: use counts (crystallize_uses of them make a tool), the tokens it claims a model billed,
+    # and a tool, its hash or a seal (`_TRUSTED` are checked for their type above, then set here).
+    trace = Trace(**{k: data[k] for k in _FIELDS if k not in _TRUSTED}, tool_name=None, tool_hash="", seal="",
+                  results=results)
     trace.signature, trace.bound = tuple(trace.signature), tuple(trace.bound)
     trace.generalized, trace.checks = tuple(trace.generalized), tuple(trace.checks)
     trace.shape = shape_of(trace.code)  # never trust a given shape
