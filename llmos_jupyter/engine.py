@@ -260,7 +260,7 @@ class LLMOS:
                         sandboxed=runner.where == "worker")
         if not verdict.allowed:
             return Attempt(answer, verdict)
-        run = run_program(answer, namespace, request.request_id, self.events, runner)
+        run = run_program(answer, namespace, request.request_id, self.events, runner, bounded=False)
         if verdict.warned:
             runner.restart()
         timings["execute"] = timings.get("execute", 0.0) + run.ms
@@ -411,7 +411,7 @@ class LLMOS:
                                request_id=request_id, embedder=self.memory.embedder, prices=dict(self.settings.prices),
                                engine=self._consensus, runner=self._worker, **options)
         if result.program is not None and namespace is not None:
-            result.ran = self._runner(trust=trust).run(result.program, namespace)
+            result.ran = self._runner(trust=trust).run(result.program, namespace, bounded=False)
         self.ledger.record_request(request_id, prompt.strip(), "CONSENSUS", None, None, 0, True,
                                    (time.perf_counter() - started) * 1000)
         return result

@@ -41,8 +41,9 @@ class Settings:
     execution: str = _setting("worker", "Where model-written and replayed programs run: 'worker' (a sandboxed "
                               "process without your keys, network or write access to the home) or 'kernel' "
                               "(your kernel, as with --trust).")
-    run_timeout: float = _setting(60.0, "Seconds a program may run in the worker before it is stopped (the worker "
-                                  "restarts).")
+    run_timeout: float = _setting(60.0, "Seconds a replayed program, a tool's check or a compared answer may run in "
+                                  "the worker before it is stopped (the worker restarts). A cell's own new program "
+                                  "has no bound: it runs until it finishes or you interrupt the kernel.")
     outputs: str = _setting("llmos-outputs", "Folder where programs in the worker may save files for you.")
 
     def __post_init__(self) -> None:

@@ -5,16 +5,34 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..events import EventBus, Executed, ExecutionStarted
+from ..events import EventBus, Executed, ExecutionStarted, Status
 from .records import Answer, Run
 from .runners import KernelRunner, WorkerRunner
 
 
+def still_running(seconds: float) -> str:
+    return (f"Still running ({seconds:.0f} s). To stop it, interrupt the kernel (the \u25a0 button, or "
+            "Kernel > Interrupt).")
+
+
 def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: EventBus,
-            runner: KernelRunner | WorkerRunner) -> Run:
+            runner: KernelRunner | WorkerRunner, *, bounded: bool = True) -> Run:
+    """`bounded`: a replay keeps the runner's timeout; the cell's own new program (False) runs until it finishes
+    or the user interrupts it, with a Status line saying it is still running."""
     events.publish(ExecutionStarted(request_id))
     started = time.perf_counter()
-    ran = runner.run(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace)
+    said: list[float] = []
+
+    def on_still_running(seconds: float) -> None:
+        said.append(seconds)
+        events.publish(Status(request_id, still_running(seconds)))
+
+    try:
+        ran = runner.run(f"{answer.setup}\n\n{answer.code}" if answer.setup else answer.code, namespace,
+                         bounded=bounded, on_still_running=on_still_running)
+    finally:
+        if said:
+            events.publish(Status(request_id, ""))  # the run is over: the line goes
     ms = (time.perf_counter() - started) * 1000
     events.publish(Executed(request_id, ran.output, ran.error, ran.counts))
     protections = {**ran.protections, **({"left_in_worker": list(ran.left_behind)} if ran.left_behind else {})}

@@ -61,7 +61,9 @@ class KernelRunner:
     def start(self) -> None:
         """Nothing to start: programs run in the kernel's own process."""
 
-    def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
+    def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, bounded: bool = True,
+            on_still_running=None) -> Ran:
+        """`bounded`, `on_still_running`: the worker's; in the kernel a program runs as any cell does."""
         from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
         e = run_code(code, namespace)
@@ -89,9 +91,13 @@ class WorkerRunner:
         """Start the worker in the background (the first request starts it while the memory loads)."""
         self._sandbox().start()
 
-    def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Ran:
-        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one)."""
-        r = self._sandbox().run(code, session=session or "user")
+    def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, bounded: bool = True,
+            on_still_running=None) -> Ran:
+        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one). `bounded`: stop
+        it past the runner's timeout (replays, tool checks, compared answers); False for the cell's own program,
+        which runs until it finishes or the user interrupts it. `on_still_running(seconds)`: see Sandbox.run."""
+        unbounded = {} if bounded else {"timeout": None}  # bounded: the Sandbox's own timeout
+        r = self._sandbox().run(code, session=session or "user", on_still_running=on_still_running, **unbounded)
         kept = self.bind(namespace, r.namespace)
         fresh = tuple(n for n in self._box.notices if n not in self._told)  # each degradation said once
         self._told.update(fresh)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import select
 import signal
 import stat
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 from . import framing
 
 LOG_TAIL = 4000
+WAIT_TICK = 1.0  # seconds between on_wait calls while a reply is awaited
 
 
 def _fresh_log(path: Path):
@@ -75,12 +77,30 @@ class WorkerProcess:
         framing.write_message(self.cmd_fd, {**message, "id": ident}, deadline)
         return ident
 
-    def receive(self, ident: int, deadline: float) -> dict[str, Any]:
+    def receive(self, ident: int, deadline: float | None, on_wait=None) -> dict[str, Any]:
+        """The reply to request `ident`; `deadline` None waits for ever. `on_wait()` is called about once a second
+        while nothing has arrived (the wait is on the pipe becoming readable, so no message is cut in two)."""
         while True:
+            if on_wait is not None:
+                self._wait_readable(deadline, on_wait)
             reply = framing.read_message(self.reply_fd, deadline)
             if reply.get("id") == ident:
                 return reply
             # A reply to an earlier, abandoned request, or a message the program forged: not this answer.
+
+    def _wait_readable(self, deadline: float | None, on_wait) -> None:
+        poller = select.poll()
+        poller.register(self.reply_fd, select.POLLIN)  # POLLHUP / POLLERR are always reported
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return  # read_message says it timed out
+            try:
+                if poller.poll(int(1000 * min(WAIT_TICK, left if left is not None else WAIT_TICK)) + 1):
+                    return
+            except InterruptedError:
+                continue
+            on_wait()
 
     def request(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
         return self.receive(self.send(message, deadline), deadline)

@@ -24,6 +24,7 @@ from .result import WorkerResult
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INTERRUPT_GRACE = 5.0  # seconds a program gets to stop after Ctrl-C before the worker is killed
+BOUNDED = "bounded"  # Sandbox.run's default timeout: the sandbox's own bound (self.timeout)
 
 
 def _stop(holder: dict) -> None:
@@ -39,7 +40,7 @@ def _stop(holder: dict) -> None:
 class Sandbox:
     def __init__(self, workdir: Path | None = None, outputs: Path = Path("llmos-outputs"),
                  protect: Sequence[Path] = (), timeout: float = 60.0, memory_mb: int = 8192, file_mb: int = 1024,
-                 *, start_timeout: float = 180.0, audit_hook: bool = True):
+                 *, start_timeout: float = 180.0, audit_hook: bool = True, still_running_after: float = 5.0):
         made = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
@@ -48,6 +49,7 @@ class Sandbox:
         self.outputs = Path(outputs).resolve()
         self.protect = tuple(Path(p).resolve() for p in protect)
         self.timeout, self.start_timeout = float(timeout), float(start_timeout)
+        self.still_running_after = float(still_running_after)  # seconds before on_still_running is first called
         self.memory_mb, self.file_mb = int(memory_mb), int(file_mb)
         self.audit_hook = bool(audit_hook)  # False only to check that the OS layers hold on their own
         if not made:
@@ -161,19 +163,31 @@ class Sandbox:
         return notices(self.protections)
 
     # ------------------------------------------------------------------------------------------ requests
-    def _ask(self, message: dict[str, Any], what: str) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    def _ask(self, message: dict[str, Any], what: str, timeout: float | None | str = BOUNDED,
+             on_still_running=None) -> tuple[dict[str, Any] | None, str | None, str | None]:
         """(the reply, or None with an error message and type) - after a timeout or a crash the worker has
-        already been replaced."""
+        already been replaced. `timeout`: seconds, None for none (only Ctrl-C stops it), BOUNDED for
+        self.timeout. `on_still_running(seconds)`: called about once a second once the request has taken
+        longer than self.still_running_after."""
+        limit = self.timeout if timeout == BOUNDED else (None if timeout is None else float(timeout))
         worker = self._worker()
         if not worker.alive():  # it died between requests (killed from outside, or a program's leftover thread)
             how = worker.exit_description()
             tail, signal_name = worker.log_tail(), worker.exit_signal()
             self._replace()
             return None, self._crash_message(f"{what} was sent", how, tail, signal_name, before=True), "WorkerCrashed"
+        started = time.monotonic()
+        deadline = None if limit is None else started + limit
+        waiting = None
+        if on_still_running is not None:
+            def waiting() -> None:
+                elapsed = time.monotonic() - started
+                if elapsed >= self.still_running_after:
+                    on_still_running(elapsed)
         try:
-            ident = worker.send(message, time.monotonic() + self.timeout)
+            ident = worker.send(message, started + (self.timeout if limit is None else limit))
             try:
-                return worker.receive(ident, time.monotonic() + self.timeout), None, None
+                return worker.receive(ident, deadline, on_wait=waiting), None, None
             except KeyboardInterrupt:
                 # Ctrl-C in the kernel: the program gets its KeyboardInterrupt, as it would in-process, and a
                 # short grace to stop; past it the worker is killed and the interrupt goes on up.
@@ -185,7 +199,7 @@ class Sandbox:
                     raise KeyboardInterrupt from None
         except framing.ChannelTimeout:
             self._replace()
-            return None, self._timeout_message(what), "Timeout"
+            return None, self._timeout_message(what, limit), "Timeout"
         except (framing.ChannelClosed, framing.ProtocolError, OSError) as exc:
             how = worker.exit_description() if not isinstance(exc, framing.ProtocolError) else \
                 f"sent something that is not a message ({exc})"
@@ -196,10 +210,12 @@ class Sandbox:
             self._replace()
             return None, self._crash_message(what, how, tail, signal_name), "WorkerCrashed"
 
-    def _timeout_message(self, what: str) -> str:
-        return (f"{what[:1].upper()}{what[1:]} ran past {self.timeout:g} s and was stopped; the worker restarted, so "
+    def _timeout_message(self, what: str, limit: float | None) -> str:
+        limit = self.timeout if limit is None else limit  # a request with no bound timed out sending it
+        return (f"{what[:1].upper()}{what[1:]} ran past {limit:g} s and was stopped; the worker restarted, so "
                 "names defined by earlier cells are gone. To give programs longer, raise the limit: "
-                f"Sandbox(timeout={max(2 * self.timeout, 120):g}).")
+                f"Sandbox(timeout={max(2 * limit, 120):g}), or %config LLMOS.run_timeout = {max(2 * limit, 120):g} "
+                "for replays, tool checks and compared answers.")
 
     def _crash_message(self, what: str, how: str, tail: str, signal_name: str | None, before: bool = False) -> str:
         when = f"before {what}" if before else f"while running {what}"
@@ -211,13 +227,18 @@ class Sandbox:
             text += f"\n\nThe worker's last output:\n{tail}"
         return text
 
-    def run(self, code: str, session: str = "default") -> WorkerResult:
-        """Run `code` in the worker, in `session`'s namespace (kept between runs)."""
+    def run(self, code: str, session: str = "default", timeout: float | None | str = BOUNDED,
+            on_still_running=None) -> WorkerResult:
+        """Run `code` in the worker, in `session`'s namespace (kept between runs). `timeout`: seconds; None to
+        let it run until it finishes or Ctrl-C interrupts it (a cell's own program, as in a notebook); by default
+        the sandbox's bound. `on_still_running(seconds)`: called about once a second while a run that has gone
+        on past `still_running_after` seconds is still going, so a caller can say so."""
         started = time.perf_counter()
         with self._lock:
             protections = self.protections  # starts the worker if need be; what is in force for this run
             generation = self.generation
-            reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program")
+            reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program",
+                                                 timeout, on_still_running)
         ms = (time.perf_counter() - started) * 1000
         if reply is None:
             return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
