@@ -11,6 +11,11 @@ WHAT = {
                    "only the audit hook keeps programs to the workdir and outputs and away from protected folders"),
     "syscalls": ("The seccomp filter is off",
                  "new processes and sockets are refused only by the audit hook (and the network namespace)"),
+    "ipc": ("IPC isolation is off", "programs could reach other processes' SysV shared memory, semaphores and "
+            "message queues"),
+    "dies_with_kernel": ("Ending the worker with the kernel by signal is off",
+                         "only the worker's own watching thread ends it when the kernel exits, and a program can "
+                         "block that thread"),
     "tcp": ("Landlock's TCP rules are off", "the network namespace still leaves no network to reach"),
     "signals": ("Landlock's signal scoping is off", "the audit hook still refuses signals to other processes"),
 }

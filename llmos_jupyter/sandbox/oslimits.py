@@ -11,6 +11,8 @@ import sys
 from . import libc
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+PR_SET_PDEATHSIG = 1
 CLONE_NEWUSER = 0x10000000
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 PR_CAPBSET_DROP = 24
@@ -30,6 +32,31 @@ def isolate_network() -> str:
         _map_self(uid, gid)
         return "user+network namespace"
     return f"off: {first}; {libc.failure('unshare(CLONE_NEWUSER|CLONE_NEWNET)')}"
+
+
+def isolate_ipc() -> str:
+    """A fresh IPC namespace: SysV shared memory, semaphores and message queues (and POSIX message queues) of
+    other processes cannot be reached. Called after isolate_network, so a worker that had to make a user
+    namespace for the network is privileged enough in it to do this too."""
+    lib = libc.libc()
+    if lib is None:
+        return f"off: {sys.platform} has no IPC namespaces"
+    if lib.unshare(ctypes.c_int(CLONE_NEWIPC)) == 0:
+        return "namespace"
+    return f"off: {libc.failure('unshare(CLONE_NEWIPC)')}"
+
+
+def die_with_parent(parent: int) -> str:
+    """SIGKILL from the OS when the kernel's spawning thread (process.py keeps one for the kernel's whole life)
+    ends, whatever a program does to the worker's own exit-with-kernel thread. Exits at once when the kernel is
+    already gone (it may have died before this line ran)."""
+    if libc.libc() is None:
+        return f"off: {sys.platform} has no PR_SET_PDEATHSIG"
+    if libc.prctl(PR_SET_PDEATHSIG, 9) != 0:  # 9: SIGKILL, which nothing in the worker can catch or block
+        return f"off: {libc.failure('prctl(PR_SET_PDEATHSIG)')}"
+    if os.getppid() != parent:
+        os._exit(0)
+    return "SIGKILL"
 
 
 def _map_self(uid: int, gid: int) -> None:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import framing
+from . import framing, spawner
 
 LOG_TAIL = 4000
 WAIT_TICK = 1.0  # seconds between on_wait calls while a reply is awaited
@@ -37,15 +37,16 @@ class WorkerProcess:
         self.log_path = log_path
         cmd_r, cmd_w = os.pipe()
         reply_r, reply_w = os.pipe()
-        config = {**config, "cmd_fd": cmd_r, "reply_fd": reply_w, "log": str(log_path)}
+        config = {**config, "cmd_fd": cmd_r, "reply_fd": reply_w, "log": str(log_path), "kernel_pid": os.getpid()}
         self._ids = itertools.count(1)
         try:
             with _fresh_log(log_path) as log:
-                self.proc = subprocess.Popen(
+                # Started from the kernel's lasting spawner thread: the worker dies with it (spawner.py).
+                self.proc = spawner.spawn(lambda: subprocess.Popen(
                     [sys.executable, "-B", "-m", "llmos_jupyter.sandbox.worker", json.dumps(config)],
                     cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     pass_fds=(cmd_r, reply_w), close_fds=True,
-                    start_new_session=True)  # its own process group, so one kill reaches all of it
+                    start_new_session=True))  # its own process group, so one kill reaches all of it
         except BaseException:
             for fd in (cmd_r, cmd_w, reply_r, reply_w):
                 os.close(fd)

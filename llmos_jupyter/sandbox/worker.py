@@ -41,6 +41,7 @@ sim.run(transpile(qc, sim), shots=16).result().get_counts()
 def confine(config: dict) -> tuple[dict, paths.Grants]:
     protections: dict = {"process": True, "pid": os.getpid()}
     protections["network"] = oslimits.isolate_network()
+    protections["ipc"] = oslimits.isolate_ipc()
     protections["capabilities"] = oslimits.drop_capabilities()
     protections["no_new_privs"] = oslimits.no_new_privs()
     protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
@@ -158,6 +159,8 @@ def main(argv: list[str]) -> None:
     faulthandler.enable()  # a crash leaves its Python traceback in the worker's log for the kernel to show
     cmd_fd, reply_fd = config["cmd_fd"], config["reply_fd"]
     protections, grants = confine(config)
+    # After confine: a credential change (a new user namespace) clears the parent-death signal.
+    protections["dies_with_kernel"] = oslimits.die_with_parent(int(config["kernel_pid"]))
     protections["preloaded"] = preload()
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
