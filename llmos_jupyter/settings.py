@@ -44,12 +44,16 @@ class Settings:
     run_timeout: float = _setting(60.0, "Seconds a replayed program, a tool's check or a compared answer may run in "
                                   "the worker before it is stopped (the worker restarts). A cell's own new program "
                                   "has no bound: it runs until it finishes or you interrupt the kernel.")
+    disk_mb: int = _setting(2048, "MiB that all the files programs write in the worker may take together (its "
+                            "workdir and the outputs folder); past it, writes there are refused.")
     outputs: str = _setting("llmos-outputs", "Folder where programs in the worker may save files for you.")
 
     def __post_init__(self) -> None:
         if self.execution not in ("worker", "kernel"):
             raise ConfigError(f"LLMOS.execution is {self.execution!r}; use 'worker' (sandboxed, the default) or "
                               "'kernel' (runs model code in your kernel, beside your API keys).")
+        if not (isinstance(self.disk_mb, int) and self.disk_mb > 0):
+            raise ConfigError(f"LLMOS.disk_mb must be a positive number of MiB, not {self.disk_mb!r}.")
         if not self.run_timeout > 0:
             raise ConfigError(f"LLMOS.run_timeout must be a positive number of seconds, not {self.run_timeout!r}.")
 

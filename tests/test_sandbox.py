@@ -388,7 +388,9 @@ def test_an_interrupt_reaches_the_program_of_a_kernel_started_with_sigint_ignore
         assert r.error_type == "KeyboardInterrupt", r.error
 
 
-def test_the_worker_ends_with_the_kernel_and_empties_its_workdir(tmp_path):
+def test_the_worker_ends_with_the_kernel_and_the_next_sandbox_removes_its_workdir(tmp_path):
+    """The worker is killed the moment its kernel ends (PR_SET_PDEATHSIG), with no time to empty its temporary
+    workdir; the kernel's lock beside that folder goes with the kernel, and the next Sandbox removes it."""
     script = (f"import os\nfrom llmos_jupyter.sandbox import Sandbox\n"
               f"box = Sandbox(outputs={str(tmp_path / 'out')!r})\n"
               "box.run('open(\"'\"' + str(box.workdir / 'scratch.txt') + '\"'\", \"w\").write(\"x\")')\n"
@@ -398,7 +400,10 @@ def test_the_worker_ends_with_the_kernel_and_empties_its_workdir(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
     pid, workdir = out.stdout.split()
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text())
-    wait_for(lambda: not any(Path(workdir).iterdir()))
+    with Sandbox(outputs=tmp_path / "out") as later:  # made without starting a worker: the sweep is in __init__
+        assert not Path(workdir).exists()
+        assert later.workdir.exists() and Path(str(later.workdir) + ".lock").exists()
+    assert not Path(str(later.workdir) + ".lock").exists()
 
 
 def test_native_writes_to_fd1_do_not_corrupt_the_protocol(box):

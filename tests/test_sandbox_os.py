@@ -137,3 +137,83 @@ def test_sysv_shared_memory_outside_the_worker_cannot_be_reached(folders):
             assert r.value == (-1, os.strerror(2))  # ENOENT: no such segment in its namespace
     finally:
         subprocess.run(["ipcrm", "-m", str(segment)], check=False, capture_output=True)
+
+
+# ------------------------------------------------------------------------------------------------ threads
+
+MANY_THREADS = """
+import threading
+stop = threading.Event()
+made, refused = [], None
+try:
+    for _ in range(3000):
+        thread = threading.Thread(target=stop.wait)
+        thread.start()
+        made.append(thread)
+except RuntimeError as exc:
+    refused = str(exc)
+stop.set()
+for thread in made:
+    thread.join()
+(len(made), refused)
+"""
+
+
+def test_a_program_that_starts_3000_threads_gets_a_clear_error_and_the_worker_lives(box):
+    first = box.pid
+    r = box.run(MANY_THREADS, session="threads")
+    assert r.error is None, r.error
+    made, refused = r.value
+    assert made < 3000 and made <= box.protections["threads"]
+    assert refused.startswith("can't start new thread: the sandbox allows") and "ThreadPoolExecutor" in refused
+    r = box.run("import threading\nt = threading.Thread(target=lambda: None)\nt.start()\nt.join()\n'again'")
+    assert r.error is None and r.value == "again"  # the program's threads ended: starting one works again
+    assert box.pid == first
+
+
+# ------------------------------------------------------------------------------------------------ total disk
+
+def write_files(folder: Path, count: int, mb: int) -> str:
+    """A program writing `count` files of `mb` MiB each in `folder`, a MiB at a time, going on past a refusal."""
+    return f"""
+import os
+what = []
+for n in range({count}):
+    try:
+        with open(os.path.join({str(folder)!r}, f"big{{n}}.bin"), "wb") as f:
+            for _ in range({mb}):
+                f.write(b"x" * (1 << 20))
+        what.append("written")
+    except OSError as exc:
+        what.append(type(exc).__name__ + ": " + str(exc))
+what
+"""
+
+
+def test_three_files_each_under_the_file_limit_do_not_all_land_past_the_disk_quota(folders):
+    """The red team's three 900 MB files, scaled down: a 64 MiB quota, 40 MiB per file, three files of 30 MiB."""
+    outputs = folders / "quota-outputs"
+    with Sandbox(outputs=outputs, disk_mb=64, file_mb=40) as sandbox:
+        assert sandbox.protections["disk_mb"] == 64
+        r = sandbox.run(write_files(outputs, 3, 30))
+        assert r.error is None, r.error
+        assert r.value[:2] == ["written", "written"]
+        assert "File too large" in r.value[2]  # stopped where the quota ends
+        on_disk = sum(f.stat().st_blocks * 512 for f in outputs.glob("big*.bin"))
+        assert on_disk <= 64 << 20
+        r = sandbox.run(f"open({str(outputs / 'more.txt')!r}, 'w')")
+        assert r.error_type == "PermissionError"
+        assert "disk quota of 64 MiB" in r.error and "Sandbox(disk_mb=128)" in r.error
+        (outputs / "big0.bin").unlink()  # the user makes room: writing works again
+        r = sandbox.run(f"open({str(outputs / 'more.txt')!r}, 'w').write('room again')")
+        assert r.error is None, r.error
+
+
+def test_the_kernel_measures_the_total_itself_after_each_run(folders):
+    """With the worker's own check gone (audit hook off), the kernel still says the quota was passed."""
+    outputs = folders / "bare-quota-outputs"
+    with Sandbox(outputs=outputs, disk_mb=16, file_mb=40, audit_hook=False) as bare:
+        assert str(bare.protections["disk_mb"]).startswith("off")
+        r = bare.run(write_files(outputs, 1, 20))
+        assert r.error is None, r.error
+        assert any("over its disk quota of 16 MiB" in line and "LLMOS.disk_mb" in line for line in r.refused)

@@ -75,8 +75,8 @@ class WorkerRunner:
     by one cell are there for the next, as in a notebook."""
     where = "worker"
 
-    def __init__(self, *, protect: tuple[Path, ...], outputs: Path, timeout: float):
-        self._options = {"protect": protect, "outputs": outputs, "timeout": timeout}
+    def __init__(self, *, protect: tuple[Path, ...], outputs: Path, timeout: float, disk_mb: int = 2048):
+        self._options = {"protect": protect, "outputs": outputs, "timeout": timeout, "disk_mb": disk_mb}
         self._box = None
         self._told: set[str] = set()
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import importlib.machinery
 import os
+import resource
 import sys
 import threading
 
+from . import quota
 from .paths import Grants
 
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -47,7 +49,7 @@ READS = {"os.listdir": 0, "os.scandir": 0, "shutil.copyfile": 0, "shutil.copytre
 _installed = False
 
 
-def install(grants: Grants, *, landlocked: bool) -> None:
+def install(grants: Grants, *, landlocked: bool, disk_mb: int | None = None) -> None:
     """Add the hook. Everything it consults is bound here, in locals, so that nothing reachable from the
     program's globals changes what it decides."""
     global _installed
@@ -68,6 +70,10 @@ def install(grants: Grants, *, landlocked: bool) -> None:
     needed_inside = tuple(r for r in grants.readable if any(under(r, p) for p in protected))
     native_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     guard = threading.local()
+    folders = tuple(w for w in writable if os.path.isdir(w))  # the workdir and outputs, not /dev/null
+    usage, over_message = quota.usage, quota.over_message
+    getrlimit, setrlimit, fsize, unlimited = resource.getrlimit, resource.setrlimit, resource.RLIMIT_FSIZE, \
+        resource.RLIM_INFINITY
 
     def resolve(path, dir_fd=None) -> str | None:
         if path is None or isinstance(path, int):
@@ -121,6 +127,21 @@ def install(grants: Grants, *, landlocked: bool) -> None:
                 pass
             return
         check_path("open", path, write)
+        if write:
+            within_quota(path, "open")
+
+    def within_quota(path, event: str) -> None:
+        """Refuse a new write once the folders are at the quota; else let no file grow past what is left of it
+        (the soft RLIMIT_FSIZE, under the hard one the worker set at its start)."""
+        resolved = resolve(path)
+        if not disk_mb or resolved is None or not any(under(resolved, f) for f in folders):
+            return
+        used = usage(folders)
+        left = (disk_mb << 20) - used
+        if left <= 0:
+            refuse(f"writing {resolved}", event, over_message(used, disk_mb, folders).rstrip("."))
+        hard = getrlimit(fsize)[1]
+        setrlimit(fsize, (left if hard == unlimited else min(left, hard), hard))
 
     def on_import(args) -> None:
         module, filename = (tuple(args) + (None, None))[:2]

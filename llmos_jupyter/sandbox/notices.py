@@ -16,6 +16,8 @@ WHAT = {
     "dies_with_kernel": ("Ending the worker with the kernel by signal is off",
                          "only the worker's own watching thread ends it when the kernel exits, and a program can "
                          "block that thread"),
+    "disk_mb": ("The disk quota is not kept inside the worker",
+                "the kernel measures the worker's files after each run and says when they are over it"),
     "tcp": ("Landlock's TCP rules are off", "the network namespace still leaves no network to reach"),
     "signals": ("Landlock's signal scoping is off", "the audit hook still refuses signals to other processes"),
 }

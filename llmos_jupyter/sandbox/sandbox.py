@@ -11,10 +11,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import codec, framing, paths, rng
+from . import codec, framing, leftovers, paths, quota, rng
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -22,6 +23,7 @@ from .process import WorkerProcess
 from .remote import RemoteFunction, kernel_import, remote_exception
 from .result import WorkerResult
 
+WORKDIR_PREFIX = "llmos-sandbox-"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INTERRUPT_GRACE = 5.0  # seconds a program gets to stop after Ctrl-C before the worker is killed
 BOUNDED = "bounded"  # Sandbox.run's default timeout: the sandbox's own bound (self.timeout)
@@ -35,14 +37,17 @@ def _stop(holder: dict) -> None:
     made = holder.pop("made_workdir", None)
     if made is not None:
         shutil.rmtree(made, ignore_errors=True)
+        leftovers.release(made, holder.pop("lock"))
 
 
 class Sandbox:
     def __init__(self, workdir: Path | None = None, outputs: Path = Path("llmos-outputs"),
                  protect: Sequence[Path] = (), timeout: float = 60.0, memory_mb: int = 8192, file_mb: int = 1024,
-                 *, start_timeout: float = 180.0, audit_hook: bool = True, still_running_after: float = 5.0):
+                 disk_mb: int = 2048, *, start_timeout: float = 180.0, audit_hook: bool = True, still_running_after: float = 5.0):
         made = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
+        if made:  # the folders of kernels that died (their workers could not empty them: leftovers.py)
+            leftovers.sweep(Path(tempfile.gettempdir()), WORKDIR_PREFIX)
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX) if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
         # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir.
         self.cwd = Path.cwd().resolve()
@@ -51,12 +56,14 @@ class Sandbox:
         self.timeout, self.start_timeout = float(timeout), float(start_timeout)
         self.still_running_after = float(still_running_after)  # seconds before on_still_running is first called
         self.memory_mb, self.file_mb = int(memory_mb), int(file_mb)
+        self.disk_mb = int(disk_mb)  # all the worker's files together: its workdir and the outputs folder
         self.audit_hook = bool(audit_hook)  # False only to check that the OS layers hold on their own
         if not made:
             self._refuse_importable_workdir()
         paths.check_layout(self.workdir, self.outputs, list(self.protect))
         self._lock = threading.RLock()
-        self._holder: dict[str, Any] = {"made_workdir": self.workdir if made else None}
+        self._holder: dict[str, Any] = {"made_workdir": self.workdir if made else None,
+                                        "lock": leftovers.claim(self.workdir) if made else None}
         # Not weakref.finalize: its first use registers an atexit handler in the kernel. When the kernel exits
         # the worker needs none: the reply pipe closing ends it (worker.py), and it empties its workdir.
         self._closed = False
@@ -76,7 +83,7 @@ class Sandbox:
             folder.mkdir(parents=True, exist_ok=True)
         env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
         config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
-                  "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook,
+                  "memory_mb": self.memory_mb, "file_mb": self.file_mb, "disk_mb": self.disk_mb, "audit_hook": self.audit_hook,
                   "empty_workdir_on_exit": self._holder.get("made_workdir") is not None}
         worker = WorkerProcess(config, env, cwd=self.cwd, log_path=self.workdir / "worker.log")
         self._holder["worker"] = worker
@@ -240,12 +247,21 @@ class Sandbox:
             reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program",
                                                  timeout, on_still_running)
         ms = (time.perf_counter() - started) * 1000
+        over = self._over_quota()
         if reply is None:
-            return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
+            return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections, refused=over)
         if not reply.get("ok"):
             return WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
-                                error_type=str(reply.get("error_type")), ms=ms, protections=protections)
-        return self._result(reply, session, generation, ms, protections)
+                                error_type=str(reply.get("error_type")), ms=ms, protections=protections,
+                                refused=over)
+        result = self._result(reply, session, generation, ms, protections)
+        return replace(result, refused=result.refused + over) if over else result
+
+    def _over_quota(self) -> tuple[str, ...]:
+        """Measured here, after the run: the worker's own check can be patched away by a program."""
+        folders = (self.workdir, self.outputs)
+        used = quota.usage(folders)
+        return (quota.over_message(used, self.disk_mb, folders),) if used > self.disk_mb << 20 else ()
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
         def function(reference: dict) -> RemoteFunction:

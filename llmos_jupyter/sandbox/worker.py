@@ -22,7 +22,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, codec, framing, landlock, oslimits, paths, seccomp  # noqa: F401 - codec: before the lock
+from . import audit, codec, framing, landlock, oslimits, paths, quota, seccomp, threadcap  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -165,8 +165,11 @@ def main(argv: list[str]) -> None:
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
+    protections["threads"] = threadcap.install()  # counted now: the libraries' own threads are running
+    protections["disk_mb"] = config.get("disk_mb") if config.get("audit_hook", True) else \
+        "off: the audit hook keeps the disk quota, and it is off (the kernel still measures after each run)"
     if config.get("audit_hook", True):
-        audit.install(grants, landlocked=protections.get("filesystem") == "landlock")
+        audit.install(grants, landlocked=protections.get("filesystem") == "landlock", disk_mb=config.get("disk_mb"))
         protections["audit_hook"] = True
     else:
         protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
