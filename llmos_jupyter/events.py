@@ -33,7 +33,8 @@ class RequestStarted(Event):
 
 @dataclass(frozen=True)
 class Status(Event):
-    """A transient line for slow first-use work (loading the embedding model)."""
+    """A transient line for slow first-use work (loading the embedding model), or a program still running;
+    empty text ends it."""
     request_id: str
     text: str
 

@@ -332,7 +332,8 @@ class LLMOSMagics(Magics):
 
 
 class _StatusLine:
-    """A transient line for slow first-use steps (loading the embedding model), removed when done."""
+    """A transient line for slow first-use steps (loading the embedding model) and for a program that is still
+    running (with how to stop it), updated in place and removed when done."""
 
     def __init__(self):
         self.handle = None

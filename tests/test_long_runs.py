@@ -87,3 +87,29 @@ def test_the_cells_program_shows_a_still_running_status_line_then_clears_it(fold
         assert replay.error is not None and f"ran past {BOUND:g} s" in replay.error
     finally:
         runner.close()
+
+
+def test_ctrl_c_in_the_kernel_stops_an_unbounded_run_and_the_worker_lives_on(box, folders):
+    """The only way to stop a cell's own program is the user's interrupt: SIGINT to the kernel's main thread
+    while it waits reaches the program as KeyboardInterrupt, and the same worker serves the next run."""
+    import os
+    import signal
+    import threading
+    import time
+
+    started = folders / "llmos-outputs" / "unbounded-started"
+    box.run("kept = 'still here'", session="interrupted")
+    first = box.pid
+
+    def interrupt_once_running():
+        while not started.exists():
+            time.sleep(0.02)
+        time.sleep(0.2)  # the kernel is waiting on the reply by now
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    r = box.run(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
+                session="interrupted", timeout=None)
+    assert r.error_type == "KeyboardInterrupt"
+    assert box.pid == first
+    assert box.run("kept", session="interrupted").value == "still here"
