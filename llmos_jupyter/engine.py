@@ -19,7 +19,7 @@ from .pipeline import record as recording
 from .pipeline.ask import NO_PROGRAM, Asking, ask, ask_for_plan
 from .pipeline.decide import REPLAY_MODES, decide, fall_back
 from .pipeline.execute import execute as run_program
-from .pipeline.execute import not_run
+from .pipeline.execute import not_run, run_saying_so
 from .pipeline.guard import guard, guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
@@ -412,7 +412,8 @@ class LLMOS:
                                request_id=request_id, embedder=self.memory.embedder, prices=dict(self.settings.prices),
                                engine=self._consensus, runner=self._worker, **options)
         if result.program is not None and namespace is not None:
-            result.ran = self._runner(trust=trust).run(result.program, namespace, bounded=False)
+            result.ran = run_saying_so(self._runner(trust=trust), result.program, namespace, request_id, self.events,
+                                       bounded=False)
         self.ledger.record_request(request_id, prompt.strip(), "CONSENSUS", None, None, 0, True,
                                    (time.perf_counter() - started) * 1000)
         return result

@@ -287,8 +287,16 @@ class LLMOSMagics(Magics):
 
         if args.consensus:
             synthesize = None if args.synthesize.lower() == "none" else args.synthesize
-            consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns, trust=args.trust,
-                                              synthesize_with=synthesize)
+            from .events import Status
+
+            status = _StatusLine()  # the chosen program may run long
+            unsubscribe = self.engine.events.subscribe(status.show, Status)
+            try:
+                consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns,
+                                                  trust=args.trust, synthesize_with=synthesize)
+            finally:
+                unsubscribe()
+                status.clear()
             self.shell.user_ns["_llmos"] = consensus
             if args.json:
                 print(json.dumps(consensus.to_dict(), indent=2, default=str))
