@@ -217,3 +217,28 @@ def test_the_kernel_measures_the_total_itself_after_each_run(folders):
         r = bare.run(write_files(outputs, 1, 20))
         assert r.error is None, r.error
         assert any("over its disk quota of 16 MiB" in line and "LLMOS.disk_mb" in line for line in r.refused)
+
+
+UNWRAPPED = """
+import _thread, threading
+# What a program that gets past the worker's own count does: take the original back from the wrapper.
+original = next(c.cell_contents for c in _thread.start_new_thread.__closure__
+                if getattr(c.cell_contents, "__name__", "") == "start_new_thread"
+                and c.cell_contents is not _thread.start_new_thread)
+threading._start_new_thread = original
+""" + MANY_THREADS
+
+
+def test_the_os_bounds_threads_when_the_workers_own_count_is_undone(folders):
+    with Sandbox(outputs=folders / "llmos-outputs", audit_hook=False) as bare:
+        needs(bare, "tasks")
+        assert bare.protections["tasks"].startswith("cgroup: at most")
+        first = bare.pid
+        group = next(Path("/sys/fs/cgroup").glob(f"**/llmos-worker-{first}"), None)
+        r = bare.run(UNWRAPPED)
+        assert r.error is None, r.error
+        made, refused = r.value
+        assert 256 < made < 3000 and refused == "can't start new thread"  # past the wrapper, stopped by the OS
+        assert bare.run("1 + 1").value == 2 and bare.pid == first
+    if group is not None:
+        assert not group.exists()  # removed with the worker

@@ -16,6 +16,8 @@ WHAT = {
     "dies_with_kernel": ("Ending the worker with the kernel by signal is off",
                          "only the worker's own watching thread ends it when the kernel exits, and a program can "
                          "block that thread"),
+    "tasks": ("The OS bound on the worker's threads (a pids cgroup) is off",
+              "only the worker's own count refuses a program's 257th thread, and a program can undo it"),
     "disk_mb": ("The disk quota is not kept inside the worker",
                 "the kernel measures the worker's files after each run and says when they are over it"),
     "tcp": ("Landlock's TCP rules are off", "the network namespace still leaves no network to reach"),

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import framing, spawner
+from . import cgroup, framing, spawner
 
 LOG_TAIL = 4000
 WAIT_TICK = 1.0  # seconds between on_wait calls while a reply is awaited
@@ -124,6 +124,7 @@ class WorkerProcess:
                     pass
         try:
             self.proc.wait(timeout=10)
+            cgroup.remove(self.pid)
         except subprocess.TimeoutExpired:
             pass
         self.close_pipes()

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import codec, framing, leftovers, paths, quota, rng
+from . import cgroup, codec, framing, leftovers, paths, quota, rng
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -47,6 +47,7 @@ class Sandbox:
         made = workdir is None
         if made:  # the folders of kernels that died (their workers could not empty them: leftovers.py)
             leftovers.sweep(Path(tempfile.gettempdir()), WORKDIR_PREFIX)
+        cgroup.sweep()  # and the task groups of their workers
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX) if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
         # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir.

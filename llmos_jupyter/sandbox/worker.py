@@ -22,7 +22,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, codec, framing, landlock, oslimits, paths, quota, seccomp, threadcap  # noqa: F401 - codec: before the lock
+from . import audit, cgroup, codec, framing, landlock, oslimits, paths, quota, seccomp, threadcap  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -42,6 +42,8 @@ def confine(config: dict) -> tuple[dict, paths.Grants]:
     protections: dict = {"process": True, "pid": os.getpid()}
     protections["network"] = oslimits.isolate_network()
     protections["ipc"] = oslimits.isolate_ipc()
+    # Room for the libraries' own threads (BLAS, OpenMP: a few per core) besides the program's.
+    protections["tasks"] = cgroup.join_own(threadcap.SPARE_THREADS + 4 * (os.cpu_count() or 4) + 64)
     protections["capabilities"] = oslimits.drop_capabilities()
     protections["no_new_privs"] = oslimits.no_new_privs()
     protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
