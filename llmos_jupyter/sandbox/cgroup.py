@@ -46,7 +46,7 @@ def join_own(most: int) -> str:
     """Move this process into a new pids cgroup allowing `most` tasks; what was done, or "off: why"."""
     root = _pids_root()
     if root is None:
-        return "off: no pids cgroup this process may use"
+        return _without("no pids cgroup this process may use")
     group = root / f"{PREFIX}{os.getpid()}"
     try:
         group.mkdir()
@@ -57,8 +57,14 @@ def join_own(most: int) -> str:
             group.rmdir()
         except OSError:
             pass
-        return f"off: a pids cgroup could not be made in {root} ({exc.strerror or exc})"
+        return _without(f"a pids cgroup could not be made in {root} ({exc.strerror or exc})")
     return f"cgroup: at most {most} tasks"
+
+
+def _without(why: str) -> str:
+    if os.getuid() != 0:  # RLIMIT_NPROC binds an ordinary user's worker (oslimits.apply_rlimits)
+        return f"RLIMIT_NPROC ({why})"
+    return f"off: {why}"
 
 
 def remove(pid: int) -> None:
