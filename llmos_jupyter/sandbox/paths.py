@@ -99,10 +99,24 @@ def _children_around(root: str, hidden: list[str], budget: list[int]) -> list[st
     return out
 
 
-def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | None = None) -> Grants:
-    protected = sorted({real(p) for p in protect})
+def hidden_entries(working: str) -> list[str]:
+    """The working folder's dotfiles and dot-folders (.env, .git, .ssh when it is a home), which programs may
+    not read; except one that holds the Python running the worker (a project's .venv)."""
+    try:
+        dotted = [real(e.path) for e in os.scandir(working) if e.name.startswith(".")]
+    except OSError:
+        return []
+    needed = python_roots()
+    return [d for d in dotted if not any(under(r, d) for r in needed)]
+
+
+def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | None = None,
+         working: str | None = None) -> Grants:
+    """`working`: the folder the program works in (the kernel's cwd), readable but for its hidden entries, so
+    a program can read the data files beside the notebook."""
+    protected = sorted({real(p) for p in [*protect, *(hidden_entries(working) if working else [])]})
     writable = [real(workdir), real(outputs), *DEVICES_WRITE]
-    wanted = [*python_roots(), *SYSTEM_READ, *MACHINE_READ, *DEVICES_READ]
+    wanted = [*python_roots(), *SYSTEM_READ, *MACHINE_READ, *DEVICES_READ, *([working] if working else [])]
     if own_proc:
         wanted.append(own_proc)
     readable, withheld, unhidden = [], [], {}

@@ -5,6 +5,7 @@ here: numpy and Qiskit load in the kernel only when a value of theirs comes back
 from __future__ import annotations
 
 import base64
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import codec, framing, paths, rng
+from . import codec, framing, paths, rng, saving
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -39,7 +40,7 @@ def _stop(holder: dict) -> None:
 class Sandbox:
     def __init__(self, workdir: Path | None = None, outputs: Path = Path("llmos-outputs"),
                  protect: Sequence[Path] = (), timeout: float = 60.0, memory_mb: int = 8192, file_mb: int = 1024,
-                 *, start_timeout: float = 180.0, audit_hook: bool = True):
+                 *, start_timeout: float = 180.0, audit_hook: bool = True, saved_manifest: Path | None = None):
         made = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
@@ -60,6 +61,10 @@ class Sandbox:
         self._closed = False
         self.generation = 0  # which worker; functions from an earlier one cannot be called
         self._dropped: list[str] = []
+        # What LLMOS wrote in working folders, so a later run may replace its own files and nobody else's; keep
+        # it where the worker cannot write (the engine passes the LLMOS home).
+        self._manifest = saving.Manifest(saved_manifest)
+        self._runs = 0
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def _refuse_importable_workdir(self) -> None:
@@ -75,7 +80,8 @@ class Sandbox:
         env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
         config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
                   "memory_mb": self.memory_mb, "file_mb": self.file_mb, "audit_hook": self.audit_hook,
-                  "empty_workdir_on_exit": self._holder.get("made_workdir") is not None}
+                  "empty_workdir_on_exit": self._holder.get("made_workdir") is not None,
+                  "staging": str(self.workdir / saving.FOLDER)}
         worker = WorkerProcess(config, env, cwd=self.cwd, log_path=self.workdir / "worker.log")
         self._holder["worker"] = worker
         self.generation += 1
@@ -218,13 +224,17 @@ class Sandbox:
             protections = self.protections  # starts the worker if need be; what is in force for this run
             generation = self.generation
             reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program")
+            self._runs += 1
+            files = saving.collect(self.workdir, self.cwd, self._manifest, self._runs)  # the kernel looks itself
         ms = (time.perf_counter() - started) * 1000
         if reply is None:
-            return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
-        if not reply.get("ok"):
-            return WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
-                                error_type=str(reply.get("error_type")), ms=ms, protections=protections)
-        return self._result(reply, session, generation, ms, protections)
+            result = WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
+        elif not reply.get("ok"):
+            result = WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
+                                  error_type=str(reply.get("error_type")), ms=ms, protections=protections)
+        else:
+            result = self._result(reply, session, generation, ms, protections)
+        return dataclasses.replace(result, saved=files.saved, not_saved=files.not_saved)
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
         def function(reference: dict) -> RemoteFunction:

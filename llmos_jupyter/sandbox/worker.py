@@ -22,7 +22,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, codec, framing, landlock, oslimits, paths, seccomp  # noqa: F401 - codec: before the lock
+from . import audit, codec, framing, landlock, oslimits, paths, seccomp, staging  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -44,7 +44,8 @@ def confine(config: dict) -> tuple[dict, paths.Grants]:
     protections["capabilities"] = oslimits.drop_capabilities()
     protections["no_new_privs"] = oslimits.no_new_privs()
     protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
-    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}")
+    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}",
+                        working=os.getcwd() if config.get("staging") else None)
     protections.update(landlock.restrict(grants))
     protections["syscalls"] = (seccomp.install() if protections["no_new_privs"]
                                else "off: seccomp needs no_new_privs, which could not be set")
@@ -159,6 +160,8 @@ def main(argv: list[str]) -> None:
     cmd_fd, reply_fd = config["cmd_fd"], config["reply_fd"]
     protections, grants = confine(config)
     protections["preloaded"] = preload()
+    if config.get("staging"):  # before Runner: its Pristine snapshot keeps the redirect in builtins
+        staging.install(os.getcwd(), config["staging"], grants.writable)
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
