@@ -28,10 +28,11 @@ class Grants:
     protected: tuple[str, ...]  # neither read nor written
     unhidden: dict[str, str] = field(default_factory=dict)  # a protected folder the rules could not hide -> why
     withheld: tuple[str, ...] = ()  # readable roots left out because they hold a protected folder
+    working: str | None = None  # the working folder: readable, but not its dotfiles (.env, .git)
 
     def to_json(self) -> dict:
         return {"readable": list(self.readable), "writable": list(self.writable), "protected": list(self.protected),
-                "unhidden": dict(self.unhidden), "withheld": list(self.withheld)}
+                "unhidden": dict(self.unhidden), "withheld": list(self.withheld), "working": self.working}
 
 
 def real(path: str | os.PathLike) -> str:
@@ -99,22 +100,12 @@ def _children_around(root: str, hidden: list[str], budget: list[int]) -> list[st
     return out
 
 
-def hidden_entries(working: str) -> list[str]:
-    """The working folder's dotfiles and dot-folders (.env, .git, .ssh when it is a home), which programs may
-    not read; except one that holds the Python running the worker (a project's .venv)."""
-    try:
-        dotted = [real(e.path) for e in os.scandir(working) if e.name.startswith(".")]
-    except OSError:
-        return []
-    needed = python_roots()
-    return [d for d in dotted if not any(under(r, d) for r in needed)]
-
-
 def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | None = None,
          working: str | None = None) -> Grants:
-    """`working`: the folder the program works in (the kernel's cwd), readable but for its hidden entries, so
-    a program can read the data files beside the notebook."""
-    protected = sorted({real(p) for p in [*protect, *(hidden_entries(working) if working else [])]})
+    """`working`: the folder the program works in (the kernel's cwd), readable as a whole (so files put there
+    later, by the user or by LLMOS saving a program's files, are readable too); its dotfiles are refused by
+    the audit hook alone (Grants.working), as Landlock can hide them only by listing the folder's entries once."""
+    protected = sorted({real(p) for p in protect})
     writable = [real(workdir), real(outputs), *DEVICES_WRITE]
     wanted = [*python_roots(), *SYSTEM_READ, *MACHINE_READ, *DEVICES_READ, *([working] if working else [])]
     if own_proc:
@@ -141,4 +132,5 @@ def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | N
         withheld.append(root)
         readable.extend(around)
     return Grants(readable=tuple(dict.fromkeys(readable)), writable=tuple(dict.fromkeys(writable)),
-                  protected=tuple(protected), unhidden=unhidden, withheld=tuple(withheld))
+                  protected=tuple(protected), unhidden=unhidden, withheld=tuple(withheld),
+                  working=real(working) if working else None)
