@@ -361,3 +361,41 @@ with open("bell.qpy", "wb") as f:
     assert '<a href="bell.qpy"><code>bell.qpy</code></a>' in html
     # the model was told where it may write
     assert any("relative path in the working folder" in json.dumps(q.body) for q in server.requests)
+
+
+def test_a_not_saved_folder_that_is_a_link_is_not_followed(tmp_path):
+    """Refused files are set aside in workdir/not-saved; were that a link into the user's folder, a rename
+    through it would carry them there."""
+    workdir, work = tmp_path / "workdir", tmp_path / "work"
+    (workdir / FOLDER).mkdir(parents=True)
+    work.mkdir()
+    (workdir / "not-saved").symlink_to(work)
+    (workdir / FOLDER / "planted.py").write_text("import os")
+    result = collect(workdir, work, Manifest(), 1)
+    assert result.saved == () and "could not be set aside" in result.not_saved[0]
+    assert list(work.iterdir()) == []
+
+
+def test_a_staging_tree_too_deep_is_not_walked(tmp_path):
+    workdir, work = tmp_path / "workdir", tmp_path / "work"
+    deep = workdir / FOLDER / "/".join(["d"] * 40)
+    deep.mkdir(parents=True)
+    (deep / "x.txt").write_text("x")
+    (workdir / FOLDER / "top.txt").write_text("ok")
+    work.mkdir()
+    result = collect(workdir, work, Manifest(), 1)
+    assert result.saved == ("top.txt",) and any("folders deep" in line for line in result.not_saved)
+    assert not (work / "d").exists()
+
+
+def test_a_saved_name_reaches_the_page_only_as_text(box, place):
+    from llmos_jupyter.render import saved_bundle
+
+    work, _ = place
+    name = '<img src=x onerror="alert(1)">&x.png'
+    r = ok(box.run(f"open({name!r}, 'wb').write(b'not a picture')"))
+    assert r.saved == (name,) and (work / name).read_bytes() == b"not a picture"
+    html = saved_bundle(r.saved)["text/html"]
+    assert "<img" not in html and "onerror=\"" not in html
+    assert 'href="%3Cimg%20src%3Dx%20onerror%3D%22alert%281%29%22%3E%26x.png"' in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;x.png" in html

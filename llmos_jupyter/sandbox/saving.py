@@ -12,6 +12,7 @@ manifest, kept where the worker cannot write). Everything else stays in the work
 and where."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -33,6 +34,9 @@ REFUSED_NAMES = frozenset({"__pycache__", "pyproject.toml", "setup.cfg", "tox.in
 MAX_FILE_BYTES = 100 * 2 ** 20
 MAX_RUN_BYTES = 500 * 2 ** 20
 MAX_FILES = 1000
+MAX_FOLDERS = 200  # folders walked per run, and how deep: a staging tree the worker made cannot wear out the kernel
+MAX_DEPTH = 32
+_KEPT = "\0kept\0"  # where a refused file went, filled in once it is there (no name holds a NUL)
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -99,6 +103,10 @@ class _Walk:
 
 
 def _walk(fd: int, prefix: str, walk: _Walk) -> None:
+    if prefix.count("/") > MAX_DEPTH or len(walk.fds) > MAX_FOLDERS:
+        walk.not_saved.append(f"{prefix!r} was not saved: a run may save files at most {MAX_DEPTH} folders deep "
+                              f"and in at most {MAX_FOLDERS} folders.")
+        return
     for entry in sorted(os.scandir(fd), key=lambda e: e.name):
         relative = f"{prefix}{entry.name}"
         if len(walk.files) >= MAX_FILES:
@@ -224,7 +232,6 @@ def collect(workdir: Path, cwd: Path, manifest: Manifest, run: int) -> Saving:
         _walk(staged, "", walk)
         saved: list[str] = []
         budget = [MAX_RUN_BYTES]
-        kept_at = workdir / "not-saved" / str(run)
         for relative, fd in walk.files:
             why = next((p for p in map(name_problem, relative.split("/")) if p), None)
             data = None
@@ -239,16 +246,41 @@ def collect(workdir: Path, cwd: Path, manifest: Manifest, run: int) -> Saving:
                 saved.append(relative)
                 os.unlink(relative.rsplit("/", 1)[-1], dir_fd=fd)
             else:
-                walk.not_saved.append(f"{relative!r} was not saved: {why}. It is kept at {kept_at}.")
-        if walk.not_saved:
-            (workdir / "not-saved").mkdir(exist_ok=True)
-            os.rename(FOLDER, f"not-saved/{run}", src_dir_fd=root, dst_dir_fd=root)
-        else:
+                walk.not_saved.append(f"{relative!r} was not saved: {why}. It is kept at {_KEPT}.")
+        if not walk.not_saved:
             _remove_empty(staged)
-        return Saving(tuple(saved), tuple(walk.not_saved))
+            return Saving(tuple(saved))
+        try:
+            kept_at = str(workdir / "not-saved" / _set_aside(root, run))
+        except OSError as exc:
+            kept_at = f"{workdir / FOLDER} (it could not be set aside: {exc.strerror})"
+        return Saving(tuple(saved), tuple(line.replace(_KEPT, kept_at) for line in walk.not_saved))
     finally:
         for fd in walk.fds:
             os.close(fd)
+
+
+def _set_aside(root: int, run: int) -> str:
+    """Move what stayed in the staging folder to not-saved/<run>, so the next run starts empty and nothing is
+    lost. Through a descriptor of not-saved opened without following links: were it a link the worker made,
+    the rename could carry a refused file into the user's folder."""
+    try:
+        os.mkdir("not-saved", 0o700, dir_fd=root)
+    except FileExistsError:
+        pass
+    kept = os.open("not-saved", _NOFOLLOW_DIR, dir_fd=root)
+    try:
+        name = str(run)
+        while True:
+            try:
+                os.rename(FOLDER, name, src_dir_fd=root, dst_dir_fd=kept)
+                return name
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                name += "+"  # a folder of that name is there already (a workdir reused by another Sandbox)
+    finally:
+        os.close(kept)
 
 
 def _remove_empty(fd: int) -> None:
