@@ -399,3 +399,21 @@ def test_a_saved_name_reaches_the_page_only_as_text(box, place):
     assert "<img" not in html and "onerror=\"" not in html
     assert 'href="%3Cimg%20src%3Dx%20onerror%3D%22alert%281%29%22%3E%26x.png"' in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;x.png" in html
+
+
+def test_copies_and_files_moved_into_place(box, place):
+    """shutil.copy from the user's data file, and a file written under a temporary name then moved into place
+    (how some libraries save), both end in the working folder; the user's file is as it was."""
+    work, _ = place
+    r = ok(box.run("""
+import os, shutil
+shutil.copy("angles.csv", "angles_copy.csv")
+with open("sweep.tmp", "w") as f:
+    f.write("done")
+os.replace("sweep.tmp", "sweep.txt")
+print(os.path.exists("sweep.tmp"), open("sweep.txt").read())
+"""))
+    assert "False done" in r.output
+    assert sorted(r.saved) == ["angles_copy.csv", "sweep.txt"]
+    assert (work / "angles_copy.csv").read_text() == (work / "angles.csv").read_text() == "theta\n0.5\n1.0\n"
+    assert (work / "sweep.txt").read_text() == "done" and not (work / "sweep.tmp").exists()

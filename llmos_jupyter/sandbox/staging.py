@@ -6,8 +6,9 @@ kernel then copies what it accepts into the working folder (saving.py), after ea
 A convenience, not a protection: a program that undoes it gets the OS's refusal, as before. It covers what
 ordinary programs write through: builtins.open / io.open (pathlib's open, write_text and write_bytes, json,
 csv, numpy.save, qiskit.qpy.dump, PIL and so matplotlib's savefig), os.open (pathlib's touch), os.mkdir
-(os.makedirs, pathlib's mkdir), and os.stat / os.listdir / os.scandir so that a folder or file the program
-made is there when it looks."""
+(os.makedirs, pathlib's mkdir), os.rename / os.replace (a file written then moved into place), shutil.copyfile
+(shutil.copy, copy2), and os.stat / listdir / scandir / chmod / utime / remove / rmdir / truncate on what the
+program made, so that a folder or file it made is there when it looks."""
 from __future__ import annotations
 
 import builtins
@@ -87,6 +88,7 @@ def install(cwd: str, staging: str, writable: tuple[str, ...]) -> None:
         return real_mkdir(target, mode)
 
     def looked_up(real):
+        """`real` on the staged copy of a path when there is one (stat, listdir, chmod, remove...)."""
         def look(path=".", *args, **kwargs):
             target = staged(path, kwargs.get("dir_fd"))
             if target is not None and exists(target):
@@ -95,8 +97,43 @@ def install(cwd: str, staging: str, writable: tuple[str, ...]) -> None:
         look.__name__ = real.__name__
         return look
 
+    def moved(real):
+        """os.rename / os.replace: from the staged copy when there is one, to the staging folder."""
+        def move(src, dst, *, src_dir_fd=None, dst_dir_fd=None):
+            source = staged(src, src_dir_fd)
+            source = source if source is not None and exists(source) else None
+            target = for_writing(dst, keep_content=False) if dst_dir_fd is None else None
+            return real(src if source is None else source, dst if target is None else target,
+                        src_dir_fd=None if source else src_dir_fd, dst_dir_fd=dst_dir_fd)
+        move.__name__ = real.__name__
+        return move
+
+    def onto_staged(real):
+        """shutil.copymode / copystat: onto the staged copy of `dst` when there is one."""
+        def copy(src, dst, *, follow_symlinks=True):
+            source, target = staged(src), staged(dst)
+            source = source if source is not None and exists(source) else src
+            return real(source, target if target is not None and exists(target) else dst,
+                        follow_symlinks=follow_symlinks)
+        copy.__name__ = real.__name__
+        return copy
+
+    real_copyfile = shutil.copyfile
+
+    def copyfile(src, dst, *, follow_symlinks=True):  # shutil.copy, copy2 and copyfile
+        source = staged(src)
+        source = source if source is not None and exists(source) else src
+        target = for_writing(dst, keep_content=False)
+        real_copyfile(source, dst if target is None else target, follow_symlinks=follow_symlinks)
+        return dst
+
     open_.__name__ = "open"
     builtins.open = io.open = open_
     os.open, os.mkdir = os_open, mkdir
     os.stat, os.lstat = looked_up(real_stat), looked_up(real_lstat)
     os.listdir, os.scandir = looked_up(real_listdir), looked_up(real_scandir)
+    os.chmod, os.utime, os.remove, os.unlink, os.rmdir, os.truncate = (
+        looked_up(f) for f in (os.chmod, os.utime, os.remove, os.unlink, os.rmdir, os.truncate))
+    os.rename, os.replace = moved(os.rename), moved(os.replace)
+    shutil.copyfile = copyfile
+    shutil.copymode, shutil.copystat = onto_staged(shutil.copymode), onto_staged(shutil.copystat)
