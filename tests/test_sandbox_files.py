@@ -273,6 +273,8 @@ def test_a_link_in_the_staging_folder_is_not_followed(box, place):
     """Whatever a program manages to leave in the staging folder (here a link to the user's file, and the
     staging folder itself turned into a link), the kernel copies no bytes through it."""
     work, _ = place
+    r = box.run("import os\nos.symlink('notes.txt', 'copy_of_notes.txt')")  # the program cannot make one itself
+    assert r.error_type == "PermissionError" and r.saved == ()
     staging = box.workdir / FOLDER
     staging.mkdir(exist_ok=True)
     (staging / "copy_of_notes.txt").symlink_to(work / "notes.txt")

@@ -225,7 +225,7 @@ class Sandbox:
             generation = self.generation
             reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program")
             self._runs += 1
-            files = saving.collect(self.workdir, self.cwd, self._manifest, self._runs)  # the kernel looks itself
+            files = self._save_files()
         ms = (time.perf_counter() - started) * 1000
         if reply is None:
             result = WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
@@ -235,6 +235,15 @@ class Sandbox:
         else:
             result = self._result(reply, session, generation, ms, protections)
         return dataclasses.replace(result, saved=files.saved, not_saved=files.not_saved)
+
+    def _save_files(self) -> saving.Saving:
+        """Copy into the working folder what the run staged and the kernel accepts (saving.py): the kernel
+        looks at the staging folder itself, whatever the reply said."""
+        try:
+            return saving.collect(self.workdir, self.cwd, self._manifest, self._runs)
+        except OSError as exc:
+            return saving.Saving(not_saved=(f"The files the program wrote in the working folder could not be "
+                                            f"looked at ({exc}); they stay in {self.workdir / saving.FOLDER}.",))
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
         def function(reference: dict) -> RemoteFunction:
