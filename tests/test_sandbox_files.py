@@ -358,6 +358,7 @@ with open("bell.qpy", "wb") as f:
     engine = make_engine(execution="worker", outputs=str(work / "llmos-outputs"))
     r = engine.run("Make a Bell circuit and write it as 'bell.qpy'", namespace={})
     assert r.error is None and r.saved == ("bell.qpy",), (r.error, r.notice)
+    assert r.to_dict()["metadata"]["files_saved"] == ["bell.qpy"]
     assert (work / "bell.qpy").read_bytes()[:6] == b"QISKIT"
     html = "".join(b.get("text/html", "") for b in result_bundles(r))
     assert '<a href="bell.qpy"><code>bell.qpy</code></a>' in html

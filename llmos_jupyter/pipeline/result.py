@@ -93,6 +93,7 @@ class Result:
                 "defined": self.defined,
                 "warnings": self.warnings,
                 "protections": self.protections,
+                "files_saved": list(self.saved),  # in the working folder, relative to it
                 "error": self.error,
                 "notice": self.notice,
                 "why": self.why,
