@@ -1,7 +1,8 @@
 """Which paths the worker may read and write, worked out once at its start and enforced twice (Landlock in
 the kernel, the audit hook in Python). Writes: the workdir and the outputs folder only. Reads: what running
 Python, numpy and Qiskit needs (the installation, its site-packages, /usr, /lib*, /etc, the worker's own
-/proc entry), and never a protected folder: a readable root that holds one is replaced by its other
+/proc entry), the working folder (the user's data files; its dotfiles are refused by the audit hook), and
+never a protected folder: a readable root that holds one is replaced by its other
 children, recursively, so no rule ever covers the protected folder."""
 from __future__ import annotations
 

@@ -44,7 +44,8 @@ class Sandbox:
         made = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="llmos-sandbox-") if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
-        # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir.
+        # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir: its other writes
+        # there are staged in the workdir and copied in by the kernel after each run (staging.py, saving.py).
         self.cwd = Path.cwd().resolve()
         self.outputs = Path(outputs).resolve()
         self.protect = tuple(Path(p).resolve() for p in protect)
