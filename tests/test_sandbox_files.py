@@ -420,3 +420,17 @@ print(os.path.exists("sweep.tmp"), open("sweep.txt").read())
     assert sorted(r.saved) == ["angles_copy.csv", "sweep.txt"]
     assert (work / "angles_copy.csv").read_text() == (work / "angles.csv").read_text() == "theta\n0.5\n1.0\n"
     assert (work / "sweep.txt").read_text() == "done" and not (work / "sweep.tmp").exists()
+
+
+def test_a_staging_folder_of_many_names_is_bounded(tmp_path):
+    """A worker that fills the staging folder with names costs the kernel a bounded walk and a short notice."""
+    from llmos_jupyter.sandbox import saving
+
+    workdir, work = tmp_path / "workdir", tmp_path / "work"
+    (workdir / FOLDER).mkdir(parents=True)
+    work.mkdir()
+    for i in range(saving.MAX_FILES + 50):
+        (workdir / FOLDER / f"f{i:05d}.py").write_text("")
+    result = collect(workdir, work, Manifest(), 1)
+    assert result.saved == () and len(result.not_saved) == saving.MAX_SAID + 1
+    assert "more files were not saved" in result.not_saved[-1] and list(work.iterdir()) == []

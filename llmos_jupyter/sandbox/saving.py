@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import json
 import os
 import stat
@@ -36,6 +37,8 @@ MAX_RUN_BYTES = 500 * 2 ** 20
 MAX_FILES = 1000
 MAX_FOLDERS = 200  # folders walked per run, and how deep: a staging tree the worker made cannot wear out the kernel
 MAX_DEPTH = 32
+MAX_ENTRIES = 5000  # entries looked at per run, so a folder of a million names costs the kernel nothing much
+MAX_SAID = 20  # files kept back that the cell names one by one; the rest are counted
 _KEPT = "\0kept\0"  # where a refused file went, filled in once it is there (no name holds a NUL)
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
@@ -100,17 +103,25 @@ class _Walk:
     files: list[tuple[str, int]] = field(default_factory=list)  # (relative path, directory descriptor)
     not_saved: list[str] = field(default_factory=list)
     fds: list[int] = field(default_factory=list)
+    seen: int = 0
 
 
 def _walk(fd: int, prefix: str, walk: _Walk) -> None:
+    if walk.seen > MAX_ENTRIES:
+        return
     if prefix.count("/") > MAX_DEPTH or len(walk.fds) > MAX_FOLDERS:
         walk.not_saved.append(f"{prefix!r} was not saved: a run may save files at most {MAX_DEPTH} folders deep "
                               f"and in at most {MAX_FOLDERS} folders.")
         return
-    for entry in sorted(os.scandir(fd), key=lambda e: e.name):
+    with os.scandir(fd) as listing:
+        entries = sorted(itertools.islice(listing, MAX_ENTRIES - walk.seen + 1), key=lambda e: e.name)
+    for entry in entries:
         relative = f"{prefix}{entry.name}"
-        if len(walk.files) >= MAX_FILES:
-            walk.not_saved.append(f"{relative!r} was not saved: a run may save at most {MAX_FILES} files.")
+        walk.seen += 1
+        if len(walk.files) >= MAX_FILES or walk.seen > MAX_ENTRIES:
+            walk.not_saved.append(f"{relative!r} and what follows it were not saved: a run may save at most "
+                                  f"{MAX_FILES} files, among at most {MAX_ENTRIES} names.")
+            walk.seen = MAX_ENTRIES + 1  # the outer folders stop too
             return
         if entry.is_symlink():
             walk.not_saved.append(f"{relative!r} was not saved: it is a symbolic link, and links in your folder "
@@ -254,7 +265,10 @@ def collect(workdir: Path, cwd: Path, manifest: Manifest, run: int) -> Saving:
             kept_at = str(workdir / "not-saved" / _set_aside(root, run))
         except OSError as exc:
             kept_at = f"{workdir / FOLDER} (it could not be set aside: {exc.strerror})"
-        return Saving(tuple(saved), tuple(line.replace(_KEPT, kept_at) for line in walk.not_saved))
+        said = [line.replace(_KEPT, kept_at) for line in walk.not_saved[:MAX_SAID]]
+        if len(walk.not_saved) > MAX_SAID:
+            said.append(f"{len(walk.not_saved) - MAX_SAID} more files were not saved; all are kept at {kept_at}.")
+        return Saving(tuple(saved), tuple(said))
     finally:
         for fd in walk.fds:
             os.close(fd)
