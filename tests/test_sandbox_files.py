@@ -434,3 +434,22 @@ def test_a_staging_folder_of_many_names_is_bounded(tmp_path):
     result = collect(workdir, work, Manifest(), 1)
     assert result.saved == () and len(result.not_saved) == saving.MAX_SAID + 1
     assert "more files were not saved" in result.not_saved[-1] and list(work.iterdir()) == []
+
+
+def test_a_new_kernel_may_replace_what_llmos_wrote_before_and_still_not_the_users(place, box):
+    """The manifest is on disk in the LLMOS home: a new Sandbox (a restarted kernel) knows LLMOS's files."""
+    work, home = place
+    assert ok(box.run("open('spectrum.txt', 'w').write('first kernel')")).saved == ("spectrum.txt",)
+    before = os.getcwd()
+    os.chdir(work)
+    try:
+        second = Sandbox(outputs=work / "llmos-outputs", protect=[home], saved_manifest=home / "saved-files.json")
+    finally:
+        os.chdir(before)
+    with second:
+        r = ok(second.run("open('spectrum.txt', 'w').write('second kernel')\nopen('notes.txt', 'w').write('no')"))
+    assert r.saved == ("spectrum.txt",) and (work / "spectrum.txt").read_text() == "second kernel"
+    assert "LLMOS did not write it" in not_saved(r, "notes.txt")
+    assert (work / "notes.txt").read_text() == "the user's own notes\n"
+    # and the first kernel sees what the second wrote (the manifest is read afresh, never a stale copy)
+    assert ok(box.run("open('spectrum.txt', 'w').write('first again')")).saved == ("spectrum.txt",)

@@ -74,28 +74,35 @@ def name_problem(part: str) -> str | None:
 
 class Manifest:
     """What LLMOS wrote in working folders: absolute path -> sha256 of the bytes it wrote. Kept in `path` (a
-    place the worker cannot write: the LLMOS home) or, without one, in memory for this kernel's life."""
+    place the worker cannot write: the LLMOS home), read afresh each time so that kernels sharing a home see
+    each other's files; without a path, in memory for this kernel's life."""
 
     def __init__(self, path: Path | None = None):
         self.path = path
         self._entries: dict[str, str] = {}
-        if path is not None:
-            try:
-                loaded = json.loads(Path(path).read_text())
-                self._entries = {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
-            except (OSError, ValueError):
-                self._entries = {}
+
+    def _load(self) -> dict[str, str]:
+        if self.path is None:
+            return self._entries
+        try:
+            loaded = json.loads(Path(self.path).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
     def wrote(self, target: str) -> str | None:
-        return self._entries.get(target)
+        return self._load().get(target)
 
     def record(self, target: str, digest: str) -> None:
-        self._entries[target] = digest
-        if self.path is not None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            temporary = Path(f"{self.path}.tmp")
-            temporary.write_text(json.dumps(self._entries, indent=1, sort_keys=True))
-            os.replace(temporary, self.path)
+        entries = self._load()
+        entries[target] = digest
+        if self.path is None:
+            self._entries = entries
+            return
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(f"{self.path}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(entries, indent=1, sort_keys=True))
+        os.replace(temporary, self.path)
 
 
 @dataclass
