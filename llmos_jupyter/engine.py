@@ -69,7 +69,8 @@ class LLMOS:
                               s.stream)
         self._kernel = KernelRunner()
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
-                                    disk_mb=s.disk_mb)
+                                    disk_mb=s.disk_mb,
+                                    saved_manifest=self.home / "saved-files.json")  # the worker cannot write the home
         self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.guard_problem,
                                   self._runner(trust=False))
         self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events, self._saved_usd)

@@ -9,7 +9,9 @@ You write Python for a Jupyter notebook. Reply with one complete, runnable progr
 Qiskit 2.x has no execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); \
 sim.run(transpile(qc, sim), shots=N).result().get_counts()
 Produce what is asked (a function with the named signature, a circuit, a value, a plot) as the last expression \
-or printed; to run or measure, print the counts. Shots as named, else 1024. At most two sentences of prose."""
+or printed; to run or measure, print the counts. Shots as named, else 1024. At most two sentences of prose.
+To save a file, write it by relative path in the working folder (data, images, .qpy; folders too); not code, \
+notebooks or dotfiles (.py, .pth, .ipynb, .sh, .html), and not over the user's own files."""
 
 MIXED_SYSTEM = """\
 You are a quantum programming assistant inside a Jupyter notebook. Adapt the verified worked example to the \

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Any
+from urllib.parse import quote
 
 from .pipeline.result import Result
 from .safe_markup import NO_MATH, Markup, code_html, markdown_html, plotly_text, safe_bundle, tag
@@ -130,6 +131,16 @@ def defined_bundle(defined: dict[str, str]) -> dict[str, Any]:
     return {"text/plain": text, "text/html": tag("div", {"class": f"llmos-defined {NO_MATH}"}, "Defined: ", items)}
 
 
+def saved_bundle(saved: tuple[str, ...]) -> dict[str, Any]:
+    """The files the program saved in the working folder, each a link relative to the notebook (quoted, so a
+    name is never read as a scheme or markup)."""
+    text = "Saved in your folder: " + ", ".join(saved)
+    links = [[", " if i else "", tag("a", {"href": quote(path)}, tag("code", {}, path))]
+             for i, path in enumerate(saved)]
+    return {"text/plain": text,
+            "text/html": tag("div", {"class": f"llmos-saved {NO_MATH}"}, "Saved in your folder: ", links)}
+
+
 def value_bundle(formats: dict[str, Any], text: str) -> dict[str, Any]:
     """The program's last value, from its own mime bundle (`formats`) cut to what cannot run script."""
     return safe_bundle(formats, text)
@@ -148,6 +159,8 @@ def result_bundles(r: Result) -> list[dict[str, Any]]:
         out.append(defined_bundle(r.defined))
     for png in r.figures:  # drawn in the sandboxed worker, sent back as PNG
         out.append({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": "<Figure>"})
+    if r.saved:
+        out.append(saved_bundle(r.saved))
     if r.error:
         out.append(notice_bundle(r.error, error=True))
     if r.notice:

@@ -145,7 +145,8 @@ def test_writes_outside_workdir_and_outputs_fail(any_box, layout):
                  f"import os\nos.open({str(victim)!r}, os.O_WRONLY | os.O_CREAT)",
                  f"import pathlib\npathlib.Path({str(victim)!r}).write_text('x')",
                  f"import shutil\nshutil.copy('/etc/hostname', {str(victim)!r})",
-                 "open('results.json', 'w').write('{}')"):  # the kernel's folder, relative
+                 # the kernel's folder, relative, past the redirect that stages such writes (test_sandbox_files.py)
+                 "import _io\n_io.open('results.json', 'w').write('{}')"):
         refused(any_box.run(code))
     assert not victim.exists() and not (Path.cwd() / "results.json").exists()
 
@@ -393,11 +394,13 @@ def test_the_worker_ends_with_the_kernel_and_the_next_sandbox_removes_its_workdi
     workdir; the kernel's lock beside that folder goes with the kernel, and the next Sandbox removes it."""
     script = (f"import os\nfrom llmos_jupyter.sandbox import Sandbox\n"
               f"box = Sandbox(outputs={str(tmp_path / 'out')!r})\n"
-              "box.run('open(\"'\"' + str(box.workdir / 'scratch.txt') + '\"'\", \"w\").write(\"x\")')\n"
+              "r = box.run('open(' + repr(str(box.workdir / 'scratch.txt')) + ', \"w\").write(\"x\")')\n"
+              "assert r.error is None and (box.workdir / 'scratch.txt').exists(), r.error\n"
               "print(box.pid, box.workdir, flush=True)\nos._exit(0)\n")
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     pid, workdir = out.stdout.split()
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text())
     with Sandbox(outputs=tmp_path / "out") as later:  # made without starting a worker: the sweep is in __init__

@@ -43,7 +43,7 @@ def execute(answer: Answer, namespace: dict[str, Any], request_id: str, events: 
     events.publish(Executed(request_id, ran.output, ran.error, ran.counts))
     protections = {**ran.protections, **({"left_in_worker": list(ran.left_behind)} if ran.left_behind else {})}
     return Run(executed=True, output=ran.output, error=ran.error, counts=ran.counts, shots=ran.shots, ms=ms,
-               produced=ran.produced, value=ran.value, figures=ran.figures, protections=protections,
+               produced=ran.produced, value=ran.value, figures=ran.figures, saved=ran.saved, protections=protections,
                notice="\n".join(ran.notices) or None)
 
 

@@ -48,7 +48,7 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
         executed=run.executed, notice=notice, why=why, trace_id=trace_id, timings=timings,
         blocked=list(verdict.findings) if blocked or (verdict is not None and verdict.trusted) else [],
         warnings=list(verdict.findings) if warned else [], cost_usd=answer.cost_usd,
-        figures=run.figures, protections=run.protections,
+        figures=run.figures, saved=run.saved, protections=run.protections,
         verified=verification.verified, sentience=sentience, execution_time_ms=duration_ms,
         request_id=request.request_id, parent_id=request.parent_id)
 

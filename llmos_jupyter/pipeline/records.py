@@ -63,13 +63,15 @@ class Run:
     produced: dict[str, Any] = field(default_factory=dict)  # {defined, value, figures}: tools/produced.py
     value: Any = None  # the last expression's value, shown like a notebook cell's
     figures: tuple[bytes, ...] = ()  # PNG images the program drew in the worker
+    saved: tuple[str, ...] = ()  # files it saved in the working folder, relative to it
     protections: dict[str, Any] = field(default_factory=dict)  # where it ran and what protected the kernel
 
     @property
     def has_result(self) -> bool:
-        """Whether the run produced anything to show: output, counts, a value, names or figures."""
+        """Whether the run produced anything to show: output, counts, a value, names, figures or saved files."""
         p = self.produced
-        return bool(self.output.strip() or self.counts or p.get("defined") or p.get("value") or p.get("figures"))
+        return bool(self.output.strip() or self.counts or p.get("defined") or p.get("value") or p.get("figures")
+                    or self.saved)
 
 
 NOT_RUN = Run(executed=False)

@@ -54,6 +54,7 @@ class Result:
     value: Any = None  # the program's last expression, as a notebook cell shows it
     defined: dict[str, str] = field(default_factory=dict)  # names the program defined: signature or type
     figures: tuple[bytes, ...] = ()  # PNG images drawn in the sandboxed worker
+    saved: tuple[str, ...] = ()  # files the program saved in the working folder, relative to it
     warnings: list[str] = field(default_factory=list)  # guard findings shown as a warning (it ran sandboxed)
     protections: dict[str, Any] = field(default_factory=dict)  # where the program ran, what protected the kernel
 
@@ -92,6 +93,7 @@ class Result:
                 "defined": self.defined,
                 "warnings": self.warnings,
                 "protections": self.protections,
+                "files_saved": list(self.saved),  # in the working folder, relative to it
                 "error": self.error,
                 "notice": self.notice,
                 "why": self.why,

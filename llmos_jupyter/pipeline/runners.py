@@ -33,6 +33,7 @@ class Ran:
     value: Any = None
     figures: tuple[bytes, ...] = ()
     left_behind: tuple[str, ...] = ()
+    saved: tuple[str, ...] = ()  # files the program saved in the working folder, relative to it
     protections: dict[str, Any] = field(default_factory=dict)
     notices: tuple[str, ...] = ()
 
@@ -75,8 +76,10 @@ class WorkerRunner:
     by one cell are there for the next, as in a notebook."""
     where = "worker"
 
-    def __init__(self, *, protect: tuple[Path, ...], outputs: Path, timeout: float, disk_mb: int = 2048):
-        self._options = {"protect": protect, "outputs": outputs, "timeout": timeout, "disk_mb": disk_mb}
+    def __init__(self, *, protect: tuple[Path, ...], outputs: Path, timeout: float, disk_mb: int = 2048,
+                 saved_manifest: Path | None = None):
+        self._options = {"protect": protect, "outputs": outputs, "timeout": timeout, "disk_mb": disk_mb,
+                         "saved_manifest": saved_manifest}
         self._box = None
         self._told: set[str] = set()
 
@@ -101,9 +104,9 @@ class WorkerRunner:
         kept = self.bind(namespace, r.namespace)
         fresh = tuple(n for n in self._box.notices if n not in self._told)  # each degradation said once
         self._told.update(fresh)
-        notices = fresh + tuple(r.refused) + ((kept_notice(kept),) if kept else ())
+        notices = fresh + tuple(r.refused) + tuple(r.not_saved) + ((kept_notice(kept),) if kept else ())
         return Ran(r.output, r.error, r.counts, r.shots, r.produced, r.value, tuple(r.figures),
-                   tuple(r.left_behind) + tuple(kept), {"where": "worker", **r.protections}, notices)
+                   tuple(r.left_behind) + tuple(kept), tuple(r.saved), {"where": "worker", **r.protections}, notices)
 
     def bind(self, namespace: dict[str, Any], values: dict[str, Any]) -> dict[str, str]:
         """Put the worker's `values` into `namespace`, except where a name would replace one of the kernel's own

@@ -69,6 +69,15 @@ def install(grants: Grants, *, landlocked: bool, disk_mb: int | None = None) -> 
     # Parts of a protected folder Python itself needs (paths.plan says so in `unhidden`) stay readable.
     needed_inside = tuple(r for r in grants.readable if any(under(r, p) for p in protected))
     native_suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    working = grants.working
+    python_roots = tuple(r for r in grants.readable if working and r != working and under(r, working))  # a .venv
+
+    def dotted(path: str) -> bool:
+        """A dotfile or dot-folder of the working folder (.env, .git, ~/.ssh when it is a home), or inside one."""
+        if not working or not path.startswith(working.rstrip("/") + "/"):
+            return False
+        first = path[len(working.rstrip("/")) + 1:].split("/", 1)[0]
+        return first.startswith(".") and not any(under(path, r) for r in python_roots)
     guard = threading.local()
     folders = tuple(w for w in writable if os.path.isdir(w))  # the workdir and outputs, not /dev/null
     usage, over_message = quota.usage, quota.over_message
@@ -96,6 +105,8 @@ def install(grants: Grants, *, landlocked: bool, disk_mb: int | None = None) -> 
         if any(under(path, p) for p in protected) and not any(under(path, r) for r in needed_inside):
             return False
         if path.startswith("/proc/") and not (under(path, proc_own) or path in proc_files):
+            return False
+        if dotted(path):
             return False
         return any(under(path, r) for r in readable)
 

@@ -1,7 +1,8 @@
 """Which paths the worker may read and write, worked out once at its start and enforced twice (Landlock in
 the kernel, the audit hook in Python). Writes: the workdir and the outputs folder only. Reads: what running
 Python, numpy and Qiskit needs (the installation, its site-packages, /usr, /lib*, /etc, the worker's own
-/proc entry), and never a protected folder: a readable root that holds one is replaced by its other
+/proc entry), the working folder (the user's data files; its dotfiles are refused by the audit hook), and
+never a protected folder: a readable root that holds one is replaced by its other
 children, recursively, so no rule ever covers the protected folder."""
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ class Grants:
     protected: tuple[str, ...]  # neither read nor written
     unhidden: dict[str, str] = field(default_factory=dict)  # a protected folder the rules could not hide -> why
     withheld: tuple[str, ...] = ()  # readable roots left out because they hold a protected folder
+    working: str | None = None  # the working folder: readable, but not its dotfiles (.env, .git)
 
     def to_json(self) -> dict:
         return {"readable": list(self.readable), "writable": list(self.writable), "protected": list(self.protected),
-                "unhidden": dict(self.unhidden), "withheld": list(self.withheld)}
+                "unhidden": dict(self.unhidden), "withheld": list(self.withheld), "working": self.working}
 
 
 def real(path: str | os.PathLike) -> str:
@@ -99,10 +101,14 @@ def _children_around(root: str, hidden: list[str], budget: list[int]) -> list[st
     return out
 
 
-def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | None = None) -> Grants:
+def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | None = None,
+         working: str | None = None) -> Grants:
+    """`working`: the folder the program works in (the kernel's cwd), readable as a whole (so files put there
+    later, by the user or by LLMOS saving a program's files, are readable too); its dotfiles are refused by
+    the audit hook alone (Grants.working), as Landlock can hide them only by listing the folder's entries once."""
     protected = sorted({real(p) for p in protect})
     writable = [real(workdir), real(outputs), *DEVICES_WRITE]
-    wanted = [*python_roots(), *SYSTEM_READ, *MACHINE_READ, *DEVICES_READ]
+    wanted = [*python_roots(), *SYSTEM_READ, *MACHINE_READ, *DEVICES_READ, *([working] if working else [])]
     if own_proc:
         wanted.append(own_proc)
     readable, withheld, unhidden = [], [], {}
@@ -127,4 +133,5 @@ def plan(workdir: Path, outputs: Path, protect: list[Path], *, own_proc: str | N
         withheld.append(root)
         readable.extend(around)
     return Grants(readable=tuple(dict.fromkeys(readable)), writable=tuple(dict.fromkeys(writable)),
-                  protected=tuple(protected), unhidden=unhidden, withheld=tuple(withheld))
+                  protected=tuple(protected), unhidden=unhidden, withheld=tuple(withheld),
+                  working=real(working) if working else None)

@@ -18,6 +18,8 @@ class WorkerResult:
     left_behind: tuple[str, ...] = ()  # names the run defined that stay in the worker
     refused: tuple[str, ...] = ()  # why values that arrived were not loaded (a bound they broke), one sentence each
     figures: tuple[bytes, ...] = ()  # PNG bytes of the figures the program opened (closed in the worker)
+    saved: tuple[str, ...] = ()  # files the run saved in the working folder, relative to it (saving.py)
+    not_saved: tuple[str, ...] = ()  # files it wrote there that were kept back, one sentence each: why and where
     ms: float = 0.0  # the round trip, as the kernel saw it
     protections: dict[str, Any] = field(default_factory=dict)  # what was in force for this run
 

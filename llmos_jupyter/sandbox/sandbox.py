@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import cgroup, codec, framing, leftovers, paths, quota, rng
+from . import cgroup, codec, framing, leftovers, paths, quota, rng, saving
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -43,14 +43,16 @@ def _stop(holder: dict) -> None:
 class Sandbox:
     def __init__(self, workdir: Path | None = None, outputs: Path = Path("llmos-outputs"),
                  protect: Sequence[Path] = (), timeout: float = 60.0, memory_mb: int = 8192, file_mb: int = 1024,
-                 disk_mb: int = 2048, *, start_timeout: float = 180.0, audit_hook: bool = True, still_running_after: float = 5.0):
+                 disk_mb: int = 2048, *, start_timeout: float = 180.0, audit_hook: bool = True,
+                 still_running_after: float = 5.0, saved_manifest: Path | None = None):
         made = workdir is None
         if made:  # the folders of kernels that died (their workers could not empty them: leftovers.py)
             leftovers.sweep(Path(tempfile.gettempdir()), WORKDIR_PREFIX)
         cgroup.sweep()  # and the task groups of their workers
         self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX) if made else workdir).resolve()
         # The worker works in the kernel's folder, so relative paths mean what they mean in a notebook
-        # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir.
+        # ("llmos-outputs/plot.png"); it may write there only under outputs and the workdir: its other writes
+        # there are staged in the workdir and copied in by the kernel after each run (staging.py, saving.py).
         self.cwd = Path.cwd().resolve()
         self.outputs = Path(outputs).resolve()
         self.protect = tuple(Path(p).resolve() for p in protect)
@@ -70,6 +72,10 @@ class Sandbox:
         self._closed = False
         self.generation = 0  # which worker; functions from an earlier one cannot be called
         self._dropped: list[str] = []
+        # What LLMOS wrote in working folders, so a later run may replace its own files and nobody else's; keep
+        # it where the worker cannot write (the engine passes the LLMOS home).
+        self._manifest = saving.Manifest(saved_manifest)
+        self._runs = 0
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def _refuse_importable_workdir(self) -> None:
@@ -85,7 +91,8 @@ class Sandbox:
         env, self._dropped = worker_environment(self.workdir, self.outputs, _python_path())
         config = {"workdir": str(self.workdir), "outputs": str(self.outputs), "protect": [str(p) for p in self.protect],
                   "memory_mb": self.memory_mb, "file_mb": self.file_mb, "disk_mb": self.disk_mb, "audit_hook": self.audit_hook,
-                  "empty_workdir_on_exit": self._holder.get("made_workdir") is not None}
+                  "empty_workdir_on_exit": self._holder.get("made_workdir") is not None,
+                  "staging": str(self.workdir / saving.FOLDER)}
         worker = WorkerProcess(config, env, cwd=self.cwd, log_path=self.workdir / "worker.log")
         self._holder["worker"] = worker
         self.generation += 1
@@ -247,22 +254,33 @@ class Sandbox:
             generation = self.generation
             reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program",
                                                  timeout, on_still_running)
+            self._runs += 1
+            files = self._save_files()
         ms = (time.perf_counter() - started) * 1000
         over = self._over_quota()
         if reply is None:
-            return WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections, refused=over)
-        if not reply.get("ok"):
-            return WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
-                                error_type=str(reply.get("error_type")), ms=ms, protections=protections,
-                                refused=over)
-        result = self._result(reply, session, generation, ms, protections)
-        return replace(result, refused=result.refused + over) if over else result
+            result = WorkerResult(error=error, error_type=error_type, ms=ms, protections=protections)
+        elif not reply.get("ok"):
+            result = WorkerResult(output=str(reply.get("output") or ""), error=str(reply.get("error")),
+                                  error_type=str(reply.get("error_type")), ms=ms, protections=protections)
+        else:
+            result = self._result(reply, session, generation, ms, protections)
+        return replace(result, refused=result.refused + over, saved=files.saved, not_saved=files.not_saved)
 
     def _over_quota(self) -> tuple[str, ...]:
         """Measured here, after the run: the worker's own check can be patched away by a program."""
         folders = (self.workdir, self.outputs)
         used = quota.usage(folders)
         return (quota.over_message(used, self.disk_mb, folders),) if used > self.disk_mb << 20 else ()
+
+    def _save_files(self) -> saving.Saving:
+        """Copy into the working folder what the run staged and the kernel accepts (saving.py): the kernel
+        looks at the staging folder itself, whatever the reply said."""
+        try:
+            return saving.collect(self.workdir, self.cwd, self._manifest, self._runs)
+        except OSError as exc:
+            return saving.Saving(not_saved=(f"The files the program wrote in the working folder could not be "
+                                            f"looked at ({exc}); they stay in {self.workdir / saving.FOLDER}.",))
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
         def function(reference: dict) -> RemoteFunction:

@@ -22,7 +22,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, cgroup, codec, framing, landlock, oslimits, paths, quota, seccomp, threadcap  # noqa: F401 - codec: before the lock
+from . import audit, cgroup, codec, framing, landlock, oslimits, paths, quota, seccomp, staging, threadcap  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -47,7 +47,8 @@ def confine(config: dict) -> tuple[dict, paths.Grants]:
     protections["capabilities"] = oslimits.drop_capabilities()
     protections["no_new_privs"] = oslimits.no_new_privs()
     protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
-    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}")
+    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}",
+                        working=os.getcwd() if config.get("staging") else None)
     protections.update(landlock.restrict(grants))
     protections["syscalls"] = (seccomp.install() if protections["no_new_privs"]
                                else "off: seccomp needs no_new_privs, which could not be set")
@@ -164,6 +165,8 @@ def main(argv: list[str]) -> None:
     # After confine: a credential change (a new user namespace) clears the parent-death signal.
     protections["dies_with_kernel"] = oslimits.die_with_parent(int(config["kernel_pid"]))
     protections["preloaded"] = preload()
+    if config.get("staging"):  # before Runner: its Pristine snapshot keeps the redirect in builtins
+        staging.install(os.getcwd(), config["staging"], grants.writable)
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
