@@ -10,11 +10,12 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import codec, framing, paths, rng
+from . import codec, framing, paths, proxies, rng, shipping
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -60,6 +61,8 @@ class Sandbox:
         self._closed = False
         self.generation = 0  # which worker; functions from an earlier one cannot be called
         self._dropped: list[str] = []
+        self._proxies: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # one proxy per handle
+        self._releases: list[list] = []  # [session, id] of dropped proxies, sent with the next request
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def _refuse_importable_workdir(self) -> None:
@@ -165,6 +168,9 @@ class Sandbox:
         """(the reply, or None with an error message and type) - after a timeout or a crash the worker has
         already been replaced."""
         worker = self._worker()
+        if self._releases:
+            taken, self._releases[:] = list(self._releases), []
+            message = {**message, "release": taken}
         if not worker.alive():  # it died between requests (killed from outside, or a program's leftover thread)
             how = worker.exit_description()
             tail, signal_name = worker.log_tail(), worker.exit_signal()
@@ -227,8 +233,7 @@ class Sandbox:
         return self._result(reply, session, generation, ms, protections)
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
-        def function(reference: dict) -> RemoteFunction:
-            return RemoteFunction(self, session, reference, generation)
+        function = self._decoder(session, generation)
 
         left = [str(n) for n in reply.get("left_behind") or []]
         refused: list[str] = []
@@ -268,23 +273,74 @@ class Sandbox:
                             refused=tuple(refused), figures=tuple(_pngs(reply.get("figures"))), ms=ms,
                             protections=protections)
 
-    def call(self, session: str, function_name: str, args: Sequence[Any] = (),
-             kwargs: dict[str, Any] | None = None) -> Any:
-        """Call `function_name`, defined by an earlier run in `session`, in the worker; its value comes back
-        converted safely. When it raises, the same exception type where the kernel can name it, else RemoteError
-        (remote.remote_exception); WorkerTimeout / WorkerCrashed when the worker had to go. The kernel's random
-        streams go with the call and move on only along their own sequence (rng.py)."""
-        def reference(value: Any) -> dict | None:
-            return value.reference() if isinstance(value, RemoteFunction) and value._sandbox is self else None
+    # ------------------------------------------------------------------------------------------ references
+    def _decoder(self, session: str, generation: int):
+        """What the kernel makes of the worker's references: a function handle a RemoteFunction, any other
+        handle a proxy (proxies.py). Shipped source and module names are the kernel's to send, never to take."""
+        def function(reference: dict) -> Any:
+            if reference.get("t") == "function":
+                return RemoteFunction(self, session, reference, generation)
+            if reference.get("t") == "handle":
+                return proxies.proxy_for(self, reference, session, generation, self._proxies)
+            raise UnsafePayload(f"a {str(reference.get('t'))[:40]!r} reference from the worker was refused")
+        return function
 
+    def _encoder(self):
+        """How the kernel's arguments travel: this sandbox's proxies and functions by their handles, the user's
+        own functions, classes and objects as source (shipping.py)."""
+        def reference(value: Any) -> dict | None:
+            if isinstance(value, RemoteFunction):
+                return value.reference() if value._sandbox is self else None
+            if isinstance(value, proxies.RemoteObject):
+                if value._llmos_box is not self:
+                    return None
+                proxies.stale(value._llmos_generation, self.generation)
+                return value._llmos_reference()
+            return shipping.ship(value, lambda part: codec.encode(part, function=reference))
+        return reference
+
+    def _release_later(self, proxy: proxies.RemoteObject) -> None:
+        if proxy._llmos_generation == self.generation:
+            self._releases.append([proxy._llmos_session, proxy._llmos_id])
+
+    def _keep(self, key: tuple) -> None:
+        """A handle the worker sent again: a release queued for it (its earlier proxy was dropped) must not go."""
+        pair = [key[1], key[2]]
+        while pair in self._releases:
+            self._releases.remove(pair)
+
+    def handle(self, proxy: proxies.RemoteObject, action: str, name: str, args: Sequence[Any] = (),
+               kwargs: dict[str, Any] | None = None) -> Any:
+        """One attribute read or set, call or dunder on the object `proxy` stands for (proxies.py)."""
+        proxies.stale(proxy._llmos_generation, self.generation)
+        label = f"{proxy._llmos_type.rpartition('.')[2]}.{name}"
+        return self._request({"op": "handle", "session": proxy._llmos_session, "handle": proxy._llmos_id,
+                              "action": action, "name": name}, proxy._llmos_session, label, args, kwargs)
+
+    def call(self, session: str, function_name: str, args: Sequence[Any] = (),
+             kwargs: dict[str, Any] | None = None, handle: int | None = None) -> Any:
+        """Call `function_name`, defined by an earlier run in `session` (or the function held as `handle`), in
+        the worker; its value comes back converted safely (what has no safe form, as a proxy). The user's own
+        functions and objects go as source (shipping.py). When it raises, the same exception type where the
+        kernel can name it, else RemoteError (remote.remote_exception); WorkerTimeout / WorkerCrashed when the
+        worker had to go. The kernel's random streams go with the call and move on only along their own
+        sequence (rng.py)."""
+        message = {"op": "call", "session": session, "name": function_name}
+        if handle is not None:
+            message["handle"] = handle
+        return self._request(message, session, function_name, args, kwargs)
+
+    def _request(self, message: dict, session: str, function_name: str, args: Sequence[Any],
+                 kwargs: dict[str, Any] | None) -> Any:
         streams = rng.capture()
+        reference = self._encoder()
         try:
-            message = {"op": "call", "session": session, "name": function_name,
-                       "args": codec.encode(list(args), function=reference),
+            message = {**message, "args": codec.encode(list(args), function=reference),
                        "kwargs": codec.encode(dict(kwargs or {}), function=reference), "rng": streams}
         except codec.Unconvertible as exc:
             raise SandboxError(f"An argument to {function_name}() cannot travel to the sandbox: {exc}. Pass JSON "
-                               "values, circuits, arrays or quantum_info objects.") from None
+                               "values, circuits, arrays, quantum_info objects, or functions, classes and objects "
+                               "defined in your own code (they go as source).") from None
         with self._lock:
             self._worker()
             generation = self.generation
@@ -297,10 +353,7 @@ class Sandbox:
         rng.advance(streams, reply.get("rng"))  # never the worker's state: how far along the kernel's own it got
         if not reply.get("ok"):
             raise remote_exception(function_name, reply) from None
-
-        def function(ref: dict) -> RemoteFunction:
-            return RemoteFunction(self, session, ref, generation)
-
+        function = self._decoder(session, generation)
         _write_back(reply.get("changed"), args, kwargs or {}, function)
         return codec.decode(reply.get("value"), function=function)
 
