@@ -74,6 +74,34 @@ def timed(fns, runs: int, warm: int) -> list[list[float]]:
     return out
 
 
+CROSSING = """
+from qiskit import QuantumCircuit
+class Point:
+    def __init__(self, x):
+        self.x = x
+    def norm2(self):
+        return self.x * self.x
+p = Point(3)
+def apply(oracle):
+    qc = QuantumCircuit(2)
+    oracle(qc)
+    return qc.size()
+"""
+
+
+def _oracle(qc):
+    qc.cx(0, 1)
+
+
+def _crossings(box: Sandbox, runs: int, warm: int) -> list[tuple[str, list[float]]]:
+    """A method call on a proxy (two requests: the bound method by handle, then its call) and a kernel
+    function passed to a worker function (shipped as source, then called there)."""
+    ns = box.run(CROSSING, session="crossing").namespace
+    point, apply = ns["p"], ns["apply"]
+    method, shipped = timed([lambda: point.norm2(), lambda: apply(_oracle)], runs, warm)
+    return [("proxy method call (p.norm2())", method), ("kernel function passed in (apply(oracle))", shipped)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60)
@@ -97,6 +125,7 @@ def main() -> None:
 
                 kernel, worker = timed([in_kernel, in_worker], args.runs, args.warm)
                 rows.append((name, kernel, worker))
+            crossings = _crossings(box, args.runs, args.warm)
             protections = box.protections
 
         starts, firsts = [], []
@@ -118,6 +147,11 @@ def main() -> None:
         added = statistics.median(worker) - statistics.median(kernel)
         print(f"| {name} | {statistics.median(kernel):.1f} ms | {percentile(kernel, 0.95):.1f} ms | "
               f"{statistics.median(worker):.1f} ms | {percentile(worker, 0.95):.1f} ms | {added:+.1f} ms |")
+    print(f"\n## Crossing the boundary by handle and by source ({args.runs} runs each)\n")
+    print("| crossing | p50 | p95 |")
+    print("|---|---:|---:|")
+    for name, samples in crossings:
+        print(f"| {name} | {statistics.median(samples):.2f} ms | {percentile(samples, 0.95):.2f} ms |")
     print(f"\n## Worker start ({args.starts} fresh workers)\n")
     print("| | p50 | max |")
     print("|---|---:|---:|")

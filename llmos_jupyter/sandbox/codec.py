@@ -2,8 +2,11 @@
 code travel: JSON scalars and containers of travelling values, complex numbers, bytes, paths, numpy arrays as .npy
 (allow_pickle=False both ways, so object arrays are refused), the Qiskit kinds of qiskit_kinds.py (circuits as
 QPY no older than the Rust reader's, whose expressions are parsed, not evaluated; everything else rebuilt
-from arrays and plain data through public constructors), and references to functions that stay in the
-worker. Anything else is `Unconvertible` and stays where it is; any tag not listed here (a pickle, say) is
+from arrays and plain data through public constructors), and references: a value with no by-value form goes
+to the caller's `function` hook (the worker makes it a handle, handles.py; the kernel ships its own functions
+and objects as source, shipping.py, and sends proxies back as their handles), and tags "function", "handle",
+"source" and "module" go to the decoding side's hook, which accepts only what that side may. Anything else is
+`Unconvertible` and stays where it is; any tag not listed here (a pickle, say) is
 `UnsafePayload` and is never looked at further. What a payload claims (an .npy header's shape, a QPY
 header's qubits and instructions) is bounded before it is loaded (limits.py, qpy_sizes.py).
 
@@ -27,6 +30,10 @@ MAX_BINARY = 40 * 1024 * 1024
 
 NPY_MAGIC = b"\x93NUMPY"
 QPY_MAGIC = b"QISKIT"
+
+
+class OverBudget(Unconvertible):
+    """A value too large to send as a whole: it is not split into parts that each become a reference."""
 
 
 class _Budget:
@@ -75,13 +82,25 @@ def _qualname(value: Any) -> str:
 def encode(value: Any, *, function: Callable[[Any], dict | None] | None = None) -> Any:
     """`value` as tagged JSON, or Unconvertible. `function(value)` may describe a callable as a reference
     (each side has its own kind of function: defined in the worker, RemoteFunction in the kernel)."""
-    return _encode(value, 0, _Budget(Unconvertible), function)
+    return _encode(value, 0, _Budget(OverBudget), function)
 
 
 def _encode(value: Any, depth: int, budget: _Budget, function) -> Any:
     if depth > MAX_DEPTH:
-        raise Unconvertible(f"nested deeper than {MAX_DEPTH}")
+        raise OverBudget(f"nested deeper than {MAX_DEPTH}")
     budget.count()
+    try:
+        return _by_value(value, depth, budget, function)
+    except OverBudget:
+        raise
+    except Unconvertible:
+        described = function(value) if function is not None else None
+        if described is None:
+            raise
+        return described
+
+
+def _by_value(value: Any, depth: int, budget: _Budget, function) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -116,10 +135,6 @@ def _encode(value: Any, depth: int, budget: _Budget, function) -> Any:
             tag = next(t for k, t in ((tuple, "tuple"), (list, "list"), (frozenset, "frozenset"), (set, "set"))
                        if isinstance(value, k))
         return {"t": tag, "v": [_encode(v, depth + 1, budget, function) for v in value]}
-    if function is not None and callable(value):
-        described = function(value)
-        if described is not None:
-            return described
     raise Unconvertible(f"a {_qualname(value)} has no safe form to travel in")
 
 
@@ -195,7 +210,8 @@ class _Out:
 
 def decode(data: Any, *, function: Callable[[dict], Any] | None = None) -> Any:
     """The value `data` describes. UnsafePayload for any tag that is not a safe kind; `function(tagged)` turns
-    a function reference into that side's callable (without it, references are refused)."""
+    a reference (function, handle, source, module) into that side's object, or refuses it (without it, all
+    references are refused)."""
     return _decode(data, 0, _Budget(UnsafePayload), function)
 
 
@@ -325,7 +341,7 @@ def _path(data, *_):
 
 def _function(data, depth, budget, function):
     if function is None:
-        raise UnsafePayload("a function reference where none is expected")
+        raise UnsafePayload(f"a {data.get('t')} reference where none is expected")
     return function(data)
 
 
@@ -342,6 +358,9 @@ _DECODERS: dict[str, Callable] = {
     "npscalar": lambda data, depth, budget, function: _array(data.get("npy"), budget)[()],
     "path": _path,
     "function": _function,
+    "handle": _function,
+    "source": _function,
+    "module": _function,
 }
 
 

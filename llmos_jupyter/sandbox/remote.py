@@ -68,15 +68,19 @@ class RemoteFunction:
         self.__doc__ = doc if isinstance(doc, str) else None
         self.__signature__ = signature_from(description)
         self.signature_text = str(description.get("signature") or self.__signature__)
+        handle = description.get("handle")  # held by handle (a closure, a method); by name only when absent
+        self.handle = handle if isinstance(handle, int) and not isinstance(handle, bool) else None
 
     def reference(self) -> dict:
+        if self.handle is not None:
+            return {"t": "function", "session": self.session, "name": self.__name__, "handle": self.handle}
         return {"t": "function", "session": self.session, "name": self.__name__}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._sandbox.generation != self.generation:
             raise SandboxError(f"{self.__name__}() was defined in a sandbox worker that has since restarted (a "
                                "timeout, a crash, or restart()); run the cell that defines it again.")
-        return self._sandbox.call(self.session, self.__name__, args, kwargs)
+        return self._sandbox.call(self.session, self.__name__, args, kwargs, handle=self.handle)
 
     def __repr__(self) -> str:
         return f"<function {self.__name__}{self.__signature__} (runs in the sandbox)>"

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..tools.produced import open_figures, snapshot
 from ..tools.qiskit_exec import run_code
-from . import codec, limits, rng
+from . import codec, handles, limits, rng, shipped
 from .errors import UnsafePayload
 from .pristine import Pristine
 
@@ -165,7 +165,8 @@ class Runner:
         self.sessions: dict[str, dict[str, Any]] = {}
         self._log = open(log_path, "rb") if log_path else None  # noqa: SIM115 - read for the worker's life
         self._pristine = Pristine()  # taken after preloading, before any program runs
-        self._kept = 0  # bound methods kept in sessions for the kernel to call (a pass's run)
+        self.handles = handles.Handles()  # what the kernel holds by handle (proxies.py)
+        self._shipped: dict = {}  # classes the kernel shipped, built once each, so isinstance holds across calls
 
     def namespace(self, session: str) -> dict[str, Any]:
         return self.sessions.setdefault(session, {"__name__": "__main__"})
@@ -239,52 +240,78 @@ class Runner:
                 "figures": [base64.b64encode(f).decode("ascii") for f in figures]}
 
     def _describer(self, session: str):
-        """How callables travel from `session`: a function by its name there; a bound method (a transpiler
-        pass's run) is kept in the session under a hidden name and travels by that."""
-        namespace = self.namespace(session)
+        """How values with no by-value form travel from `session`: by handle (handles.py), functions included
+        (a closure or an inner function has no name to be found by)."""
+        return lambda value: self.handles.describe(session, value, describe_function)
 
-        def describe(value: Any) -> dict | None:
-            if isinstance(value, types.MethodType) and not isinstance(value.__self__, types.ModuleType):
-                self._kept += 1
-                name = f"_llmos_kept_{self._kept}"
-                namespace[name] = value
-                return {**(describe_function(value.__func__) or {}), "name": name}
-            return describe_function(value)
-
-        return describe
+    def _resolver(self, session: str):
+        """What the kernel's references become here: a handle its original, the kernel's shipped source a
+        function, class or object built from it (shipped.py), a module or library name that import."""
+        def resolve(reference: dict) -> Any:
+            tag = reference.get("t")
+            if tag == "function" and "handle" not in reference:  # by name, as before handles
+                target = (self.sessions.get(reference.get("session")) or {}).get(reference.get("name"))
+                if not callable(target):
+                    raise UnsafePayload(f"a reference to {reference.get('name')!r}, which is not a function in the worker")
+                return target
+            if tag in ("function", "handle"):
+                return self.handles.get(reference.get("session"), reference.get("handle", reference.get("id")))
+            return shipped.build(reference, lambda data: codec.decode(data, function=resolve), self._shipped)
+        return resolve
 
     def _bring(self, value: Any, budget: list[int], session: str) -> tuple[Any, bool]:
-        """(the encoded value, whether it stays in the worker)."""
-        described = describe_function(value)
-        if described is not None:
-            return described, False
+        """(the encoded value, whether it stays in the worker). What is too large to send whole goes by handle."""
+        describe = self._describer(session)
         try:
-            encoded = codec.encode(value, function=self._describer(session))
+            encoded = codec.encode(value, function=describe)
         except codec.Unconvertible:
-            return None, True
-        except Exception:  # noqa: BLE001 - a value whose conversion breaks stays behind, the run does not fail
-            return None, True
+            encoded = describe(value)
+        except Exception:  # noqa: BLE001 - a value whose conversion breaks goes by handle, the run does not fail
+            encoded = describe(value)
         size = len(json.dumps(encoded)) if isinstance(encoded, (dict, str)) else 8
         if size > budget[0]:
-            return None, True
+            encoded = describe(value)
+            size = len(json.dumps(encoded))
+            if size > budget[0]:
+                return None, True
         budget[0] -= size
         return encoded, False
 
     # -- one call of a function an earlier run defined
-    def call(self, session: str, name: str, args: Any, kwargs: Any, streams: Any = None) -> dict[str, Any]:
+    def call(self, session: str, name: str, args: Any, kwargs: Any, streams: Any = None,
+             handle: Any = None) -> dict[str, Any]:
         namespace = self.sessions.get(session)
-        function = namespace.get(name) if namespace is not None else None
-        if not callable(function):
+        if handle is not None:
+            function = self.handles.get(session, handle)
+        else:
+            function = namespace.get(name) if namespace is not None else None
+        if not callable(function) or namespace is None:
             return {"ok": False, "error_type": "NameError",
                     "error": f"No function {name!r} in the sandbox session {session!r}: run the cell that defines "
                              "it again (a restarted worker starts with empty sessions)."}
+        return self._invoke(session, name, function, args, kwargs, streams)
 
-        def resolve(reference: dict) -> Any:
-            target = (self.sessions.get(reference.get("session")) or {}).get(reference.get("name"))
-            if not callable(target):
-                raise UnsafePayload(f"a reference to {reference.get('name')!r}, which is not a function in the worker")
-            return target
+    def handle(self, session: str, ident: Any, action: Any, name: Any, args: Any, kwargs: Any,
+               streams: Any = None) -> dict[str, Any]:
+        """One thing done to a held object for the kernel's proxy: an attribute read or set, or one of the
+        dunders handles.ACTIONS names (repr, ==, len, iter, next, isinstance...), answered as a call is."""
+        target = self.handles.get(session, ident)
+        if action == "getattr" and isinstance(name, str):
+            function = lambda: getattr(target, name)  # noqa: E731
+        elif action == "setattr" and isinstance(name, str):
+            function = lambda value: setattr(target, name, value)  # noqa: E731
+        elif action == "delattr" and isinstance(name, str):
+            function = lambda: delattr(target, name)  # noqa: E731
+        elif action == "op" and name in handles.ACTIONS:
+            function = lambda *a, **k: handles.ACTIONS[name](target, *a, **k)  # noqa: E731
+        else:
+            raise UnsafePayload(f"a handle request {str(action)[:40]!r} {str(name)[:40]!r} the worker does not serve")
+        self.namespace(session)
+        return self._invoke(session, f"{type(target).__name__}.{name}", function, args, kwargs, streams)
 
+    def _invoke(self, session: str, name: str, function: Any, args: Any, kwargs: Any, streams: Any) -> dict[str, Any]:
+        namespace = self.namespace(session)
+        resolve = self._resolver(session)
         call_args = codec.decode(args, function=resolve)
         call_kwargs = codec.decode(kwargs, function=resolve)
         if not isinstance(call_args, (list, tuple)) or not isinstance(call_kwargs, dict) or not all(
@@ -309,12 +336,10 @@ class Runner:
         budget = [MESSAGE_BUDGET]
         encoded, stays = self._bring(value, budget, session)
         if stays:
-            why = _why_not(value)
             return {"ok": False, "error_type": "Unconvertible", "output": buffer.getvalue(),
-                    "error": f"{name}() returned a {type(value).__module__}.{type(value).__qualname__}, which has no "
-                             f"safe form to come back in{why} (JSON values, circuits, arrays, quantum_info objects, "
-                             "primitive results); return one of those, or keep the value in the worker and use it "
-                             "from a later run.", "rng": rng.progress(streams)}
+                    "error": f"{name}() returned a {type(value).__module__}.{type(value).__qualname__}, which is "
+                             "larger than a reply may be; keep the value in the worker and use it from a later run.",
+                    "rng": rng.progress(streams)}
         return {"ok": True, "value": encoded, "output": buffer.getvalue(), "rng": rng.progress(streams),
                 "changed": _changed(args, kwargs, call_args, call_kwargs, lambda v: self._bring(v, budget, session))}
 
@@ -342,17 +367,6 @@ def _changed(args: dict, kwargs: dict, call_args, call_kwargs, bring) -> dict[st
         if encoded is not None:
             changed["kwargs"][key] = encoded
     return changed
-
-
-def _why_not(value: Any) -> str:
-    try:
-        codec.encode(value, function=describe_function)
-    except codec.Unconvertible as exc:
-        inner = str(exc)
-        return "" if f"{type(value).__module__}.{type(value).__qualname__} has" in inner else f" ({inner})"
-    except Exception as exc:  # noqa: BLE001 - the conversion's own failure is the reason
-        return f" ({type(exc).__name__}: {exc})"
-    return " (it is larger than a reply may be)"
 
 
 def _capped(text: str) -> str:

@@ -10,12 +10,13 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import cgroup, codec, framing, leftovers, paths, quota, rng, saving
+from . import cgroup, codec, framing, leftovers, paths, proxies, quota, rng, saving, shipping
 from .environment import worker_environment
 from .errors import SandboxError, UnsafePayload, WorkerCrashed, WorkerTimeout
 from .notices import notices
@@ -76,6 +77,8 @@ class Sandbox:
         # it where the worker cannot write (the engine passes the LLMOS home).
         self._manifest = saving.Manifest(saved_manifest)
         self._runs = 0
+        self._proxies: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # one proxy per handle
+        self._releases: list[list] = []  # [session, id] of dropped proxies, sent with the next request
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def _refuse_importable_workdir(self) -> None:
@@ -186,6 +189,9 @@ class Sandbox:
         longer than self.still_running_after."""
         limit = self.timeout if timeout == BOUNDED else (None if timeout is None else float(timeout))
         worker = self._worker()
+        if self._releases:
+            taken, self._releases[:] = list(self._releases), []
+            message = {**message, "release": taken}
         if not worker.alive():  # it died between requests (killed from outside, or a program's leftover thread)
             how = worker.exit_description()
             tail, signal_name = worker.log_tail(), worker.exit_signal()
@@ -283,8 +289,7 @@ class Sandbox:
                                             f"looked at ({exc}); they stay in {self.workdir / saving.FOLDER}.",))
 
     def _result(self, reply: dict, session: str, generation: int, ms: float, protections: dict) -> WorkerResult:
-        def function(reference: dict) -> RemoteFunction:
-            return RemoteFunction(self, session, reference, generation)
+        function = self._decoder(session, generation)
 
         left = [str(n) for n in reply.get("left_behind") or []]
         refused: list[str] = []
@@ -324,23 +329,74 @@ class Sandbox:
                             refused=tuple(refused), figures=tuple(_pngs(reply.get("figures"))), ms=ms,
                             protections=protections)
 
-    def call(self, session: str, function_name: str, args: Sequence[Any] = (),
-             kwargs: dict[str, Any] | None = None) -> Any:
-        """Call `function_name`, defined by an earlier run in `session`, in the worker; its value comes back
-        converted safely. When it raises, the same exception type where the kernel can name it, else RemoteError
-        (remote.remote_exception); WorkerTimeout / WorkerCrashed when the worker had to go. The kernel's random
-        streams go with the call and move on only along their own sequence (rng.py)."""
-        def reference(value: Any) -> dict | None:
-            return value.reference() if isinstance(value, RemoteFunction) and value._sandbox is self else None
+    # ------------------------------------------------------------------------------------------ references
+    def _decoder(self, session: str, generation: int):
+        """What the kernel makes of the worker's references: a function handle a RemoteFunction, any other
+        handle a proxy (proxies.py). Shipped source and module names are the kernel's to send, never to take."""
+        def function(reference: dict) -> Any:
+            if reference.get("t") == "function":
+                return RemoteFunction(self, session, reference, generation)
+            if reference.get("t") == "handle":
+                return proxies.proxy_for(self, reference, session, generation, self._proxies)
+            raise UnsafePayload(f"a {str(reference.get('t'))[:40]!r} reference from the worker was refused")
+        return function
 
+    def _encoder(self):
+        """How the kernel's arguments travel: this sandbox's proxies and functions by their handles, the user's
+        own functions, classes and objects as source (shipping.py)."""
+        def reference(value: Any) -> dict | None:
+            if isinstance(value, RemoteFunction):
+                return value.reference() if value._sandbox is self else None
+            if isinstance(value, proxies.RemoteObject):
+                if value._llmos_box is not self:
+                    return None
+                proxies.stale(value._llmos_generation, self.generation)
+                return value._llmos_reference()
+            return shipping.ship(value, lambda part: codec.encode(part, function=reference))
+        return reference
+
+    def _release_later(self, proxy: proxies.RemoteObject) -> None:
+        if proxy._llmos_generation == self.generation:
+            self._releases.append([proxy._llmos_session, proxy._llmos_id])
+
+    def _keep(self, key: tuple) -> None:
+        """A handle the worker sent again: a release queued for it (its earlier proxy was dropped) must not go."""
+        pair = [key[1], key[2]]
+        while pair in self._releases:
+            self._releases.remove(pair)
+
+    def handle(self, proxy: proxies.RemoteObject, action: str, name: str, args: Sequence[Any] = (),
+               kwargs: dict[str, Any] | None = None) -> Any:
+        """One attribute read or set, call or dunder on the object `proxy` stands for (proxies.py)."""
+        proxies.stale(proxy._llmos_generation, self.generation)
+        label = f"{proxy._llmos_type.rpartition('.')[2]}.{name}"
+        return self._request({"op": "handle", "session": proxy._llmos_session, "handle": proxy._llmos_id,
+                              "action": action, "name": name}, proxy._llmos_session, label, args, kwargs)
+
+    def call(self, session: str, function_name: str, args: Sequence[Any] = (),
+             kwargs: dict[str, Any] | None = None, handle: int | None = None) -> Any:
+        """Call `function_name`, defined by an earlier run in `session` (or the function held as `handle`), in
+        the worker; its value comes back converted safely (what has no safe form, as a proxy). The user's own
+        functions and objects go as source (shipping.py). When it raises, the same exception type where the
+        kernel can name it, else RemoteError (remote.remote_exception); WorkerTimeout / WorkerCrashed when the
+        worker had to go. The kernel's random streams go with the call and move on only along their own
+        sequence (rng.py)."""
+        message = {"op": "call", "session": session, "name": function_name}
+        if handle is not None:
+            message["handle"] = handle
+        return self._request(message, session, function_name, args, kwargs)
+
+    def _request(self, message: dict, session: str, function_name: str, args: Sequence[Any],
+                 kwargs: dict[str, Any] | None) -> Any:
         streams = rng.capture()
+        reference = self._encoder()
         try:
-            message = {"op": "call", "session": session, "name": function_name,
-                       "args": codec.encode(list(args), function=reference),
+            message = {**message, "args": codec.encode(list(args), function=reference),
                        "kwargs": codec.encode(dict(kwargs or {}), function=reference), "rng": streams}
         except codec.Unconvertible as exc:
             raise SandboxError(f"An argument to {function_name}() cannot travel to the sandbox: {exc}. Pass JSON "
-                               "values, circuits, arrays or quantum_info objects.") from None
+                               "values, circuits, arrays, quantum_info objects, or functions, classes and objects "
+                               "defined in your own code (they go as source).") from None
         with self._lock:
             self._worker()
             generation = self.generation
@@ -353,10 +409,7 @@ class Sandbox:
         rng.advance(streams, reply.get("rng"))  # never the worker's state: how far along the kernel's own it got
         if not reply.get("ok"):
             raise remote_exception(function_name, reply) from None
-
-        def function(ref: dict) -> RemoteFunction:
-            return RemoteFunction(self, session, ref, generation)
-
+        function = self._decoder(session, generation)
         _write_back(reply.get("changed"), args, kwargs or {}, function)
         return codec.decode(reply.get("value"), function=function)
 

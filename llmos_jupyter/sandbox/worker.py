@@ -22,7 +22,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, cgroup, codec, framing, landlock, oslimits, paths, quota, seccomp, staging, threadcap  # noqa: F401 - codec: before the lock
+from . import audit, cgroup, codec, framing, handles, landlock, oslimits, paths, quota, seccomp, shipped, staging, threadcap  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -116,7 +116,10 @@ def _exit_with_the_kernel(reply_fd: int, workdir: str | None) -> None:
 def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> None:
     handlers = {
         "run": lambda m: runner.run(str(m["code"]), str(m.get("session", "default"))),
-        "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs"), m.get("rng")),
+        "call": lambda m: runner.call(str(m["session"]), str(m["name"]), m.get("args"), m.get("kwargs"), m.get("rng"),
+                                      m.get("handle")),
+        "handle": lambda m: runner.handle(str(m["session"]), m.get("handle"), m.get("action"), m.get("name"),
+                                          m.get("args"), m.get("kwargs"), m.get("rng")),
         "ping": lambda m: {"ok": True, "pid": os.getpid()},
     }
     while True:
@@ -130,6 +133,7 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> No
             continue
         handler = handlers.get(message.get("op"))
         try:
+            runner.handles.release(message.get("release"))  # proxies the kernel dropped (proxies.py)
             if handler is None:
                 reply = {"ok": False, "error_type": "ProtocolError",
                          "error": message.get("error") or f"unknown request {message.get('op')!r}"}
