@@ -76,7 +76,8 @@ SETTINGS = {"provider": "openai", "max_retries": 0, "starter_skills": False, "st
 AFTER_PLAIN = "try:\n    import seaborn as sns\nexcept ImportError:\n    sns = None\n_after = 1\n"  # a plotting cell
 AFTER_FRESH = "Flip one qubit and measure it 64 times"
 # The next program after a hostile one must find what a fresh kernel (or worker) has: real builtins under their
-# own names (in a kernel, `open` is IPython's wrapper of io.open), a working simulator.
+# own names (in a kernel, `open` is IPython's wrapper of io.open; in the worker, staging.py's, which puts writes
+# to the working folder in its staging folder), a working simulator.
 FRESH = """\
 from qiskit import QuantumCircuit, transpile
 from qiskit_aer import AerSimulator
@@ -87,7 +88,7 @@ qc.measure_all()
 sim = AerSimulator()
 counts = sim.run(transpile(qc, sim), shots=64).result().get_counts()
 stale = [name for name, f in (("print", print), ("open", open), ("len", len), ("sorted", sorted))
-         if f.__module__ not in ("builtins", "io")
+         if f.__module__ not in ("builtins", "io") + (("llmos_jupyter.sandbox.staging",) if name == "open" else ())
          or type(f).__name__ != "builtin_function_or_method" and name != "open"]
 print("FOLLOWUP", counts, "stale:", stale)
 """
