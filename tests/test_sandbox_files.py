@@ -112,6 +112,34 @@ print(again == bell)
         assert qpy.load(f)[0] == expected
 
 
+def test_a_file_a_function_writes_is_there_when_the_call_returns(box, place):
+    """HumanEval's create_binary_serialization(): the task's check calls the function, then reads bell.qpy."""
+    work, _ = place
+    r = ok(box.run("""
+from qiskit import QuantumCircuit, qpy
+def create_binary_serialization():
+    qc = QuantumCircuit(2)
+    qc.h(0)
+    qc.cx(0, 1)
+    with open("phi_plus.qpy", "wb") as f:
+        qpy.dump(qc, f)
+"""))
+    assert r.saved == () and not (work / "phi_plus.qpy").exists()
+    r.namespace["create_binary_serialization"]()
+    from qiskit import qpy
+
+    with open(work / "phi_plus.qpy", "rb") as f:
+        assert qpy.load(f)[0].count_ops() == {"h": 1, "cx": 1}
+
+
+def test_a_file_a_function_may_not_write_is_named_in_a_warning(box, place):
+    work, _ = place
+    r = ok(box.run('def plant():\n    open("sitecustomize.py", "w").write("print(1)")\n'))
+    with pytest.warns(UserWarning, match="sitecustomize.py"):
+        r.namespace["plant"]()
+    assert not (work / "sitecustomize.py").exists()
+
+
 def test_a_csv_named_from_the_parameters_reads_the_users_data_file_beside_it(box, place):
     work, _ = place
     r = ok(box.run("""

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Sequence
 from dataclasses import replace
@@ -401,6 +402,10 @@ class Sandbox:
             self._worker()
             generation = self.generation
             reply, error, error_type = self._ask(message, f"{function_name}()")
+            self._runs += 1
+            files = self._save_files()  # a function may save a file the caller reads next (HumanEval's bell.qpy)
+        for refusal in files.not_saved:
+            warnings.warn(refusal, stacklevel=3)
         if reply is None:
             raise (WorkerTimeout if error_type == "Timeout" else WorkerCrashed)(error)
         output = reply.get("output")
