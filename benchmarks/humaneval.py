@@ -342,7 +342,8 @@ def run_passes(srv: ScriptedLLMServer, tasks: list[Task], rewordings: int, seed:
     rng = random.Random(seed)
     chosen = {t.task_id: rng.sample(sorted(REWORDINGS), min(rewordings, len(REWORDINGS))) for t in tasks}
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="llmos-humaneval-") as tmp:
+    # In a scratch folder: the engine's sandbox works where the kernel does, and some answers save files there.
+    with tempfile.TemporaryDirectory(prefix="llmos-humaneval-") as tmp, contextlib.chdir(tmp):
         home = Path(tmp) / "home"
         tiers = {}
         if t0 is not None:
@@ -541,6 +542,8 @@ def main() -> int:
     ap.add_argument("--t0", type=Path, metavar="FOLDER",
                     help="an adapter folder (HOME/adapters/NAME): serve it as tier T0, the scripted model as T2")
     args = ap.parse_args()
+    # The passes run in a scratch folder: paths given relative to where the command ran are resolved first.
+    args.data, args.log, args.t0 = (None if p is None else p.resolve() for p in (args.data, args.log, args.t0))
     if args.t0 is not None and not (args.t0 / "card.json").is_file():
         ap.error(f"--t0 {args.t0}: no card.json there; pass an adapter folder, HOME/adapters/NAME, that "
                  "%llmos finetune or benchmarks/finetune.py wrote")
