@@ -125,3 +125,23 @@ def cell(ip, text, line=""):
 
 
 __all__ = ["BELL", "ghz", "fenced", "Reply", "cell"]
+
+
+# A program that makes the worker's next `op` reply (run or call) carry `changes` (a Python expression, evaluated
+# in the worker, of a dict merged into the reply), then puts the real method back.
+FORGE = """
+import sys
+_runner = sys.modules["llmos_jupyter.sandbox.runner"]
+_real = _runner.Runner.{op}
+def _forged(self, *args, **kwargs):
+    _runner.Runner.{op} = _real
+    reply = _real(self, *args, **kwargs)
+    for key, value in ({changes}).items():
+        reply[key] = {{**reply[key], **value}} if isinstance(reply.get(key), dict) else value
+    return reply
+_runner.Runner.{op} = _forged
+"""
+
+
+def forge(op: str, changes: str) -> str:
+    return FORGE.format(op=op, changes=changes)

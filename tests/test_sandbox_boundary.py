@@ -20,29 +20,11 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import Reply, fenced
+from conftest import Reply, fenced, forge
 from llmos_jupyter.pipeline.runners import WorkerRunner
 from llmos_jupyter.sandbox import RemoteError, RemoteFunction, Sandbox
 from llmos_jupyter.sandbox.remote import from_sandbox, kernel_object
 
-# A program that makes the worker's next `op` reply (run or call) carry `changes` (a Python expression, evaluated
-# in the worker, of a dict merged into the reply), then puts the real method back.
-FORGE = """
-import sys
-_runner = sys.modules["llmos_jupyter.sandbox.runner"]
-_real = _runner.Runner.{op}
-def _forged(self, *args, **kwargs):
-    _runner.Runner.{op} = _real
-    reply = _real(self, *args, **kwargs)
-    for key, value in ({changes}).items():
-        reply[key] = {{**reply[key], **value}} if isinstance(reply.get(key), dict) else value
-    return reply
-_runner.Runner.{op} = _forged
-"""
-
-
-def forge(op: str, changes: str) -> str:
-    return FORGE.format(op=op, changes=changes)
 
 
 def ok(result):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import Reply, fenced
+from conftest import Reply, fenced, forge
 from llmos_jupyter.render import result_bundles
 from llmos_jupyter.sandbox import Sandbox
 from llmos_jupyter.sandbox.saving import FOLDER, Manifest, collect, name_problem
@@ -21,19 +21,6 @@ from llmos_jupyter.sandbox.saving import FOLDER, Manifest, collect, name_problem
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 
-# A program that makes the worker's next run reply carry `changes`, then puts the real method back (as in
-# test_sandbox_boundary.py): the kernel must not take the worker's word for what was staged.
-FORGE = """
-import sys
-_runner = sys.modules["llmos_jupyter.sandbox.runner"]
-_real = _runner.Runner.run
-def _forged(self, *args, **kwargs):
-    _runner.Runner.run = _real
-    reply = _real(self, *args, **kwargs)
-    reply.update({changes})
-    return reply
-_runner.Runner.run = _forged
-"""
 
 
 @pytest.fixture(scope="module")
@@ -333,8 +320,8 @@ def test_a_link_in_the_working_folder_is_not_written_through(box, place, tmp_pat
 
 def test_a_forged_report_saves_nothing(box, place):
     work, _ = place
-    ok(box.run(FORGE.format(changes="{'saved': ['/etc/passwd', '../../x', 'notes.txt'], "
-                                    "'not_saved': [], 'staged': ['/etc/passwd', '../../x']}")))
+    ok(box.run(forge("run", "{'saved': ['/etc/passwd', '../../x', 'notes.txt'], "
+                                 "'not_saved': [], 'staged': ['/etc/passwd', '../../x']}")))
     r = ok(box.run("y = 1"))
     assert r.saved == () and r.not_saved == ()
     assert not (work / "passwd").exists() and not (work.parent.parent / "x").exists()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 
+from conftest import forge
 from llmos_jupyter.sandbox import RemoteError, RemoteFunction, Sandbox, SandboxError
 from llmos_jupyter.sandbox.proxies import RemoteClass, RemoteObject
 
@@ -358,24 +359,14 @@ def test_an_action_the_worker_does_not_serve_is_refused(box, ns):
 
 
 def test_a_reply_cannot_make_the_kernel_build_code(box):
-    forged = '''
-import sys
-_runner = sys.modules["llmos_jupyter.sandbox.runner"]
-_real = _runner.Runner.run
-def _forged(self, *args, **kwargs):
-    _runner.Runner.run = _real
-    reply = _real(self, *args, **kwargs)
-    reply["namespace"] = {
+    forged = forge("run", """{"namespace": {
         "shipped": {"t": "source", "kind": "function", "name": "f", "source": "import os\\nf = os.getpid"},
         "module": {"t": "module", "module": "os", "qualname": "system"},
         "badtype": {"t": "handle", "session": "hostile", "id": "1", "kind": "object", "type": ["a", "b"], "repr": ""},
         "badkind": {"t": "handle", "session": "hostile", "id": 1, "kind": "builtins.eval", "type": ["a", "b"],
                     "repr": ""},
         "othersession": {"t": "handle", "session": "proxies", "id": 1, "kind": "object", "type": ["a", "b"],
-                         "repr": ""}}
-    return reply
-_runner.Runner.run = _forged
-'''
+                         "repr": ""}}}""")
     assert box.run(forged, session="hostile").error is None
     ran = box.run("x = 1", session="hostile")
     assert {"shipped", "module", "badtype", "badkind", "othersession"} <= set(ran.left_behind)
