@@ -11,12 +11,11 @@ What it measures
     Worker start: the time from Sandbox() to ready (confinement, preloading Qiskit/Aer/numpy, a warm-up
     circuit), over `--starts` fresh workers, and the first run after start.
 
-    Process per run (the fork-per-run design of issue #23, not yet how the worker runs programs): a template
-    process that imported Qiskit/Aer/numpy and ran the Bell program once forks a child for each run; the child
-    runs the program (run_code) and hands its counts to the parent over a pipe, then exits. Compared with the
-    same template running the program itself, alternating. Qiskit's Rust thread pool does not survive a fork
-    (a child of a template that has transpiled hangs), so the template runs with QISKIT_IN_PARALLEL=TRUE,
-    which keeps Qiskit's Rust passes on one thread.
+    Process per run (issue #23): every program runs in a child forked from the worker's warm template. A
+    session's program runs in that session's own child, kept between runs; a clean run (a verified replay, a
+    tool check) gets a new child from the template (a spare is forked ahead, between requests), which ends
+    with its reply. The Bell run in the session's child and as a clean run, alternating: the difference is
+    what a clean process costs a replay.
 
     python benchmarks/sandbox_overhead.py [--runs N] [--warm N] [--starts N]
 
@@ -109,54 +108,6 @@ def _crossings(box: Sandbox, runs: int, warm: int) -> list[tuple[str, list[float
     return [("proxy method call (p.norm2())", method), ("kernel function passed in (apply(oracle))", shipped)]
 
 
-FORK_TEMPLATE = """
-import json, os, sys, time
-sys.path.insert(0, {root!r})
-from llmos_jupyter.tools.qiskit_exec import run_code
-code, runs, warm = {code!r}, {runs}, {warm}
-run_code(code, {{}})
-
-def forked():
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        e = run_code(code, {{}})
-        os.write(write, json.dumps(e.counts).encode() if e.error is None else b"error")
-        os._exit(0)
-    os.close(write)
-    answer = os.read(read, 1 << 16)
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert answer != b"error"
-
-def in_place():
-    assert run_code(code, {{}}).error is None
-
-samples = ([], [])
-for index in range(warm + runs):
-    for slot, fn in ((0, in_place), (1, forked))[::(-1 if index % 2 else 1)]:
-        started = time.perf_counter()
-        fn()
-        if index >= warm:
-            samples[slot].append((time.perf_counter() - started) * 1000)
-print(json.dumps(samples))
-"""
-
-
-def _process_per_run(runs: int, warm: int) -> tuple[list[float], list[float]]:
-    """(in the template's own process, in a child forked per run) samples for the Bell run."""
-    import json
-    import subprocess
-
-    source = FORK_TEMPLATE.format(root=str(Path(__file__).resolve().parents[1]), code=BELL, runs=runs, warm=warm)
-    env = {**os.environ, "QISKIT_IN_PARALLEL": "TRUE"}
-    done = subprocess.run([sys.executable, "-c", source], env=env, capture_output=True, text=True, timeout=600,
-                          check=True)
-    in_place, forked = json.loads(done.stdout.strip().splitlines()[-1])
-    return in_place, forked
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60)
@@ -181,6 +132,9 @@ def main() -> None:
                 kernel, worker = timed([in_kernel, in_worker], args.runs, args.warm)
                 rows.append((name, kernel, worker))
             crossings = _crossings(box, args.runs, args.warm)
+            bell = PROGRAMS["bell (replay-sized)"]
+            template, forked = timed([lambda: box.run(bell, session="bench"), lambda: box.run(bell, clean=True)],
+                                     args.runs, args.warm)
             protections = box.protections
 
         starts, firsts = [], []
@@ -192,8 +146,6 @@ def main() -> None:
                 started = time.perf_counter()
                 fresh.run(PROGRAMS["bell (replay-sized)"])
                 firsts.append((time.perf_counter() - started) * 1000)
-
-    template, forked = _process_per_run(args.runs, args.warm)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     print(f"## Sandbox overhead ({args.runs} runs each, alternating, after {args.warm} warm-up runs; "
@@ -209,12 +161,12 @@ def main() -> None:
     print("|---|---:|---:|")
     for name, samples in crossings:
         print(f"| {name} | {statistics.median(samples):.2f} ms | {percentile(samples, 0.95):.2f} ms |")
-    print(f"\n## Process per run: a child forked from a warm template for each Bell run ({args.runs} runs)\n")
+    print(f"\n## Process per run: the Bell run in its session's process and in a clean one ({args.runs} runs)\n")
     print("| | p50 | p95 |")
     print("|---|---:|---:|")
-    print(f"| in the template's own process | {statistics.median(template):.1f} ms | {percentile(template, 0.95):.1f} ms |")
-    print(f"| in a child forked for the run | {statistics.median(forked):.1f} ms | {percentile(forked, 0.95):.1f} ms |")
-    print(f"| added by the fork, p50 | {statistics.median(forked) - statistics.median(template):+.1f} ms | |")
+    print(f"| in the session's own process (kept) | {statistics.median(template):.1f} ms | {percentile(template, 0.95):.1f} ms |")
+    print(f"| in a clean process (a replay) | {statistics.median(forked):.1f} ms | {percentile(forked, 0.95):.1f} ms |")
+    print(f"| added by the clean process, p50 | {statistics.median(forked) - statistics.median(template):+.1f} ms | |")
     print(f"\n## Worker start ({args.starts} fresh workers)\n")
     print("| | p50 | max |")
     print("|---|---:|---:|")

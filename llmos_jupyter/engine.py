@@ -213,7 +213,7 @@ class LLMOS:
         answer = replay(request, decision, self.memory)
         if not execute:
             return Attempt(answer, run=not_run(NOT_RUN))
-        run = run_program(answer, namespace, request.request_id, self.events, self._runner(trust=trust))
+        run = run_program(answer, namespace, request.request_id, self.events, self._runner(trust=trust), clean=True)
         timings["execute"] = timings.get("execute", 0.0) + run.ms
         verification = verify_replay(decision, answer, run)
         learned = self._learning.replay(decision, verification)
@@ -426,7 +426,7 @@ class LLMOS:
         sandboxed worker, in a session of its own, unless you chose execution = "kernel". The callable has the
         tool's name, signature and docstring."""
         from .memory.crystallize import Tool, ToolRefused, checked_source, kernel_function
-        from .sandbox.remote import RemoteFunction
+        from .sandbox.remote import RemoteError, RemoteFunction
 
         self.memory.ready()
         source = checked_source(self.memory.traces, self.memory.tools_dir, name)
@@ -449,8 +449,17 @@ class LLMOS:
             held[:] = [(box, function)]
             return function
 
+        def call(*args, **kwargs):
+            try:
+                return remote()(*args, **kwargs)
+            except RemoteError as exc:
+                if exc.remote_type != "SessionGone":
+                    raise
+                held.clear()  # its process went (more sessions than the worker keeps): load the tool again
+                return remote()(*args, **kwargs)
+
         remote()  # now, so a tool that cannot load says so here rather than at its first call
-        return Tool(name, source, lambda *args, **kwargs: remote()(*args, **kwargs))
+        return Tool(name, source, call)
 
     def export_memory(self, path: str | Path, text: str | None = None) -> int:
         from .memory.exchange import export

@@ -46,7 +46,7 @@ def test_a_bounded_run_past_the_bound_is_stopped_with_the_clear_message(box):
     seen: list[float] = []
     r = box.run(SLEEPS, session="long", on_still_running=seen.append)
     assert r.error_type == "Timeout"
-    assert f"ran past {BOUND:g} s and was stopped; the worker restarted" in r.error
+    assert f"ran past {BOUND:g} s and was stopped." in r.error
     assert "LLMOS.run_timeout" in r.error
     r = box.run("2 + 2")  # the fresh worker serves
     assert r.error is None and r.value == 4

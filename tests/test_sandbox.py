@@ -322,23 +322,31 @@ print("hello")
 
 # --------------------------------------------------------------------------------------- restarts
 
-def test_a_timeout_stops_the_worker_and_the_next_run_works(layout):
+def test_a_timeout_stops_the_program_and_the_next_run_works(layout):
     with Sandbox(outputs=layout.outputs, protect=[layout.home], timeout=3) as quick:
         ok(quick.run("x = 41"))
         first = quick.pid
         r = quick.run("while True:\n    pass")
         assert r.error_type == "Timeout"
-        assert "ran past 3 s and was stopped; the worker restarted, so names defined by earlier cells are gone" in r.error
+        assert "ran past 3 s and was stopped. Its process was discarded, so the names earlier programs defined" in r.error
         assert "Sandbox(timeout=" in r.error
-        assert quick.pid != first
-        assert quick.run("x + 1").error_type == "NameError"  # a fresh worker
+        assert quick.pid == first  # the template lives on: only the session's process went
+        assert quick.run("x + 1").error_type == "NameError"  # a fresh process for the session
         assert ok(quick.run("2 + 2")).value == 4
+
+
+def test_a_clean_run_that_times_out_costs_the_session_nothing(layout):
+    with Sandbox(outputs=layout.outputs, protect=[layout.home], timeout=3) as quick:
+        ok(quick.run("x = 41"))
+        r = quick.run("while True:\n    pass", clean=True)
+        assert r.error_type == "Timeout" and "ran past 3 s" in r.error and "names" not in r.error
+        assert ok(quick.run("x + 1")).value == 42
 
 
 def test_crashes_restart_the_worker(layout):
     with Sandbox(outputs=layout.outputs, protect=[layout.home], memory_mb=2048) as fragile:
         r = fragile.run("import os\nos._exit(3)")
-        assert r.error_type == "WorkerCrashed" and "exited with status 3" in r.error and "restarted" in r.error
+        assert r.error_type == "WorkerCrashed" and "exited with status 3" in r.error and "discarded" in r.error
         assert ok(fragile.run("1 + 1")).value == 2
 
         r = fragile.run("import faulthandler\nfaulthandler._sigsegv()")
@@ -504,11 +512,12 @@ def fails():
     assert isinstance(ghz, RemoteFunction) and ghz.__name__ == "ghz" and "A GHZ circuit" in ghz.__doc__
     assert str(ghz.__signature__) == "(n: int = 3, label: str = 'ghz') -> qiskit.circuit.quantumcircuit.QuantumCircuit"
     assert r.produced["defined"]["ghz"] == "def" + str(ghz.__signature__) == "def" + ghz.signature_text
-    assert r.namespace["where"]() == box.pid != os.getpid()
+    where = r.namespace["where"]()  # the session's process: a child of the worker's template, never the kernel
+    assert where != os.getpid() and int(Path(f"/proc/{where}/stat").read_text().rpartition(")")[2].split()[1]) == box.pid
     circuit = ghz(4, label="four")
-    assert isinstance(circuit, QuantumCircuit) and circuit.num_qubits == 4 and circuit.name == f"four-{box.pid}"
+    assert isinstance(circuit, QuantumCircuit) and circuit.num_qubits == 4 and circuit.name == f"four-{where}"
     assert r.namespace["width"](circuit) == 4  # a circuit travels to the worker as an argument, too
-    assert r.namespace["width"](circuit, by=r.namespace["where"]) == box.pid  # and a remote function
+    assert r.namespace["width"](circuit, by=r.namespace["where"]) == where  # and a remote function
     with pytest.raises(ValueError, match="on purpose") as raised:  # its own type (test_sandbox_boundary.py)
         r.namespace["fails"]()
     assert raised.value.remote_type == "ValueError"

@@ -16,7 +16,7 @@ from .behaviour import Behaviour, script_behaviour
 
 
 class Runner(Protocol):
-    def run(self, code: str, namespace: dict[str, Any], session: str | None = None) -> Any: ...
+    def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, clean: bool = False) -> Any: ...
 
     def restart(self) -> None: ...
 
@@ -60,7 +60,7 @@ def run_apart(programs: Sequence[tuple[str, str]], runner: Runner, *, run_id: st
         findings = () if verdict.ok else tuple(str(f) for f in verdict.findings)
         session = f"consensus-{run_id}-{i}"
         namespace: dict[str, Any] = {}
-        ran = runner.run(code, namespace, session=session)
+        ran = runner.run(code, namespace, session=session, clean=True)  # a process of its own, ended after
         behaviour = Behaviour()
         if ran.error is None:
             try:
@@ -71,6 +71,4 @@ def run_apart(programs: Sequence[tuple[str, str]], runner: Runner, *, run_id: st
                 continue
         out.append(ProgramRun(label, code, session, error=ran.error, output=ran.output, counts=ran.counts,
                               behaviour=behaviour, findings=findings))
-        if findings:
-            runner.restart()
     return out

@@ -59,4 +59,4 @@ class Learning:
         return function
 
     def _check_run(self, code: str, namespace: dict):
-        return self.runner.run(code, namespace, session="tool-check")
+        return self.runner.run(code, namespace, session="tool-check", clean=True)

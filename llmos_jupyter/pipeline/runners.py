@@ -63,8 +63,8 @@ class KernelRunner:
         """Nothing to start: programs run in the kernel's own process."""
 
     def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, bounded: bool = True,
-            on_still_running=None) -> Ran:
-        """`bounded`, `on_still_running`: the worker's; in the kernel a program runs as any cell does."""
+            on_still_running=None, clean: bool = False) -> Ran:
+        """`bounded`, `on_still_running`, `clean`: the worker's; in the kernel a program runs as any cell does."""
         from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
         e = run_code(code, namespace)
@@ -95,12 +95,16 @@ class WorkerRunner:
         self._sandbox().start()
 
     def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, bounded: bool = True,
-            on_still_running=None) -> Ran:
-        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one). `bounded`: stop
-        it past the runner's timeout (replays, tool checks, compared answers); False for the cell's own program,
-        which runs until it finishes or the user interrupts it. `on_still_running(seconds)`: see Sandbox.run."""
+            on_still_running=None, clean: bool = False) -> Ran:
+        """`session`: a namespace of the worker's own ("user" by default: the cells' shared one), served by a
+        process of its own. `clean`: run in a clean process from the worker's template instead (a verified
+        replay, a tool check, a compared answer), whose names the session gets for its next program.
+        `bounded`: stop it past the runner's timeout (replays, tool checks, compared answers); False for the
+        cell's own program, which runs until it finishes or the user interrupts it. `on_still_running(seconds)`:
+        see Sandbox.run."""
         unbounded = {} if bounded else {"timeout": None}  # bounded: the Sandbox's own timeout
-        r = self._sandbox().run(code, session=session or "user", on_still_running=on_still_running, **unbounded)
+        r = self._sandbox().run(code, session=session or "user", on_still_running=on_still_running, clean=clean,
+                                hand_on=session in (None, "user"), **unbounded)
         kept = self.bind(namespace, r.namespace)
         fresh = tuple(n for n in self._box.notices if n not in self._told)  # each degradation said once
         self._told.update(fresh)
@@ -130,11 +134,12 @@ class WorkerRunner:
             namespace[name] = mine[name] = value
         return kept
 
-    def restart(self) -> None:
-        """A fresh worker: after a program the guard flagged, so whatever it patched in the worker's libraries
-        cannot reach later runs (the names earlier cells defined there go with it)."""
+    def restart(self, session: str = "user") -> None:
+        """A fresh process for `session`: after a program the guard flagged, so whatever it patched in the
+        libraries cannot reach later runs (the names earlier cells defined there go with it). Other sessions and
+        clean runs never shared its process."""
         if self._box is not None:
-            self._box.restart()
+            self._box.discard(session)
 
     def close(self) -> None:
         if self._box is not None:

@@ -6,6 +6,7 @@ those of workers that died with their kernel."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 PREFIX = "llmos-worker-"
@@ -67,14 +68,23 @@ def _without(why: str) -> str:
     return f"off: {why}"
 
 
-def remove(pid: int) -> None:
-    """The group of worker `pid`, once it is gone (rmdir fails harmlessly while tasks remain)."""
+def remove(pid: int, wait: float = 2.0) -> None:
+    """The group of worker `pid`, once it is gone: rmdir fails while tasks remain, and the template's children,
+    killed with it, may take a moment to exit."""
     root = _pids_root()
-    if root is not None:
+    if root is None:
+        return
+    end = time.monotonic() + wait
+    while True:
         try:
             (root / f"{PREFIX}{pid}").rmdir()
+            return
+        except FileNotFoundError:
+            return
         except OSError:
-            pass
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.02)
 
 
 def sweep() -> None:

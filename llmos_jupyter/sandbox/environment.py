@@ -52,6 +52,9 @@ def worker_environment(workdir: Path, outputs: Path, python_path: list[str],
         "PYTHONIOENCODING": "utf-8",
         "PYTHONPATH": os.pathsep.join(python_path),
         "LLMOS_OUTPUTS": str(outputs),  # where a program may save what the user should see
+        # Programs run in children forked from the warm template (supervisor.py); Qiskit's Rust thread pool does
+        # not survive a fork (a child of a template that transpiled hangs), so its passes stay on one thread.
+        "QISKIT_IN_PARALLEL": "TRUE",
     })
     dropped = sorted(name for name in parent if is_secret(name))
     return env, dropped

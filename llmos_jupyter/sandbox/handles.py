@@ -50,6 +50,11 @@ class Handles:
         self._ids: dict[tuple[str, int], int] = {}  # the same object in a session keeps its id (so `is` holds)
         self._next = 0
 
+    def start_at(self, first: int) -> None:
+        """Number this process's handles from `first` on: each child of the template its own range, so an id
+        from one session's process never names an object in another's."""
+        self._next = max(self._next, first)
+
     def __len__(self) -> int:
         return len(self._objects)
 

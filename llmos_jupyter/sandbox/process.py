@@ -32,6 +32,14 @@ def _fresh_log(path: Path):
     return os.fdopen(fd, "ab")
 
 
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[1])  # after the name, which may hold spaces
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class WorkerProcess:
     def __init__(self, config: dict[str, Any], env: dict[str, str], cwd: Path, log_path: Path):
         self.log_path = log_path
@@ -56,6 +64,7 @@ class WorkerProcess:
         os.set_blocking(cmd_w, False)  # a worker that stops reading must not block the kernel past a deadline
         self.cmd_fd, self.reply_fd = cmd_w, reply_r
         self.ready: dict[str, Any] | None = None
+        self.children: list[int] = []  # the pids of the template's children, as its last reply listed them
         self.started = time.monotonic()
 
     @property
@@ -68,6 +77,8 @@ class WorkerProcess:
     def wait_ready(self, deadline: float) -> dict[str, Any]:
         if self.ready is None:
             message = framing.read_message(self.reply_fd, deadline)
+            if message.get("op") == "failed":
+                raise framing.ProtocolError(str(message.get("error"))[:2000])
             if message.get("op") != "ready" or not isinstance(message.get("protections"), dict):
                 raise framing.ProtocolError("the worker's first message was not 'ready'")
             self.ready = message
@@ -85,6 +96,9 @@ class WorkerProcess:
             if on_wait is not None:
                 self._wait_readable(deadline, on_wait)
             reply = framing.read_message(self.reply_fd, deadline)
+            pids = reply.get("children")
+            if isinstance(pids, list):  # the template's children, killed with it (kill)
+                self.children = [p for p in pids if isinstance(p, int) and not isinstance(p, bool) and p > 1]
             if reply.get("id") == ident:
                 return reply
             # A reply to an earlier, abandoned request, or a message the program forged: not this answer.
@@ -114,6 +128,12 @@ class WorkerProcess:
                 pass
 
     def kill(self) -> None:
+        for pid in self.children:  # a program may have left the group (setsid); still the template's child
+            if _parent(pid) == self.pid:  # never a pid some other process has since been given
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         if self.alive():
             try:
                 os.killpg(self.pid, signal.SIGKILL)

@@ -277,6 +277,19 @@ class Runner:
         budget[0] -= size
         return encoded, False
 
+    def bind(self, session: str, values: Any) -> None:
+        """Names a clean run elsewhere (a replay in its own process) handed the kernel, put into `session` too, so
+        the next program of that session sees them as it would have had the run been its own."""
+        if not isinstance(values, dict):
+            return
+        namespace, resolve = self.namespace(session), self._resolver(session)
+        for name, encoded in values.items():
+            if isinstance(name, str) and name.isidentifier() and not name.startswith("_"):
+                try:
+                    namespace[name] = codec.decode(encoded, function=resolve)
+                except Exception:  # noqa: BLE001 - a name that does not arrive is simply not there, as before
+                    namespace.pop(name, None)
+
     # -- one call of a function an earlier run defined
     def call(self, session: str, name: str, args: Any, kwargs: Any, streams: Any = None,
              handle: Any = None) -> dict[str, Any]:

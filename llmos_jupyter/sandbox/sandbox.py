@@ -29,6 +29,8 @@ WORKDIR_PREFIX = "llmos-sandbox-"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INTERRUPT_GRACE = 5.0  # seconds a program gets to stop after Ctrl-C before the worker is killed
 BOUNDED = "bounded"  # Sandbox.run's default timeout: the sandbox's own bound (self.timeout)
+TEMPLATE_SLACK = 15.0  # seconds past a request's limit before the kernel gives up on the template itself
+FRESH_MARK = "clean:"  # sessions of clean runs: a process of their own, from the template, ended after the run
 
 
 def _stop(holder: dict) -> None:
@@ -80,6 +82,8 @@ class Sandbox:
         self._runs = 0
         self._proxies: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # one proxy per handle
         self._releases: list[list] = []  # [session, id] of dropped proxies, sent with the next request
+        self._cleans = 0  # clean runs so far: each has a session (and a process) of its own
+        self._binds: dict[str, dict[str, Any]] = {}  # session -> what clean runs defined, for its next request
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def _refuse_importable_workdir(self) -> None:
@@ -199,7 +203,10 @@ class Sandbox:
             self._replace()
             return None, self._crash_message(f"{what} was sent", how, tail, signal_name, before=True), "WorkerCrashed"
         started = time.monotonic()
-        deadline = None if limit is None else started + limit
+        # The template stops a child that overruns `limit` and says so; the kernel's own deadline is a backstop
+        # for a template that stops answering.
+        deadline = None if limit is None else started + limit + TEMPLATE_SLACK
+        message = {**message, "limit": limit}
         waiting = None
         if on_still_running is not None:
             def waiting() -> None:
@@ -209,16 +216,17 @@ class Sandbox:
         try:
             ident = worker.send(message, started + (self.timeout if limit is None else limit))
             try:
-                return worker.receive(ident, deadline, on_wait=waiting), None, None
+                reply = worker.receive(ident, deadline, on_wait=waiting)
             except KeyboardInterrupt:
                 # Ctrl-C in the kernel: the program gets its KeyboardInterrupt, as it would in-process, and a
                 # short grace to stop; past it the worker is killed and the interrupt goes on up.
                 worker.interrupt()
                 try:
-                    return worker.receive(ident, time.monotonic() + INTERRUPT_GRACE), None, None
+                    reply = worker.receive(ident, time.monotonic() + INTERRUPT_GRACE)
                 except (framing.ChannelTimeout, framing.ChannelClosed, framing.ProtocolError):
                     self._replace()
                     raise KeyboardInterrupt from None
+            return self._gone(reply, what, limit, worker)
         except framing.ChannelTimeout:
             self._replace()
             return None, self._timeout_message(what, limit), "Timeout"
@@ -231,6 +239,30 @@ class Sandbox:
                 signal_name = None  # the kernel killed it for what it sent: no hint about its memory limit
             self._replace()
             return None, self._crash_message(what, how, tail, signal_name), "WorkerCrashed"
+
+    def _gone(self, reply: dict, what: str, limit: float | None, worker: WorkerProcess
+              ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+        """A reply as _ask returns it. The template says when the process that ran the request had to go
+        (supervisor.gone): it timed out, crashed or wrote out of turn; the worker itself lives on."""
+        if not reply.get("gone"):
+            return reply, None, None
+        kind, session = str(reply.get("error_type")), str(reply.get("session"))
+        lost = "" if session.startswith(FRESH_MARK) else \
+            f" Its process was discarded, so the names earlier programs defined in session {session!r} are gone."
+        if kind == "Timeout":
+            limit = self.timeout if limit is None else limit
+            return None, (f"{what[:1].upper()}{what[1:]} ran past {limit:g} s and was stopped.{lost} To give programs "
+                          f"longer, raise the limit: Sandbox(timeout={max(2 * limit, 120):g}), or %config "
+                          f"LLMOS.run_timeout = {max(2 * limit, 120):g} for replays, tool checks and compared answers."
+                          ), "Timeout"
+        text = f"While running {what}, {str(reply.get('error'))[:2000]}.{lost}"
+        if reply.get("signal") in ("SIGKILL", "SIGABRT", "SIGSEGV", "SIGBUS"):
+            text += (f" If the program needed more memory than the sandbox's {self.memory_mb} MiB, raise the limit: "
+                     f"Sandbox(memory_mb={2 * self.memory_mb}).")
+        tail = worker.log_tail()
+        if tail and kind == "WorkerCrashed":
+            text += f"\n\nThe worker's last output:\n{tail}"
+        return None, text, "WorkerCrashed"
 
     def _timeout_message(self, what: str, limit: float | None) -> str:
         limit = self.timeout if limit is None else limit  # a request with no bound timed out sending it
@@ -250,8 +282,11 @@ class Sandbox:
         return text
 
     def run(self, code: str, session: str = "default", timeout: float | None | str = BOUNDED,
-            on_still_running=None) -> WorkerResult:
-        """Run `code` in the worker, in `session`'s namespace (kept between runs). `timeout`: seconds; None to
+            on_still_running=None, *, clean: bool = False, hand_on: bool = True) -> WorkerResult:
+        """Run `code` in the worker, in `session`'s namespace (kept between runs, in a process that serves that
+        session alone). `clean`: run it instead in a clean process forked from the warm template, as a verified
+        replay must; what it defines is handed to `session` for its next program (unless `hand_on` is False:
+        a check or a compared answer, whose names no later program needs). `timeout`: seconds; None to
         let it run until it finishes or Ctrl-C interrupts it (a cell's own program, as in a notebook); by default
         the sandbox's bound. `on_still_running(seconds)`: called about once a second while a run that has gone
         on past `still_running_after` seconds is still going, so a caller can say so."""
@@ -259,8 +294,14 @@ class Sandbox:
         with self._lock:
             protections = self.protections  # starts the worker if need be; what is in force for this run
             generation = self.generation
-            reply, error, error_type = self._ask({"op": "run", "code": code, "session": session}, "the program",
-                                                 timeout, on_still_running)
+            home, message = session, {"op": "run", "code": code, "session": session}
+            if clean:
+                self._cleans += 1
+                session = f"{FRESH_MARK}{home}-{self._cleans}"
+                message = {**message, "session": session, "fresh": True}
+            else:
+                message = self._with_binds(message, session)
+            reply, error, error_type = self._ask(message, "the program", timeout, on_still_running)
             self._runs += 1
             files = self._save_files()
         ms = (time.perf_counter() - started) * 1000
@@ -272,7 +313,37 @@ class Sandbox:
                                   error_type=str(reply.get("error_type")), ms=ms, protections=protections)
         else:
             result = self._result(reply, session, generation, ms, protections)
+            if clean and hand_on:
+                self._hand_on(home, result.namespace)
         return replace(result, refused=result.refused + over, saved=files.saved, not_saved=files.not_saved)
+
+    def discard(self, session: str) -> None:
+        """End the process that serves `session` (after a program the guard flagged: whatever it patched goes
+        with it); its next program starts in a fresh one, forked from the clean template."""
+        with self._lock:
+            self._binds.pop(session, None)
+            worker = self._holder.get("worker")
+            if worker is not None and worker.ready is not None and worker.alive():
+                self._ask({"op": "discard", "session": session}, "discarding a session")
+
+    def _hand_on(self, session: str, values: dict[str, Any]) -> None:
+        """What a clean run defined, kept to be put into `session` with its next request (by value: a function
+        or object held in the clean run's own process stays callable from the kernel, not from there)."""
+        plain = {n: v for n, v in values.items() if not isinstance(v, (RemoteFunction, proxies.RemoteObject))}
+        if plain:
+            self._binds.setdefault(session, {}).update(plain)
+
+    def _with_binds(self, message: dict[str, Any], session: str) -> dict[str, Any]:
+        waiting = self._binds.pop(session, None)
+        if not waiting:
+            return message
+        encoded = {}
+        for name, value in waiting.items():
+            try:
+                encoded[name] = codec.encode(value, function=lambda _: None)
+            except Exception:  # noqa: BLE001 - a value that cannot travel back stays in the kernel only
+                continue
+        return {**message, "bind": encoded}
 
     def _over_quota(self) -> tuple[str, ...]:
         """Measured here, after the run: the worker's own check can be patched away by a program."""

@@ -1,16 +1,19 @@
 """The sandbox worker: `python -m llmos_jupyter.sandbox.worker CONFIG_JSON`, started by Sandbox.
 
-It confines itself before anything else runs, in this order: network namespace, capabilities, no_new_privs,
-rlimits, Landlock, seccomp (the last three need a single-threaded process: numpy and Qiskit start threads,
-so they are imported after); then preloads Qiskit, Aer, numpy and matplotlib (Agg) and runs a warm-up
-circuit; then installs the audit hook; then says "ready" and serves requests, one at a time, over the two
-pipes it was handed (never its stdout/stderr, which a program's C code may write to).
+The process the kernel starts is a template (issue #23): it confines what a fork inherits (network and IPC
+namespaces, the task cgroup, capabilities, no_new_privs, rlimits, dies with the kernel, not dumpable, so no
+child can open its descriptors through /proc), preloads Qiskit, Aer, numpy and matplotlib (Agg), runs a warm-up
+circuit, says "ready", and then never runs a program: supervisor.py hands each request to a child forked from it
+(children.py), which takes Landlock, seccomp, the thread cap and the audit hook for itself before it serves
+(those three need a single-threaded process, as a fresh fork is). Requests and replies travel over the two pipes
+the kernel handed the template (never its stdout/stderr, which a program's C code may write to); a child talks to
+the template alone, over pipes of its own.
 
-Threads or timers a program starts live on in this process until the worker restarts. They stay inside all
-of the above: no network, no processes, no writes outside the workdir and outputs, and no way to reach the
-kernel, which is another process that shares nothing with this one but the two pipes."""
+Threads or timers a program starts live on in its child until that child ends: a clean run's with its reply, a
+session's when the kernel discards it. They stay inside all of the above."""
 from __future__ import annotations
 
+import dataclasses
 import faulthandler
 import json
 import os
@@ -22,7 +25,7 @@ import traceback
 
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
-from . import audit, cgroup, codec, framing, handles, landlock, oslimits, paths, quota, seccomp, shipped, staging, threadcap  # noqa: F401 - codec: before the lock
+from . import audit, cgroup, children, codec, framing, handles, landlock, libc, oslimits, paths, quota, seccomp, shipped, staging, supervisor, threadcap  # noqa: F401 - codec: before the lock
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -38,20 +41,24 @@ sim.run(transpile(qc, sim), shots=16).result().get_counts()
 """
 
 
+PR_SET_DUMPABLE = 4
+
+
 def confine(config: dict) -> tuple[dict, paths.Grants]:
+    """What the template takes for itself and every child inherits. Landlock and seccomp come per child."""
     protections: dict = {"process": True, "pid": os.getpid()}
     protections["network"] = oslimits.isolate_network()
     protections["ipc"] = oslimits.isolate_ipc()
-    # Room for the libraries' own threads (BLAS, OpenMP: a few per core) besides the program's.
+    # Room for the libraries' own threads (BLAS, OpenMP: a few per core) besides the programs', in each child.
     protections["tasks"] = cgroup.join_own(threadcap.SPARE_THREADS + 4 * (os.cpu_count() or 4) + 64)
     protections["capabilities"] = oslimits.drop_capabilities()
     protections["no_new_privs"] = oslimits.no_new_privs()
     protections["rlimits"] = oslimits.apply_rlimits(config["memory_mb"], config["file_mb"])
-    grants = paths.plan(config["workdir"], config["outputs"], config["protect"], own_proc=f"/proc/{os.getpid()}",
+    # Not dumpable: with capabilities dropped, no child (same user) may open /proc/<template>/fd/* - the kernel's
+    # channel - nor its memory. A fork keeps the flag, so children cannot reach one another's either.
+    protections["dumpable"] = "no" if libc.prctl(PR_SET_DUMPABLE, 0) == 0 else f"yes: {libc.failure('prctl')}"
+    grants = paths.plan(config["workdir"], config["outputs"], config["protect"],
                         working=os.getcwd() if config.get("staging") else None)
-    protections.update(landlock.restrict(grants))
-    protections["syscalls"] = (seccomp.install() if protections["no_new_privs"]
-                               else "off: seccomp needs no_new_privs, which could not be set")
     protections["paths"] = grants.to_json()
     return protections, grants
 
@@ -76,6 +83,7 @@ def preload() -> list[str]:
 
 
 _leaving = threading.Lock()
+_supervisor: supervisor.Supervisor | None = None  # the template's children, killed when it leaves
 
 
 def _leave(workdir: str | None) -> None:
@@ -83,6 +91,8 @@ def _leave(workdir: str | None) -> None:
     kernel may have had no chance to; the folder itself stays, as Landlock lets the worker remove only what is
     inside it). The reading thread and the watching thread may both get here: the first does it all."""
     _leaving.acquire()
+    if _supervisor is not None:
+        _supervisor.kill_all()
     if workdir:
         import shutil
 
@@ -134,6 +144,8 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> No
         handler = handlers.get(message.get("op"))
         try:
             runner.handles.release(message.get("release"))  # proxies the kernel dropped (proxies.py)
+            if message.get("bind") is not None:
+                runner.bind(str(message.get("session", "default")), message.get("bind"))
             if handler is None:
                 reply = {"ok": False, "error_type": "ProtocolError",
                          "error": message.get("error") or f"unknown request {message.get('op')!r}"}
@@ -155,7 +167,28 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> No
                                              "error": f"the reply could not be sent: {exc}"})
 
 
+def become_child(runner: Runner, config: dict, grants: paths.Grants, template_pid: int, no_new_privs: bool,
+                 cmd_fd: int, reply_fd: int) -> None:
+    """A fresh fork of the template: confine, greet the template with what is in force, serve. Never returns."""
+    global _supervisor
+    _supervisor = None  # the template's table of its children is not the child's to see or act on
+    protections = children.confine(template_pid, grants, no_new_privs)
+    runner.handles.start_at(os.getpid() * 1_000_000)  # pids stay below 2**22: ids stay exact in JSON
+    protections["threads"] = threadcap.install()  # counted now: the libraries' own threads are running
+    protections["disk_mb"] = config.get("disk_mb") if config.get("audit_hook", True) else \
+        "off: the audit hook keeps the disk quota, and it is off (the kernel still measures after each run)"
+    if config.get("audit_hook", True):
+        own = dataclasses.replace(grants, readable=(*grants.readable, f"/proc/{os.getpid()}"))
+        audit.install(own, landlocked=protections.get("filesystem") == "landlock", disk_mb=config.get("disk_mb"))
+        protections["audit_hook"] = True
+    else:
+        protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
+    framing.write_message(reply_fd, {"op": "hello", "pid": os.getpid(), "protections": protections})
+    serve(runner, cmd_fd, reply_fd, None)
+
+
 def main(argv: list[str]) -> None:
+    global _supervisor
     started = time.perf_counter()
     config = json.loads(argv[1])
     if sys.path and sys.path[0] in ("", os.getcwd()):
@@ -174,20 +207,26 @@ def main(argv: list[str]) -> None:
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
-    protections["threads"] = threadcap.install()  # counted now: the libraries' own threads are running
-    protections["disk_mb"] = config.get("disk_mb") if config.get("audit_hook", True) else \
-        "off: the audit hook keeps the disk quota, and it is off (the kernel still measures after each run)"
-    if config.get("audit_hook", True):
-        audit.install(grants, landlocked=protections.get("filesystem") == "landlock", disk_mb=config.get("disk_mb"))
-        protections["audit_hook"] = True
-    else:
-        protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
+    template_pid, no_new_privs = os.getpid(), protections["no_new_privs"] is True
+
+    def become(child_cmd: int, child_reply: int) -> None:
+        become_child(runner, config, grants, template_pid, no_new_privs, child_cmd, child_reply)
+
+    _supervisor = supervisor.Supervisor(cmd_fd, reply_fd, lambda: children.fork(_supervisor.fds, become))
     workdir = config["workdir"] if config.get("empty_workdir_on_exit") else None
     threading.Thread(target=_exit_with_the_kernel, args=(reply_fd, workdir), name="llmos-exit-with-kernel",
                      daemon=True).start()
+    try:
+        spare = _supervisor.prepare()
+        protections.update(spare.hello.get("protections") or {})
+        protections["runs"] = "each in a process forked from a warm template: a session's own, or a clean one"
+    except children.ChildFailed as exc:
+        framing.write_message(reply_fd, {"op": "failed", "error": f"the first program process failed: {exc}"})
+        _leave(workdir)
     framing.write_message(reply_fd, {"op": "ready", "pid": os.getpid(), "protections": protections,
                                      "start_ms": (time.perf_counter() - started) * 1000})
-    serve(runner, cmd_fd, reply_fd, workdir)
+    _supervisor.serve()
+    _leave(workdir)
 
 
 if __name__ == "__main__":
