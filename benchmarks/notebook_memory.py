@@ -1,5 +1,6 @@
 """Peak memory of a demo notebook run top to bottom: its kernel plus every process the kernel started (the
-sandboxed worker), sampled every 50 ms. Binder gives a notebook about 2 GB; keep a margin under it.
+sandboxed worker: its template and the children programs run in), in PSS where readable, sampled every 50 ms.
+Binder gives a notebook about 2 GB; keep a margin under it.
 
     python benchmarks/notebook_memory.py [notebooks/quickstart.ipynb ...] [--with-skipped]
 
@@ -21,12 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_BASE_URL")
 
 
+def _memory(proc: psutil.Process) -> int:
+    """PSS where it can be read (the worker's programs run in children forked from one template, and the pages
+    they share are counted once among them), else RSS (which counts a shared page in every process)."""
+    try:
+        return proc.memory_full_info().pss
+    except (psutil.AccessDenied, AttributeError):
+        return proc.memory_info().rss
+
+
 def tree_rss(pid: int) -> tuple[int, int]:
-    """(kernel RSS, RSS of everything it started) in bytes."""
+    """(the kernel's memory, that of everything it started) in bytes."""
     try:
         proc = psutil.Process(pid)
-        own = proc.memory_info().rss
-        children = sum(c.memory_info().rss for c in proc.children(recursive=True) if c.is_running())
+        own = _memory(proc)
+        children = 0
+        for child in proc.children(recursive=True):
+            try:
+                children += _memory(child)
+            except psutil.Error:
+                continue  # a clean run's process that ended between the listing and the reading
         return own, children
     except psutil.Error:
         return 0, 0
