@@ -25,7 +25,7 @@ RESERVED = {"qubits", "qubit", "shots", "shot", "bits", "ket", "bra", "pauli", "
             "backend", "times", "samples", "slot"}
 
 _NUM = r"[-+−]?\d+(?:\.\d+)?"
-_ANGLE = (rf"(?:{_NUM}\s*\*?\s*)?(?:π|\bpi\b)(?:\s*/\s*\d+(?:\.\d+)?)?"  # π/2, 3π/4, 2*pi, pi
+_ANGLE = (rf"(?:{_NUM}\s*\*?\s*)?(?:π|(?<![A-Za-z])pi(?![A-Za-z]))(?:\s*/\s*\d+(?:\.\d+)?)?"  # π/2, 3π/4, 2*pi, pi
           rf"|{_NUM}\s*(?:°|\bdeg(?:rees?)?\b)"  # 90°, 45 degrees
           rf"|{_NUM}\s*\brad(?:ians?)?\b")  # 0.5 rad
 _GREEK_WORD = "|".join(sorted(_GREEK_NAMES, key=len, reverse=True))
