@@ -14,7 +14,9 @@ What it measures
       repeat     the same text again;
       reworded   light rewordings that change no program (a "Please", "Can you write…", "Implement it as a
                  function named" for "You must implement this using a function named", no trailing periods,
-                 a "Thanks!"); --rewordings of them per task, chosen with --seed.
+                 a "Thanks!", a politeness-only preamble: "Please help me with this. ", "Quick task: ",
+                 "Hello! I have a question for you: ", "Could you help me with the following? ");
+                 --rewordings of them per task, chosen with --seed (--rewordings 9 asks them all).
     After each answer the task's own `check(entry_point)` runs against the function the engine left in the
     namespace it ran in (the test's globals get the prompt's imports, as HumanEval runs it).
 
@@ -163,6 +165,11 @@ REWORDINGS = {
                                            "Implement it as a function named"),
     "no trailing periods": lambda t: "\n".join(line.rstrip().rstrip(".") for line in t.split("\n")),
     "thanks": lambda t: t + "\nThanks!",
+    # politeness-only preambles (issue #24): a sentence that names nothing is dropped before matching
+    "please help": lambda t: "Please help me with this. " + t,
+    "quick task": lambda t: "Quick task: " + t,
+    "hello question": lambda t: "Hello! I have a question for you: " + t,
+    "could you help": lambda t: "Could you help me with the following? " + t,
 }
 
 

@@ -13,7 +13,8 @@ What it measures
     and counts how many still replay; "word rule" marks those the rule turned away.
 
     A last table asks the same words in another order: gates named in another order never replay
-    (dispatch/words.py gate_order), and slot values in another order do not bind.
+    (dispatch/words.py gate_order), slot values in another order do not bind, and named values
+    ('beta = 0.2 and gamma = 0.7') bind by name: a replay there is right only when it ran the asked program.
 
     python benchmarks/near_miss.py
 """
@@ -50,6 +51,24 @@ def circuit(n: int, body: str, measured: list[int] | None = None, clbits: int | 
 def statevector(n: int, body: str) -> str:
     return (f"from qiskit import QuantumCircuit\nfrom qiskit.quantum_info import Statevector\n\n"
             f"qc = QuantumCircuit({n})\n{body}print(Statevector(qc))\n")
+
+
+def expectation(pauli: str) -> str:
+    """<pauli> on a Bell state, printed."""
+    return ("from qiskit import QuantumCircuit\nfrom qiskit.quantum_info import SparsePauliOp, Statevector\n\n"
+            "qc = QuantumCircuit(2)\nqc.h(0)\nqc.cx(0, 1)\n"
+            f"print(round(float(Statevector(qc).expectation_value(SparsePauliOp('{pauli}')).real), 6))\n")
+
+
+def printed(n: int, body: str, measured: bool, what: str) -> str:
+    """A circuit on n qubits, measured or not, and `what` of it printed (its depth, its QASM)."""
+    return (f"from qiskit import QuantumCircuit, qasm2\n\nqc = QuantumCircuit({n})\n{body}"
+            + ("qc.measure_all()\n" if measured else "") + f"print({what})\n")
+
+
+def layer(gamma: float, beta: float) -> str:
+    return (f"{HEAD}gamma = {gamma}\nbeta = {beta}\nqc = QuantumCircuit(1)\nqc.rx(2 * gamma, 0)\nqc.rz(beta, 0)\n"
+            f"qc.measure_all()\n{RUN}")
 
 
 BELL = "qc.h(0)\nqc.cx(0, 1)\n"
@@ -135,23 +154,44 @@ PAIRS = [
      "Prepare a Bell state and flip qubit 0", circuit(2, BELL + "qc.x(0)\n")),
     ("extra step", "Prepare the state |1> and apply a Hadamard", circuit(1, "qc.x(0)\nqc.h(0)\n"),
      "Prepare the state |0> and apply a Hadamard", circuit(1, "qc.h(0)\n")),
+    # issue #24: the identity in an operator label, measuring, composing
+    ("identity", "What is the expectation value of X⊗X for a Bell pair?", expectation("XX"),
+     "What is the expectation value of X⊗I for a Bell pair?", expectation("XI")),
+    ("identity", "Estimate ZZ on the Bell state", expectation("ZZ"), "Estimate IZ on the Bell state", expectation("IZ")),
+    ("identity", "Apply X to qubit 0 and X to qubit 1", circuit(2, "qc.x(0)\nqc.x(1)\n"),
+     "Apply I to qubit 0 and X to qubit 1", circuit(2, "qc.id(0)\nqc.x(1)\n")),
+    ("measurement", "Build a 3-qubit GHZ circuit and print its depth", printed(3, GHZ3, False, "qc.depth()"),
+     "Build a 3-qubit GHZ circuit with measurements and print its depth", printed(3, GHZ3, True, "qc.depth()")),
+    ("measurement", "Export a Bell circuit as OpenQASM 2", printed(2, BELL, False, "qasm2.dumps(qc)"),
+     "Export a measured Bell circuit as OpenQASM 2", printed(2, BELL, True, "qasm2.dumps(qc)")),
+    ("measurement", "Prepare a Bell state and measure all", circuit(2, BELL),
+     "Prepare a Bell state", statevector(2, BELL)),
+    ("composition", "Apply the inverse of T then S to a qubit in superposition",
+     circuit(1, "qc.h(0)\nqc.tdg(0)\nqc.s(0)\n"),
+     "Apply T then the inverse of S to a qubit in superposition", circuit(1, "qc.h(0)\nqc.t(0)\nqc.sdg(0)\n")),
+    ("composition", "Put 2 qubits into a Bell state", circuit(2, BELL),
+     "Put 2 qubits into a Bell state and back", circuit(2, BELL + "qc.cx(0, 1)\nqc.h(0)\n")),
+    ("composition", "Apply the QFT to 3 qubits followed by its inverse",
+     circuit(3, QFT + "qc.append(QFTGate(3), range(3))\nqc.append(QFTGate(3).inverse(), range(3))\n"),
+     "Apply the inverse QFT to 3 qubits", circuit(3, QFT + "qc.append(QFTGate(3).inverse(), range(3))\n")),
 ]
 
 # (a, its program, paraphrases of a that change only filler)
 PARAPHRASES = [
     ("Prepare a Bell state", circuit(2, BELL),
      ["Please prepare a Bell state", "Can you build a Bell state?", "Create the Bell state circuit",
-      "Make a Bell state in Qiskit", "Prepare a Bell state and measure it", "Build me a Bell state"]),
+      "Make a Bell state in Qiskit", "Please help me with this. Prepare a Bell state", "Build me a Bell state"]),
     ("Apply a Hadamard to each of 4 qubits and measure", circuit(4, "qc.h(range(4))\n"),
-     ["Now apply a Hadamard to each of the 4 qubits and measure them",
-      "Just apply a Hadamard to each of 4 qubits, then measure", "Please apply a Hadamard to all 4 qubits and measure",
-      "Apply Hadamards to each of 4 qubits and measure", "Apply a Hadamard gate to every one of 4 qubits and measure"]),
+     ["Please apply a Hadamard to each of the 4 qubits and measure them",
+      "Quick task: apply a Hadamard to each of 4 qubits and measure", "Please apply a Hadamard to all 4 qubits and measure",
+      "Apply Hadamards to each of 4 qubits and measure", "Could you apply a Hadamard to each of 4 qubits and measure?"]),
     ("Prepare the Bell state Psi+", circuit(2, BELL + "qc.x(1)\n"),
      ["Could you prepare the Bell state Psi+?", "Prepare the Psi+ Bell state", "Create the Bell state Psi+ for me",
       "Build a Psi+ Bell state circuit"]),
     ("Prepare a GHZ state on 4 qubits and measure it", circuit(4, GHZ4),
-     ["Create a GHZ state on 4 qubits", "Make the 4-qubit GHZ state and measure all qubits",
-      "Can you prepare a GHZ state with 4 qubits?", "Please build a GHZ state on four qubits and measure it"]),
+     ["Hi! Create a GHZ state on 4 qubits and measure it", "Make the GHZ state on 4 qubits and measure it. Thanks!",
+      "Can you prepare a GHZ state with 4 qubits and measure it?",
+      "Please build a GHZ state on four qubits and measure it"]),
     ("Flip the first qubit of a 3-qubit register", circuit(3, "qc.x(0)\n"),
      ["Please flip the first qubit of a 3-qubit register", "Flip the first qubit in a register of 3 qubits",
       "Can you flip the first qubit of a 3-qubit register?"]),
@@ -169,6 +209,10 @@ ORDER = [  # the same words in another order: the gate order and the slots' orde
      "Apply H then X to one qubit", circuit(1, "qc.h(0)\nqc.x(0)\n")),
     ("Apply a CNOT with qubit 0 controlling qubit 1 after an X on qubit 0", circuit(2, "qc.x(0)\nqc.cx(0, 1)\n"),
      "Apply a CNOT with qubit 1 controlling qubit 0 after an X on qubit 0", circuit(2, "qc.x(0)\nqc.cx(1, 0)\n")),
+    ("Run one QAOA layer on a qubit with gamma = 0.7 and beta = 0.2", layer(0.7, 0.2),  # named values bind by name
+     "Run one QAOA layer on a qubit with beta = 0.7 and gamma = 0.2", layer(0.2, 0.7)),
+    ("Run one QAOA layer on a qubit with gamma = 0.7 and beta = 0.2", layer(0.7, 0.2),
+     "Run one QAOA layer on a qubit with beta = 0.2 and gamma = 0.7", layer(0.7, 0.2)),
 ]
 
 WORD_RULE = ("the verified requests never say", "every verified request says more")
@@ -295,12 +339,14 @@ def main() -> None:
         print(f"\n**{hits} of {total} replay**; the word rule turned away {by_words}.\n")
 
         print("## The same words in another order\n")
+        print("A replay is right only when the program it ran is the asked one (named values rebound by name).\n")
         print("| learned | asked | mode | score | replay |")
         print("|---|---|---|---:|:-:|")
         for a, a_code, b, b_code in ORDER:
             _, second = bench.learn_then_ask(a, a_code, b, b_code)
-            print(f"| {cell(a)} | {cell(b)} | {second.mode} | {second.why.get('score', 0):.3f} | "
-                  f"{'yes (wrong)' if replayed(second) else 'no'} |")
+            right = (second.code or "").strip() == b_code.strip()
+            verdict = ("yes (right program)" if right else "yes (**wrong**)") if replayed(second) else "no"
+            print(f"| {cell(a)} | {cell(b)} | {second.mode} | {second.why.get('score', 0):.3f} | {verdict} |")
     print(f"\n{time.time() - started:.0f} s")
 
 

@@ -113,12 +113,12 @@ def test_leaving_out_a_word_every_verified_request_says_is_a_near_miss_too(engin
     ("Prepare a Bell state", "Please create the Bell state"),
     ("Prepare a Bell state", "Can you build a Bell state?"),
     ("Apply a Hadamard to each of 4 qubits and measure",
-     "Now apply a Hadamard to each of the 4 qubits and measure them"),
-    ("Apply a Hadamard to each of 4 qubits and measure", "Just apply a Hadamard to each of 4 qubits, then measure"),
+     "Please apply a Hadamard to each of the 4 qubits and measure them"),
+    ("Apply a Hadamard to each of 4 qubits and measure", "Could you apply a Hadamard to each of 4 qubits and measure?"),
     ("Prepare the Bell state Psi+", "Could you prepare the Bell state Psi+?"),
     ("Prepare the Bell state Psi+", "Prepare the Psi+ Bell state"),
 ])
-def test_a_paraphrase_that_changes_only_filler_still_replays(engine, server, first, paraphrase):
+def test_a_paraphrase_that_changes_only_fixed_words_still_replays(engine, server, first, paraphrase):
     taught = teach(engine, first)
     calls = len(server.requests)
     r = engine.run(paraphrase)
@@ -150,28 +150,131 @@ def test_under_the_follower_threshold_only_the_same_words_in_the_same_order_repl
     engine = make_engine("openai", follower_threshold=0.999, reworded_margin=0.2)  # band from 0.799
     taught = teach(engine, "Prepare a GHZ state on 4 qubits and measure it")
     calls = len(server.requests)
-    same = engine.run("Could you build me the 4-qubit GHZ state?")  # filler and slot position differ
+    same = engine.run("Could you build me the GHZ state with 4 qubits and measure it?")  # fixed words differ
     assert same.mode == Mode.FOLLOWER and same.trace_id == taught.trace_id and len(server.requests) == calls
     assert 0.799 <= same.why["score"] < 0.999 and "content words in its order" in same.why["reason"]
     other = engine.run("Prepare an entangled GHZ state on 4 qubits")  # one word more: the model is asked
     assert other.mode == Mode.MIXED and len(server.requests) == calls + 1
-    assert "no verified request says just 'entangled', 'ghz' in this order" in other.why["reason"]
+    assert "no verified request says just 'entangled', 'ghz', 'qubits', 'state' in this order" in other.why["reason"]
     off = make_engine("openai", home=engine.home.parent / "off", follower_threshold=0.999, reworded_margin=0)
     teach(off, "Prepare a GHZ state on 4 qubits and measure it")
-    assert off.run("Could you build me the 4-qubit GHZ state?").mode == Mode.MIXED
+    assert off.run("Could you build me the GHZ state with 4 qubits and measure it?").mode == Mode.MIXED
 
 
-def test_content_words_leave_out_slots_and_filler_and_meet_across_word_forms():
+def test_content_words_leave_out_slots_and_only_the_fixed_words():
     from llmos_jupyter.dispatch.normalize import normalize
     from llmos_jupyter.dispatch.words import content_words
 
     def words(text):
         return set(content_words(normalize(text).key).values())
 
-    assert words("Can you please write Qiskit code that builds a Bell state circuit for me?") == {"bell"}
-    assert words("Apply a Hadamard to each of 4 qubits twice and measure") == {"hadamard", "each", "twice"}
-    assert words("Prepare a GHZ state on 4 qubits and measure only the first 2 qubits") == {"ghz", "only", "first"}
-    assert words("Don't measure the Bell state") == {"not", "bell"}
-    assert words("Prepare the Phi+ Bell state") == {"phi", "+", "bell"}
+    assert words("Can you please write Qiskit code that builds a Bell state circuit for me?") == {"bell", "state"}
+    # prepositions, conjunctions, measuring and repeating are content: they compose the program
+    assert words("Apply a Hadamard to each of 4 qubits twice and measure") == {
+        "apply", "hadamard", "to", "each", "qubits", "twice", "and", "measure"}  # "of <n> qubits" is the width
+    assert words("Don't measure the Bell state") == {"not", "measure", "bell", "state"}
+    assert words("Prepare the Phi+ Bell state") == {"phi", "+", "bell", "state"}
     same = content_words(normalize("Measuring the entangled qubits").key)
     assert same.keys() == content_words(normalize("measure an entangle qubit").key).keys()
+
+
+# Issue #24: one pair per kind of word or symbol that changes the program; each asked after the other was
+# learned goes to the model and runs its own program.
+def expectation(pauli: str) -> str:
+    return ("from qiskit import QuantumCircuit\nfrom qiskit.quantum_info import SparsePauliOp, Statevector\n\n"
+            "qc = QuantumCircuit(2)\nqc.h(0)\nqc.cx(0, 1)\n"
+            f"print(round(float(Statevector(qc).expectation_value(SparsePauliOp('{pauli}')).real), 6))\n")
+
+
+def ghz_depth(measured: bool) -> str:
+    return ("from qiskit import QuantumCircuit\n\nqc = QuantumCircuit(3)\nqc.h(0)\nqc.cx(0, 1)\nqc.cx(1, 2)\n"
+            + ("qc.measure_all()\n" if measured else "") + "print(qc.depth())\n")
+
+
+def layer(gamma: float, beta: float) -> str:
+    return (f"from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n\ngamma = {gamma}\n"
+            f"beta = {beta}\nqc = QuantumCircuit(1)\nqc.rx(2 * gamma, 0)\nqc.rz(beta, 0)\nqc.measure_all()\n"
+            "sim = AerSimulator()\nprint(sim.run(transpile(qc, sim), shots=1024).result().get_counts())\n")
+
+
+KINDS = {  # kind -> (learned, its program, asked, its program, what the asked program prints or counts)
+    "identity in a tensor product": (
+        "What is the expectation value of X⊗X for a Bell pair?", expectation("XX"),
+        "What is the expectation value of X⊗I for a Bell pair?", expectation("XI"), "0.0"),
+    "identity in a Pauli string": (
+        "Give me <ZZ> of the Bell state", expectation("ZZ"), "Give me <IZ> of the Bell state", expectation("IZ"), "0.0"),
+    "identity as a gate": (
+        "Apply X to qubit 0 and X to qubit 1", program("qc.x(0)\nqc.x(1)\n", 2),
+        "Apply I to qubit 0 and X to qubit 1", program("qc.id(0)\nqc.x(1)\n", 2), {"10"}),
+    "measurement": (
+        "Build a 3-qubit GHZ circuit and print its depth", ghz_depth(False),
+        "Build a 3-qubit GHZ circuit with measurements and print its depth", ghz_depth(True), "4"),
+    "measured": (
+        "Report the depth of a 3-qubit GHZ circuit", ghz_depth(False),
+        "Report the depth of a measured 3-qubit GHZ circuit", ghz_depth(True), "4"),
+    "composition": (
+        "Apply the inverse of T then S to a qubit in superposition", program("qc.h(0)\nqc.tdg(0)\nqc.s(0)\n", 1),
+        "Apply T then the inverse of S to a qubit in superposition", program("qc.h(0)\nqc.t(0)\nqc.sdg(0)\n", 1),
+        "qc.t(0)\nqc.sdg(0)"),
+    "undo": (
+        "Put 2 qubits into a Bell state", program("qc.h(0)\nqc.cx(0, 1)\n", 2),
+        "Put 2 qubits into a Bell state and back", program("qc.h(0)\nqc.cx(0, 1)\nqc.cx(0, 1)\nqc.h(0)\n", 2),
+        {"00"}),
+}
+PROGRAMS.update({text: (code, None) for a, a_code, b, b_code, _ in KINDS.values()
+                 for text, code in ((a, a_code), (b, b_code))})
+
+
+def shows(r, expected) -> bool:
+    """Whether a result is the asked program's own: its counts, its printed line, or its code."""
+    if isinstance(expected, set):
+        return set(r.counts or {}) == expected
+    return expected in r.output or expected in (r.code or "")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_word_or_symbol_of_each_kind_is_content(engine, server, kind):
+    learned, _, asked, _, expected = KINDS[kind]
+    first = engine.run(learned)
+    assert first.trace_id and not first.error, first.why
+    calls = len(server.requests)
+    r = engine.run(asked)
+    assert r.mode in (Mode.MIXED, Mode.LEARNER) and len(server.requests) == calls + 1, r.why
+    assert shows(r, expected), (r.output, r.code)
+
+
+def test_named_values_bind_by_name_in_either_order(engine, server):
+    said = "Run one QAOA layer on a qubit with gamma = 0.7 and beta = 0.2"
+    PROGRAMS[said] = (layer(0.7, 0.2), None)
+    first = engine.run(said)
+    assert first.trace_id and first.verified, first.why
+    calls = len(server.requests)
+    r = engine.run("Run one QAOA layer on a qubit with beta = 0.2 and gamma = 0.7")
+    assert r.mode == Mode.FOLLOWER and len(server.requests) == calls, r.why
+    assert "gamma = 0.7\nbeta = 0.2" in r.code and r.why["bound"]["gamma"] == 0.7 and r.why["bound"]["beta"] == 0.2
+    swapped = "Run one QAOA layer on a qubit with beta = 0.7 and gamma = 0.2"
+    PROGRAMS[swapped] = (layer(0.2, 0.7), None)
+    r = engine.run(swapped)  # never the learned gamma = 0.7: either rebound by name or asked anew
+    assert "gamma = 0.2" in r.code and "beta = 0.7" in r.code, r.why
+
+
+@pytest.mark.parametrize("word", ["wobbly", "sideways", "mirrored"])  # words on no list anywhere
+def test_a_word_no_verified_request_said_blocks_the_replay_at_any_similarity(make_engine, server, word):
+    server.responder = answer
+    engine = make_engine("openai", follower_threshold=0.3, mixed_threshold=0.2, reworded_margin=0)
+    taught = teach(engine, "Prepare a Bell state")
+    calls = len(server.requests)
+    r = engine.run(f"Prepare a {word} Bell state")
+    assert r.mode == Mode.MIXED and len(server.requests) == calls + 1
+    assert f"{taught.trace_id}: the verified requests never say '{word}'" in r.why["reason"]
+
+
+@pytest.mark.parametrize("prefix", ["Please help me with this. ", "Quick task: ", "Hey, can you help me with this? ",
+                                    "Hello! I have a question for you: "])
+def test_a_politeness_only_preamble_still_replays(engine, server, prefix):
+    taught = teach(engine, "Prepare a GHZ state on 4 qubits and measure it")
+    calls = len(server.requests)
+    r = engine.run(prefix + "Prepare a GHZ state on 4 qubits and measure it")
+    assert r.mode == Mode.FOLLOWER and r.trace_id == taught.trace_id and len(server.requests) == calls, r.why
+    r = engine.run("Prepare a GHZ state on 4 qubits and measure it. Thank you!")
+    assert r.mode == Mode.FOLLOWER and len(server.requests) == calls, r.why

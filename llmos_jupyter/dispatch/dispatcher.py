@@ -16,7 +16,7 @@ from ..memory.embed import Embedder
 from ..settings import Settings
 from .modes import Mode
 from .normalize import Normalized
-from .words import content_words, gate_order, word_sequence
+from .words import COMPOSING, composes, content_words, gate_order, word_sequence
 
 DEFAULT_SHOTS = 1024
 
@@ -90,6 +90,12 @@ def bind(trace: Trace, wanted: dict[str, object], limits=None) -> tuple[dict[str
 def _label(placeholder: str) -> str:
     _, kind, index = placeholder.split("_")
     return kind if index == "0" else f"{kind}[{index}]"
+
+
+def _same_order(said: tuple[str, ...], verified: tuple[str, ...]) -> bool:
+    """Whether the words both say come in the same order."""
+    shared = set(said) & set(verified)
+    return [w for w in said if w in shared] == [w for w in verified if w in shared]
 
 
 def _quoted(words) -> str:
@@ -166,7 +172,8 @@ class Dispatcher:
         """Why the trace's verified requests do not vouch for this request's words, or None when they do.
         A content word the request adds ('twice') may change the program, and so may one that every
         verified request says and this one leaves out; either way the trace is only a worked example.
-        Gates named in another order ('H then X') are another circuit. A `reworded` match, under the
+        Gates named in another order ('H then X') are another circuit, and so is a request that composes
+        ('then', 'of', 'inverse': words.COMPOSING) with its words in another order. A `reworded` match, under the
         FOLLOWER threshold, needs one verified request that says the same content words in the same order."""
         aliases = self.traces.aliases(trace_id)
         if reworded:
@@ -178,6 +185,9 @@ class Dispatcher:
         if len(set(gates)) > 1 and gates not in {gate_order(alias) for alias in aliases}:
             return f"no verified request names the gates {', '.join(gates)} in this order"
         said = content_words(n.key)
+        if composes(n.key) and not any(_same_order(word_sequence(n.key), word_sequence(a)) for a in aliases):
+            return (f"the request composes ({_quoted(said[s] for s in COMPOSING & said.keys())}) and no verified "
+                    "request says its words in this order")
         verified = [content_words(alias) for alias in aliases]
         new = said.keys() - {stem for words in verified for stem in words}
         if new:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .symbols import identity_or_pronoun, typed_symbols
+from .words import drop_empty_sentences
+
 UNITS = {
     "shot": "shots", "shots": "shots", "times": "shots", "samples": "shots",
     "qubit": "qubits", "qubits": "qubits",
@@ -45,7 +48,7 @@ SYNONYMS = [  # applied to the template before embedding; the canonical form com
 # Applied to the match key only: wording that changes no circuit. Articles, the verb that asks
 # for a circuit ('create', 'build', 'run'), and where the qubit count sits in the sentence.
 # KEY_VERSION changes with them, so homes keyed the old way are re-keyed (TraceStore).
-KEY_VERSION = 3
+KEY_VERSION = 4
 KEY_REWRITES = [
     (r"\bbernstein\s+vazirani\b", "bernstein-vazirani"),
     (r"\bdeutsch\s+jozsa\b", "deutsch-jozsa"),
@@ -71,9 +74,10 @@ DOMAIN_TERMS = {
 _SHOTS_PHRASE = re.compile(
     r"[,;]?\s*(?:\b(?:and|with|using|for|over|in|at)\s+)?(?:\b(?:run|measure|sample)\s+(?:it\s+)?)?"
     r"<shots>(?:-|\s+)(?:shots?|times|samples)\b|[,;]?\s*\bshots\s*[=:]\s*<shots>")
-# Words that say nothing about which circuit is meant.
-_FILLER = re.compile(r"\b(?:please|circuits?|qiskit|programs?|code|for me|(?:and )?measure (?:it|them|all)"
-                     r"|(?:and )?measure(?= *$)|in a notebook)\b")
+# Words that say nothing about which circuit is meant. Measuring is not one of them: a circuit with
+# measurements is another program than one without (its depth, its QASM, its result).
+_FILLER = re.compile(r"\b(?:please|circuits?|(?:(?:in|with|using) )?(?:qiskit|python)|programs?|code|for me"
+                     r"|in a notebook)\b")
 _ONES = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
@@ -91,7 +95,7 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Slot:
-    kind: str  # qubits | shots | bits | ket | number | backend
+    kind: str  # qubits | shots | bits | ket | bra | pauli | angle | qubitlist | number | backend | a parameter's name
     value: object
     text: str  # as written
 
@@ -111,7 +115,7 @@ class Normalized:
     def key(self) -> str:
         """What is embedded and matched: the template without its shot-count phrase, which says
         nothing about the circuit ('... and run <shots> shots')."""
-        key = _FILLER.sub(" ", _SHOTS_PHRASE.sub("", self.template))
+        key = _FILLER.sub(" ", _SHOTS_PHRASE.sub(_keep_measuring, self.template))
         return rekey(re.sub(r"\s+", " ", key).strip(" ,.;")) or self.template
 
     def values(self, kind: str) -> list[object]:
@@ -127,11 +131,17 @@ class Normalized:
         return tuple(s.kind for s in self.slots)
 
 
+def _keep_measuring(match: re.Match) -> str:
+    """A shot-count phrase goes, but a 'measure' in it stays: it says the circuit has measurements."""
+    return " measure" if re.search(r"\bmeasure\b", match.group(0)) else ""
+
+
 def rekey(key: str) -> str:
-    """A match key with KEY_REWRITES applied (idempotent, so an old home's keys can be brought up to date)."""
+    """A match key with KEY_REWRITES applied and the sentences that name nothing dropped ('please help me
+    with this.'); idempotent, so an old home's keys can be brought up to date."""
     for pattern, replacement in KEY_REWRITES:
         key = re.sub(pattern, replacement, key.strip())
-    return re.sub(r"\s+", " ", key).strip(" ,.;")
+    return drop_empty_sentences(re.sub(r"\s+", " ", key).strip(" ,.;"))
 
 
 def _number(text: str) -> float | int | None:
@@ -174,13 +184,22 @@ def normalize(text: str) -> Normalized:
     # 'three-qubit': split a number word from its unit so the pair reads like '3-qubit'.
     words = "|".join(sorted(set(_ONES) | set(_TENS), key=len, reverse=True))
     text = re.sub(r"\b(" + words + r")-(?!(?:" + words + r")\b)(?=[a-z])", r"\1 -", text, flags=re.IGNORECASE)
-    tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    tokens, typed = _tokens(text)
     lowered = [t.lower() for t, _, _ in tokens]
     out: list[str] = []
     slots: list[Slot] = []
     i = 0
     while i < len(tokens):
         raw, low = tokens[i][0], lowered[i]
+        if i in typed:  # a symbol typed before the words were split: one slot, whatever its letters
+            slots.append(Slot(typed[i][0], typed[i][1], raw))
+            out.append(f"<{typed[i][0]}>")
+            i += 1
+            continue
+        if raw == "I":
+            out.append(identity_or_pronoun(lowered, i))
+            i += 1
+            continue
         # a run of number words ("two thousand and forty-eight", "five")
         if all(p in _NUMBER_WORDS for p in low.split("-")) and low not in ("a", "and"):
             j = i
@@ -231,6 +250,21 @@ def normalize(text: str) -> Normalized:
         i += 1
     template = _canonical(" ".join(out))
     return Normalized(original, template, tuple(slots), terms_of(template))
+
+
+def _tokens(text: str) -> tuple[list[tuple[str, int, int]], dict[int, tuple[str, object]]]:
+    """(token, start, end) for the request, typed symbols (symbols.py) as one token each, and
+    token index -> (kind, value) for those."""
+    tokens: list[tuple[str, int, int]] = []
+    typed: dict[int, tuple[str, object]] = {}
+    at = 0
+    for start, end, kind, value in [*typed_symbols(text), (len(text), len(text), "", None)]:
+        tokens.extend((m.group(0), at + m.start(), at + m.end()) for m in _TOKEN.finditer(text[at:start]))
+        if kind:
+            typed[len(tokens)] = (kind, value)
+            tokens.append((text[start:end], start, end))
+        at = end
+    return tokens, typed
 
 
 def terms_of(template: str) -> frozenset[str]:
