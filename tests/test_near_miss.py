@@ -145,7 +145,7 @@ def test_gates_named_in_another_order_are_another_circuit(engine, server):
     assert f"{taught.trace_id}: no verified request names the gates h, x in this order" in r.why["reason"]
 
 
-def test_under_the_follower_threshold_only_the_same_words_in_the_same_order_replay(make_engine, server):
+def test_under_the_follower_threshold_the_words_still_decide(make_engine, server):
     server.responder = answer
     engine = make_engine("openai", follower_threshold=0.999, reworded_margin=0.2)  # band from 0.799
     taught = teach(engine, "Prepare a GHZ state on 4 qubits and measure it")
@@ -155,7 +155,7 @@ def test_under_the_follower_threshold_only_the_same_words_in_the_same_order_repl
     assert 0.799 <= same.why["score"] < 0.999 and "content words in its order" in same.why["reason"]
     other = engine.run("Prepare an entangled GHZ state on 4 qubits")  # one word more: the model is asked
     assert other.mode == Mode.MIXED and len(server.requests) == calls + 1
-    assert "no verified request says just 'entangled', 'ghz', 'qubits', 'state' in this order" in other.why["reason"]
+    assert "the verified requests never say 'entangled'" in other.why["reason"]
     off = make_engine("openai", home=engine.home.parent / "off", follower_threshold=0.999, reworded_margin=0)
     teach(off, "Prepare a GHZ state on 4 qubits and measure it")
     assert off.run("Could you build me the GHZ state with 4 qubits and measure it?").mode == Mode.MIXED

@@ -148,8 +148,9 @@ class Dispatcher:
                 rejected.append(f"{trace.id}: {unsaid}")
                 continue
             mode = Mode.CRYSTALLIZED if trace.tool_name else Mode.FOLLOWER
-            words = ("a verified request's content words in its order" if hit.score < t.follower
-                     else "every word verified")
+            in_order = hit.score < t.follower and word_sequence(n.key) in {
+                word_sequence(alias) for alias in self.traces.aliases(trace.id)}
+            words = "a verified request's content words in its order" if in_order else "every word verified"
             return Decision(mode, trace, values, wanted, {
                 **why, "score": round(hit.score, 4), "trace_id": trace.id, "alias": hit.alias,
                 "bound": {_label(k): v for k, v in values.items()}, "tool": trace.tool_name,
@@ -174,13 +175,13 @@ class Dispatcher:
         verified request says and this one leaves out; either way the trace is only a worked example.
         Gates named in another order ('H then X') are another circuit, and so is a request that composes
         ('then', 'of', 'inverse': words.COMPOSING) with its words in another order. A `reworded` match, under the
-        FOLLOWER threshold, needs one verified request that says the same content words in the same order."""
+        FOLLOWER threshold, passes at once when a verified request says the same content words in the same order,
+        and otherwise on the same evidence as any other."""
         aliases = self.traces.aliases(trace_id)
-        if reworded:
-            if word_sequence(n.key) in {word_sequence(alias) for alias in aliases}:
-                return None
-            return (f"similarity under the FOLLOWER threshold, and no verified request says just "
-                    f"{_quoted(content_words(n.key).values()) or 'no content words'} in this order")
+        if reworded and word_sequence(n.key) in {word_sequence(alias) for alias in aliases}:
+            return None
+        # Under the FOLLOWER threshold too, the words decide: each one said by a verified request, and one of those
+        # saying nothing this request leaves out (the embedding only found the candidate).
         gates = gate_order(n.key)
         if len(set(gates)) > 1 and gates not in {gate_order(alias) for alias in aliases}:
             return f"no verified request names the gates {', '.join(gates)} in this order"

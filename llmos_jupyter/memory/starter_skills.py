@@ -465,7 +465,7 @@ QAOA_MAXCUT = Skill(
     title="QAOA MaxCut on a ring",
     phrases=(
         "QAOA MaxCut on a 6-node ring with two layers",
-        "Run QAOA for max-cut on a ring of 5 nodes, p=2",
+        "Run QAOA for max-cut on a ring of 5 nodes with 2 layers",
         "Solve MaxCut on a ring graph with QAOA",
         "QAOA max cut for a 4-node cycle graph with 1 layer and 4096 shots",
         "Build a QAOA circuit for MaxCut on a ring with 8 nodes",
