@@ -158,3 +158,14 @@ def _noise():
     noise = NoiseModel()
     noise.add_all_qubit_quantum_error(depolarizing_error(0.01, 1), ["h", "x"])
     return noise
+
+
+def test_the_workers_openmp_threads_wait_passively_unless_the_user_chose():
+    from pathlib import Path
+
+    from llmos_jupyter.sandbox.environment import worker_environment
+
+    env, _ = worker_environment(Path("/w"), Path("/o"), [], parent={"PATH": "/bin"})
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
+    env, _ = worker_environment(Path("/w"), Path("/o"), [], parent={"PATH": "/bin", "OMP_WAIT_POLICY": "ACTIVE"})
+    assert env["OMP_WAIT_POLICY"] == "ACTIVE"
