@@ -169,3 +169,14 @@ def test_the_workers_openmp_threads_wait_passively_unless_the_user_chose():
     assert env["OMP_WAIT_POLICY"] == "PASSIVE"
     env, _ = worker_environment(Path("/w"), Path("/o"), [], parent={"PATH": "/bin", "OMP_WAIT_POLICY": "ACTIVE"})
     assert env["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_threads_transpiling_at_once_get_qiskits_results(cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    corpus = transpile_corpus.circuits()
+    names = ["ghz4", "ghz8", "rotations", "bell registers", "labels, reset, ctrl_state"] * 4
+    expected = {n: transpile_corpus.fingerprint(PLAIN(corpus[n], AerSimulator())) for n in set(names)}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda n: transpile_corpus.fingerprint(qiskit.transpile(corpus[n], AerSimulator())), names))
+    assert got == [expected[n] for n in names]

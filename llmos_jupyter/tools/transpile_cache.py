@@ -35,6 +35,7 @@ _UNSET = {"target": None, "basis_gates": None, "coupling_map": None, "initial_la
 _PLAIN_VALUES = (type(None), bool, int, float, str)
 
 _lock = threading.RLock()
+_running = threading.RLock()
 _managers: dict[tuple, Any] = {}
 _circuits: OrderedDict[tuple, Any] = OrderedDict()
 _inside = threading.local()  # set while our transpile runs Qiskit's: only then is a kept pass manager handed out
@@ -109,13 +110,18 @@ def transpile(circuits, backend=None, *args, **kwargs):
         if kept is not None:
             out = kept.copy(circuits.name)  # what transpile names its output: the input's name
             return out
+    if manager is None:
+        return plain(circuits, backend, *args, **kwargs)
     outer = getattr(_inside, "on", False), getattr(_inside, "kept", False)
-    _inside.on, _inside.kept = True, False
-    try:
-        out = plain(circuits, backend, *args, **kwargs)
-        kept_manager = _inside.kept
-    finally:
-        _inside.on, _inside.kept = outer
+    # One run at a time: a pass keeps the run's PropertySet on itself while it runs, so two threads must not run
+    # the same kept pass manager at once (each had a pass manager of its own before).
+    with _running:
+        _inside.on, _inside.kept = True, False
+        try:
+            out = plain(circuits, backend, *args, **kwargs)
+            kept_manager = _inside.kept
+        finally:
+            _inside.on, _inside.kept = outer
     # Kept only when the run used a kept pass manager: then every argument was checked to be the default.
     if key is not None and kept_manager and _cacheable_output(out):
         with _lock:
