@@ -105,6 +105,7 @@ def markdown_html(text: str) -> Markup:
     return tag("div", {"class": f"llmos-prose {NO_MATH}"}, clean_html(_markdown().render(text)))
 
 
+@functools.lru_cache(maxsize=128)  # a replay shows the same program again: highlighting it took 2-5 ms a cell
 def code_html(code: str, language: str = "python") -> Markup:
     """Source code, highlighted by pygments (its classes themed by jupyterlab_pygments), or plain."""
     try:

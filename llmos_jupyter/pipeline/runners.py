@@ -65,9 +65,12 @@ class KernelRunner:
     def run(self, code: str, namespace: dict[str, Any], session: str | None = None, *, bounded: bool = True,
             on_still_running=None, clean: bool = False) -> Ran:
         """`bounded`, `on_still_running`, `clean`: the worker's; in the kernel a program runs as any cell does."""
+        from ..tools import transpile_cache
         from ..tools.qiskit_exec import run_code  # imports qiskit-aer on first use
 
-        e = run_code(code, namespace)
+        # Only while the program runs: the user's own cells keep Qiskit's transpile (the caches stay for the next run).
+        with transpile_cache.installed():
+            e = run_code(code, namespace)
         return Ran(e.output, e.error, e.counts, e.shots, e.produced.to_json(), e.value, protections=IN_KERNEL)
 
 

@@ -35,7 +35,9 @@ def resolve_auto(name: str) -> str:
 
 
 def provider_class(name: str) -> type[Provider]:
-    table = available()
+    # A built-in wins over an entry point of the same name (available()), so it needs no scan of every installed
+    # package's entry points: that scan took 7 ms, on every request that prices what it saved.
+    table = BUILTIN if name in BUILTIN else available()
     if name not in table:
         raise ConfigError(
             f"Unknown provider {name!r}. Choose one of: auto, {', '.join(sorted(table))} "

@@ -26,6 +26,7 @@ import traceback
 # Everything the worker will ever import from this package is imported here, before Landlock makes the
 # package's folder unreadable (it may sit beside the user's files).
 from . import audit, cgroup, children, codec, framing, handles, landlock, libc, oslimits, paths, quota, seccomp, shipped, staging, supervisor, threadcap  # noqa: F401 - codec: before the lock
+from ..tools import transpile_cache
 from .errors import UnsafePayload
 from .runner import Runner
 
@@ -204,6 +205,7 @@ def main(argv: list[str]) -> None:
     protections["preloaded"] = preload()
     if config.get("staging"):  # before Runner: its Pristine snapshot keeps the redirect in builtins
         staging.install(os.getcwd(), config["staging"], grants.writable)
+    transpile_cache.install()  # before the warm-up, which fills it, and before Runner's Pristine snapshot
     runner = Runner(config.get("log"))
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
