@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import faulthandler
+import gc
 import json
 import os
 import signal
@@ -184,6 +185,10 @@ def become_child(runner: Runner, config: dict, grants: paths.Grants, template_pi
         protections["audit_hook"] = True
     else:
         protections["audit_hook"] = "off: switched off by the caller (Sandbox(audit_hook=False), to test the OS layers alone)"
+    # The warm-up again, here: what a process does the first time (page copies, the libraries' lazy state) is
+    # done before any program is sent, while this child waits as the spare. Only our own code has run in it.
+    runner.run(WARM_UP, "__warm_up__")
+    runner.sessions.pop("__warm_up__", None)
     framing.write_message(reply_fd, {"op": "hello", "pid": os.getpid(), "protections": protections})
     serve(runner, cmd_fd, reply_fd, None)
 
@@ -210,6 +215,7 @@ def main(argv: list[str]) -> None:
     runner.run(WARM_UP, "__warm_up__")
     runner.sessions.pop("__warm_up__", None)
     template_pid, no_new_privs = os.getpid(), protections["no_new_privs"] is True
+    gc.freeze()  # the template's objects: a child's collections never touch (and so copy) their pages
 
     def become(child_cmd: int, child_reply: int) -> None:
         become_child(runner, config, grants, template_pid, no_new_privs, child_cmd, child_reply)
