@@ -159,3 +159,37 @@ def test_closing_the_sandbox_ends_every_child(tmp_path):
     while time.monotonic() < deadline and any(running(p) for p in pids):
         time.sleep(0.05)
     assert not [p for p in pids if running(p)]
+
+
+GHZ3 = """\
+from qiskit import QuantumCircuit, transpile
+from qiskit_aer import AerSimulator
+qc = QuantumCircuit(3)
+qc.h(0)
+qc.cx(0, 1)
+qc.cx(1, 2)
+qc.measure_all()
+"""
+
+POISON = GHZ3 + """\
+import llmos_jupyter.tools.transpile_cache as cache
+transpile(qc, AerSimulator())  # kept here, and reported to the template as missed
+wrong = QuantumCircuit(3)
+wrong.x(0)
+wrong.measure_all()
+for key in list(cache._circuits):
+    cache._circuits[key] = wrong  # this process's cache now answers GHZ with X
+cache._missed.append((2, wrong))  # and it reports X as missed too, beside the GHZ it did miss
+transpile(qc, AerSimulator()).count_ops().get("x", 0)
+"""
+
+
+def test_a_clean_replay_gets_what_the_template_transpiled_never_what_a_program_kept(box):
+    assert box.run(POISON, session="poisoner").value == 1  # its own process is spoiled
+    r = box.run(GHZ3 + "import llmos_jupyter.tools.transpile_cache as cache\n"
+                       "before = cache.stats['circuit_hits']\n"
+                       "out = transpile(qc, AerSimulator())\n"
+                       "(dict(out.count_ops()), cache.stats['circuit_hits'] - before)", clean=True)
+    ops, hits = r.value
+    assert r.error is None and ops.get("x", 0) == 0 and ops["cx"] == 2 and ops["h"] == 1
+    assert hits == 1  # the template had transpiled the reported circuit itself: the replay found it kept

@@ -24,12 +24,16 @@ from .children import Child, ChildFailed
 FRESH_KEPT = 4  # clean children kept because the kernel holds something of theirs to call
 SESSIONS_KEPT = 8  # named sessions' children; the least recently used goes first
 HELLO_TIMEOUT = 30.0
+MISSED = "transpile_missed"  # a reply's circuits its process transpiled without a kept result: for `learn`, never the kernel
 
 
 class Supervisor:
-    def __init__(self, cmd_fd: int, reply_fd: int, make_child: Callable[[], Child]):
+    def __init__(self, cmd_fd: int, reply_fd: int, make_child: Callable[[], Child],
+                 learn: Callable[[list], bool] | None = None):
         self.cmd_fd, self.reply_fd = cmd_fd, reply_fd
         self._make = make_child
+        self._learn = learn  # the template's own work on what children reported (worker.learn_transpiled)
+        self._to_learn: list = []
         self.children: OrderedDict[str, Child] = OrderedDict()  # session -> child, least recently used first
         self.spare: Child | None = None
         self.busy: Child | None = None
@@ -105,6 +109,11 @@ class Supervisor:
                 framing.write_message(self.reply_fd, {"id": message.get("id"), "ok": False,
                                                       "error_type": "SandboxError",
                                                       "error": f"the reply could not be sent: {exc}"})
+            if self._to_learn and self._learn is not None:
+                items, self._to_learn = self._to_learn, []
+                if self._learn(items) and self.spare is not None:
+                    self.spare.kill()  # forked before the template learned: the next one has it
+                    self.spare = None
             try:
                 self.prepare()  # between requests: the next run finds its process ready
             except ChildFailed:
@@ -150,6 +159,9 @@ class Supervisor:
             return gone(exc.kind, str(exc), session, child.signal_name())
         finally:
             self.busy = None
+        missed = reply.pop(MISSED, None)
+        if isinstance(missed, list):
+            self._to_learn = (self._to_learn + [m for m in missed if isinstance(m, dict)])[-8:]
         if child.fresh and op == "run" and not holds_references(reply):
             self.discard(session)  # a clean run that left nothing to call back: its process ends here
         return reply

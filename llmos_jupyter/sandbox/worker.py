@@ -160,6 +160,13 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> No
         except BaseException as exc:  # noqa: BLE001 - a failing request must not end the worker
             reply = {"ok": False, "error_type": type(exc).__name__, "error": traceback.format_exc()}
         reply["id"] = message.get("id")
+        missed = transpile_cache.missed()
+        if missed:  # for the template to transpile itself, so the next clean process has them (transpile_cache)
+            try:
+                reply[supervisor.MISSED] = [{"level": level, "circuit": codec.encode(circuit)}
+                                            for level, circuit in missed]
+            except Exception:  # noqa: BLE001 - only a speed-up: the run's reply matters, not this
+                pass
         try:
             framing.write_message(reply_fd, reply)
         except framing.ChannelClosed:
@@ -167,6 +174,19 @@ def serve(runner: Runner, cmd_fd: int, reply_fd: int, workdir: str | None) -> No
         except Exception as exc:  # noqa: BLE001 - a reply too big to send is replaced by one that says so
             framing.write_message(reply_fd, {"id": message.get("id"), "ok": False, "error_type": "SandboxError",
                                              "error": f"the reply could not be sent: {exc}"})
+
+
+def learn_transpiled(items: list) -> bool:
+    """In the template: transpile the circuits a child missed (supervisor.MISSED), each decoded with the codec's
+    bounds, so the processes forked next have them. Whether any was kept."""
+    learned = False
+    for item in items[:transpile_cache.LEARN_KEPT]:
+        try:
+            learned |= transpile_cache.learn(item.get("level"), codec.decode(item.get("circuit")))
+        except Exception:  # noqa: BLE001 - a circuit that does not decode or transpile is simply not kept
+            continue
+    transpile_cache.missed()  # the template's own: nobody to report them to
+    return learned
 
 
 def become_child(runner: Runner, config: dict, grants: paths.Grants, template_pid: int, no_new_privs: bool,
@@ -220,7 +240,8 @@ def main(argv: list[str]) -> None:
     def become(child_cmd: int, child_reply: int) -> None:
         become_child(runner, config, grants, template_pid, no_new_privs, child_cmd, child_reply)
 
-    _supervisor = supervisor.Supervisor(cmd_fd, reply_fd, lambda: children.fork(_supervisor.fds, become))
+    _supervisor = supervisor.Supervisor(cmd_fd, reply_fd, lambda: children.fork(_supervisor.fds, become),
+                                        learn=learn_transpiled)
     workdir = config["workdir"] if config.get("empty_workdir_on_exit") else None
     threading.Thread(target=_exit_with_the_kernel, args=(reply_fd, workdir), name="llmos-exit-with-kernel",
                      daemon=True).start()

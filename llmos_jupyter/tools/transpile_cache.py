@@ -129,7 +129,58 @@ def transpile(circuits, backend=None, *args, **kwargs):
             _circuits[key] = out.copy()
             while len(_circuits) > MAX_CIRCUITS:
                 _circuits.popitem(last=False)
+            if manager == _plain_key(manager[0]) and len(circuits.data) <= LEARN_MAX_INSTRUCTIONS \
+                    and circuits.num_qubits <= LEARN_MAX_QUBITS:
+                _missed.append((manager[0], circuits.copy()))
+                del _missed[:-LEARN_KEPT]
     return out
+
+
+# The worker's template forks a clean process for each replay, so what a replay's process kept is lost with it.
+# Instead the process reports the plain-simulator circuits it missed (missed()), and the template, which never
+# runs a program, transpiles each of them itself (learn()): the next process it forks has them. What the template
+# keeps is therefore only Qiskit's own output for a circuit's content, whatever the program that reported it did.
+LEARN_MAX_INSTRUCTIONS = 500
+LEARN_MAX_QUBITS = 32
+LEARN_KEPT = 4
+_missed: list[tuple[int, Any]] = []
+_plain_keys: dict[int, tuple | None] = {}
+
+
+def _plain_key(level: int) -> tuple | None:
+    """The pass manager key of `AerSimulator()` with nothing set, at `level`."""
+    if level not in _plain_keys:
+        from qiskit_aer import AerSimulator
+
+        _plain_keys[level] = _manager_key(AerSimulator(), level)
+    return _plain_keys[level]
+
+
+def missed() -> list[tuple[int, Any]]:
+    """(optimization level, circuit) for the circuits this process transpiled for a plain AerSimulator() and had
+    not kept, since the last call."""
+    with _lock:
+        out, _missed[:] = list(_missed), []
+    return out
+
+
+def learn(level: Any, circuit: Any) -> bool:
+    """Transpile `circuit` for a plain AerSimulator() at `level` and keep it, when it is small and plain enough
+    to be kept at all; whether it was."""
+    from qiskit_aer import AerSimulator
+
+    if type(level) is not int or not 0 <= level <= 3 or _circuit_key(circuit) is None \
+            or len(circuit.data) > LEARN_MAX_INSTRUCTIONS or circuit.num_qubits > LEARN_MAX_QUBITS:
+        return False
+    before = stats["circuit_misses"]
+    installed_here = not _original
+    install()
+    try:
+        transpile(circuit, AerSimulator(), optimization_level=level)
+    finally:
+        if installed_here:
+            uninstall()
+    return stats["circuit_misses"] > before
 
 
 def _preset_pass_manager(optimization_level=None, backend=None, **kwargs):
