@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "llmos_jupyter"
 # Lowest first. A module may import from its own layer or a lower one, never a higher one. An entry names a
 # module and everything under it; "=name" names that module alone.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "settings", "events", "tokencount", "dispatch.modes", "quiet"),
+    ("errors", "settings", "events", "tokencount", "dispatch.modes", "dispatch.symbols", "quiet"),
     ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
     # finetune: training sets from memory, AdaLoRA training, adapter folders; providers.local serves adapters.
