@@ -47,16 +47,17 @@ class Supervisor:
         return [self.cmd_fd, self.reply_fd, *(fd for child in self.all() for fd in child.fds if fd >= 0)]
 
     def prepare(self) -> Child:
-        """The spare child, forked and confined, waiting for its first request."""
+        """The spare child, forked; it confines and warms itself while the template goes on, and greets when
+        ready (its hello is read when it is taken)."""
         if self.spare is None:
-            child = self._make()
-            child.wait_hello(time.monotonic() + HELLO_TIMEOUT)
-            self.spare = child
+            self.spare = self._make()
         return self.spare
 
     def _take(self, session: str, fresh: bool) -> Child:
         child = self.prepare()
         self.spare = None
+        if not child.hello:
+            child.wait_hello(time.monotonic() + HELLO_TIMEOUT)
         old = self.children.pop(session, None)
         if old is not None:
             old.kill()
@@ -116,7 +117,7 @@ class Supervisor:
                     self.spare = None
             try:
                 self.prepare()  # between requests: the next run finds its process ready
-            except ChildFailed:
+            except OSError:
                 self.spare = None  # tried again before the next run, which then says why
 
     def answer(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -141,8 +142,8 @@ class Supervisor:
         if op == "run" and (fresh or child is None):
             try:
                 child = self._take(session, fresh)
-            except ChildFailed as exc:
-                return gone(exc.kind, f"a process for the program could not be started: {exc}", session)
+            except (ChildFailed, OSError) as exc:
+                return gone(getattr(exc, "kind", "WorkerCrashed"), f"a process for the program could not be started: {exc}", session)
         elif child is None:
             return {"ok": False, "error_type": "SessionGone",
                     "error": f"Nothing is held for the sandbox session {session!r} any more: its process ended (a "

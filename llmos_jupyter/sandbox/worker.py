@@ -247,6 +247,7 @@ def main(argv: list[str]) -> None:
                      daemon=True).start()
     try:
         spare = _supervisor.prepare()
+        spare.wait_hello(time.monotonic() + supervisor.HELLO_TIMEOUT)
         protections.update(spare.hello.get("protections") or {})
         protections["runs"] = "each in a process forked from a warm template: a session's own, or a clean one"
     except children.ChildFailed as exc:
