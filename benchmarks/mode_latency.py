@@ -90,6 +90,7 @@ def collect(llmos: LLMOS, texts: list[str], want: Mode, row: str, samples: dict,
     llmos.events.subscribe(crystallized.append, Crystallized)
     for text in texts:
         crystallized.clear()
+        time.sleep(PAUSE[0])  # not counted: the gap between a user's cells
         started = time.perf_counter()
         r = llmos.run(text)
         total = (time.perf_counter() - started) * 1000
@@ -100,6 +101,9 @@ def collect(llmos: LLMOS, texts: list[str], want: Mode, row: str, samples: dict,
                 "total": total, "execute": t.get("execute", 0.0), "llm": t.get("llm", 0.0),
                 "dispatch": t.get("dispatch", 0.0), "beyond_run": total - t.get("execute", 0.0),
                 "beyond_llm": total - t.get("llm", 0.0), "crystallized": bool(crystallized)})
+
+
+PAUSE = [0.25]  # seconds between requests (--pause): the worker forks and warms its next clean process then
 
 
 def pct(values: list[float], q: float) -> float:
@@ -164,7 +168,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, help="runs per row (default 60; 30 with --quick)")
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--no-corpus", action="store_true", help="skip the transpile corpus check")
+    ap.add_argument("--pause", type=float, default=0.25,
+                    help="seconds between requests, not counted (default 0.25, as between a user's cells; 0: "
+                         "back to back, so each replay also waits for the clean process forked after the last)")
     args = ap.parse_args()
+    PAUSE[0] = max(0.0, args.pause)
     runs = args.runs or (30 if args.quick else 60)
     rng = random.Random(args.seed)
     samples: dict[str, list] = {}
@@ -199,8 +207,8 @@ def main() -> int:
         print("  … LEARNER measured", file=sys.stderr, flush=True)
 
     print(f"## What the user waits for, per mode: `LLMOS.run` called to `Result` returned, sandboxed worker, CPU; "
-          f"{runs} requests per row, scripted model on a local HTTP server (openai SDK, no streaming); "
-          f"{time.perf_counter() - started:.0f} s in all\n")
+          f"{runs} requests per row, {PAUSE[0]:g} s between requests (not counted), scripted model on a local HTTP "
+          f"server (openai SDK, no streaming); {time.perf_counter() - started:.0f} s in all\n")
     print(f"Machine: {os.cpu_count()} CPUs; load average {load_before} before, "
           f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} after (other work on the machine inflates these "
           "timings).\n")
