@@ -34,23 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llmos_jupyter import Mode  # noqa: E402
 from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
 from llmos_jupyter.testing.qiskit_model import respond  # noqa: E402
-
-WORDS = "zero one two three four five six seven eight nine".split()
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
-def requests(rng: random.Random, runs: int, sizes: tuple[int, ...]) -> list[str]:
-    out = []
-    for _ in range(runs):
-        n = rng.choice(sizes)
-        count = WORDS[n] if n < len(WORDS) and rng.random() < 0.3 else str(n)
-        out.append(rng.choice(["Create a GHZ state with {c} qubits", "Make a GHZ state on {c} qubits",
-                               "Prepare a cat state on {c} qubits"]).format(c=count))
-    return out
+from mode_latency import ghz_requests, pct  # noqa: E402 - the same requests and percentiles as the engine-level table
 
 
 def main() -> int:
@@ -85,7 +69,7 @@ def main() -> int:
                     ["Create a GHZ state with 5 qubits"] * 5:
                 cell(ip, text)
             for label, sizes in (("2-8", tuple(range(2, 9))), ("12", (12,)), ("20", (20,))):
-                for text in requests(rng, args.runs, sizes):
+                for text in ghz_requests(rng, args.runs, sizes):
                     ms, result, outputs = cell(ip, text)
                     if result is not None and result.mode == mode and not result.error and result.counts:
                         rows.setdefault(f"{mode} {label} qubits", []).append((ms, result.execution_time_ms, outputs))

@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BELL
 from llmos_jupyter.sandbox import Sandbox
-
-BELL = """\
-from qiskit import QuantumCircuit, transpile
-from qiskit_aer import AerSimulator
-qc = QuantumCircuit(2)
-qc.h(0)
-qc.cx(0, 1)
-qc.measure_all()
-sim = AerSimulator()
-counts = sim.run(transpile(qc, sim), shots=256, seed_simulator=7).result().get_counts()
-counts
-"""
 
 # A thread the program leaves behind writes well-formed replies for the next request ids on every pipe it can
 # write: the kind of forgery that bound `len` in the kernel when programs shared the worker's reply channel.
@@ -82,7 +71,7 @@ def test_what_a_program_patches_never_reaches_a_clean_replay(box):
     assert poisoned.error is not None and "poisoned" in poisoned.error  # its own session sees what it did
     replay = box.run(BELL, session="user", clean=True)
     assert replay.error is None, replay.error
-    assert set(replay.counts) == {"00", "11"} and sum(replay.counts.values()) == 256
+    assert set(replay.counts) == {"00", "11"} and sum(replay.counts.values()) == 1024
     assert box.run("import sys\n'planted_helper' in sys.modules", clean=True).value is False
     assert box.run("import __main__\nhasattr(__main__, 'poisoned')", clean=True).value is False
 
