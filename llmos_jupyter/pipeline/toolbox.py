@@ -83,17 +83,17 @@ class ToolBox:
 
     def for_request(self, text: str) -> list[ToolSpec] | None:
         """What LEARNER offers, only what the request needs (every schema is billed on every call): `plan`
-        when the request reads as staged work, and when memory holds skills close to it, `search_tools` and
-        the skills that fit. None when nothing fits: the model answers with a ```python block. The model's
+        when the request reads as staged work; the skills that fit, or when skills are close but none fits,
+        `search_tools`. None when nothing is offered: the model answers with a ```python block. The model's
         own `search_tools` queries get every close skill (`answer_search`)."""
         self.offered = {}
         tools = [PLAN_TOOL] if reads_staged(text) else []
         if self.memory.traces.count():
+            # Skills that fit are offered as they are; `search_tools` only when skills are close but none fits.
             fitting = self.find(text, fitting=True)
             close = fitting or self.find(text)
             self.offered = {s.name: self.offered[s.name] for s in fitting}
-            if close:
-                tools += [SEARCH_TOOL, *fitting]
+            tools += fitting or ([SEARCH_TOOL] if close else [])
         return tools or None
 
     def answer_search(self, query: str) -> tuple[str, list[ToolSpec]]:
