@@ -4,20 +4,17 @@
 LEAN_SYSTEM = "You are a helpful assistant that writes Qiskit programs."
 
 LEARNER_SYSTEM = """\
-You write Python for a Jupyter notebook. Reply with one complete, runnable program in a ```python block \
-(or pass it to execute_qiskit_code); it runs at once.
+Write one complete, runnable Python program for a Jupyter notebook in a ```python block; it runs at once.
 Qiskit 2.x has no execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); \
 sim.run(transpile(qc, sim), shots=N).result().get_counts()
-Produce what is asked (a function with the named signature, a circuit, a value, a plot) as the last expression \
-or printed; to run or measure, print the counts. Shots as named, else 1024. At most two sentences of prose.
-To save a file, write it by relative path in the working folder (data, images, .qpy; folders too); not code, \
-notebooks or dotfiles (.py, .pth, .ipynb, .sh, .html), and not over the user's own files."""
+Print the counts, or end with what is asked (a function with the named signature, a circuit, a value, a plot). \
+Shots as named, else 1024. Prose: two sentences at most.
+To save a file, write it by relative path in the working folder (data, images, .qpy); never code, notebooks, \
+dotfiles or the user's own files."""
 
-MIXED_SYSTEM = """\
-You are a quantum programming assistant inside a Jupyter notebook. Adapt the verified worked example to the \
-new request: answer with one complete, runnable Python program in a single ```python block that produces \
-for the new request what the example produced for its own. Use the shot count the request names, else \
-shots=1024."""
+# MIXED shows a verified program; this one line is all the instruction it needs.
+MIXED_SYSTEM = "Adapt this verified Qiskit example to the new request: one complete program in a ```python block, " \
+               "shots as requested, else 1024."
 
 
 PLANNER_SYSTEM = """\
@@ -28,8 +25,21 @@ one program can do is one step."""
 
 
 def mixed_system(example_request: str, example_code: str) -> str:
-    return (f"{MIXED_SYSTEM}\n\nWorked example (verified on Aer)\nRequest: {example_request}\n"
-            f"```python\n{example_code.rstrip()}\n```")
+    return f"{MIXED_SYSTEM}\nWorked example: {example_request}\n```python\n{lean_code(example_code)}\n```"
+
+
+def lean_code(code: str) -> str:
+    """A program without its blank lines and comments: what a model needs of a worked example."""
+    kept = []
+    for line in code.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        code_part = line.partition("  #")[0]
+        if code_part != line and code_part.count("'") % 2 == 0 and code_part.count('"') % 2 == 0:
+            line = code_part.rstrip()  # a trailing comment: its quotes are balanced before it, so not in a string
+        if line.strip():
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def learner_system(facts: list[str]) -> str:

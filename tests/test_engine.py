@@ -47,8 +47,8 @@ def test_tool_call_code_is_run(make_engine, server, api, stream):
     r = make_engine(api, stream=stream).run("GHZ on 3 qubits, 512 shots")
     assert set(r.counts) == {"000", "111"} and sum(r.counts.values()) == 512
     assert r.code == ghz(3, 512)
-    sent = server.requests[-1].body
-    assert "execute_qiskit_code" in str(sent["tools"])
+    # Nothing in memory is close, so no tool schema is billed; a model that calls the runner anyway is run.
+    assert not server.requests[-1].body.get("tools")
 
 
 def test_code_that_raises_sets_error_with_traceback_and_still_counts_tokens(make_engine, server):

@@ -1,7 +1,8 @@
 """ORCHESTRATOR: multi-step requests planned into steps, each dispatched again."""
+import pytest
 from conftest import Reply
 from llmos_jupyter import Mode
-from llmos_jupyter.dispatch.plan import plan
+from llmos_jupyter.dispatch.plan import plan, reads_staged
 from llmos_jupyter.testing.qiskit_model import respond
 
 NOISE_STEPS = {
@@ -109,3 +110,15 @@ def test_a_failing_step_stops_the_plan_with_a_clear_error(make_engine, server):
     server.responder = planner_or(lambda req: Reply(text="```python\nraise RuntimeError('boom')\n```"))
     r = make_engine("openai").run("make a circuit that fails, then plot it", plan=True)
     assert r.error.startswith("Step 1 (make a circuit that fails) failed") and len(r.steps) == 1
+
+
+@pytest.mark.parametrize("text, staged", [
+    ("run VQE for H2 at three bond lengths and plot the curve", True),
+    ("sweep the rotation angle and compare the counts", True),
+    ("make a circuit that fails, then plot it", True),
+    ("Create a GHZ state with 5 qubits", False),
+    ("Prepare an EPR pair and measure it", False),
+    ("Search an unsorted list of four items for the entry 11", False),
+])
+def test_only_staged_work_reads_as_needing_a_plan(text, staged):
+    assert reads_staged(text) is staged  # LEARNER offers the `plan` schema only then

@@ -48,3 +48,17 @@ def plan(text: str) -> list[str]:
     cleaned = [s.strip(" ,.;:").strip() for s in steps]
     cleaned = [re.sub(r"^(?:and|then)\s+", "", s, flags=re.I) for s in cleaned if s.strip(" ,.;:")]
     return cleaned if len(cleaned) > 1 else [text]
+
+
+# Work in stages that `plan` cannot split by its wording: a sweep (several bond lengths, each angle), or a
+# result that is then plotted or compared. Only such requests are offered the model's `plan` tool.
+_STAGED = re.compile(
+    r"\b(?:sweeps?|scan|vary|varying|for (?:each|every)|over a range|"
+    r"at (?:several|multiple|various|different|\d+|two|three|four|five|six|seven|eight|nine|ten) \w+ (?:\w+ )?"
+    r"(?:lengths?|distances?|angles?|values?|points?|settings?|depths?|levels?|rates?)|"
+    r"(?:and|then) (?:plot|graph|chart|compare|tabulate)|then)\b", re.I)
+
+
+def reads_staged(text: str) -> bool:
+    """Whether `text` may need programs run one after another (so the model may answer with a plan)."""
+    return bool(_STAGED.search(text)) or len(plan(text)) > 1

@@ -1,6 +1,7 @@
-"""Tool search: the LLM sees only the tools that fit the request, plus `search_tools` to find more.
+"""Tool search: the LLM sees only the tools that fit the request, plus `search_tools` to find more; a
+request that no skill is close to gets no tools at all.
 
-The tools are `execute_qiskit_code` and every verified skill in memory (starter skills,
+The tools are every verified skill in memory (starter skills,
 crystallized tools): a skill's parameters are its generalized slots, and its input
 examples come from its verified runs. A call to a skill becomes its program, so what
 runs is always code the memory has verified.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 
 from ..dispatch.dispatcher import bind
+from ..dispatch.plan import reads_staged
 from ..memory import Memory
 from ..memory.templates import instantiate
 from ..memory.traces import Trace
@@ -79,19 +81,25 @@ class ToolBox:
                 break
         return specs
 
-    def for_request(self, text: str) -> list[ToolSpec]:
-        """What LEARNER offers: the code runner, `plan` for work in separate stages, and with a memory to
-        search, `search_tools` and the skills that fit. The model's own `search_tools` queries get every
-        close skill (`answer_search`)."""
+    def for_request(self, text: str) -> list[ToolSpec] | None:
+        """What LEARNER offers, only what the request needs (every schema is billed on every call): `plan`
+        when the request reads as staged work; the skills that fit, or when skills are close but none fits,
+        `search_tools`. None when nothing is offered: the model answers with a ```python block. The model's
+        own `search_tools` queries get every close skill (`answer_search`)."""
         self.offered = {}
-        if not self.memory.traces.count():
-            return [EXECUTE_TOOL, PLAN_TOOL]
-        return [EXECUTE_TOOL, PLAN_TOOL, SEARCH_TOOL, *self.find(text, fitting=True)]
+        tools = [PLAN_TOOL] if reads_staged(text) else []
+        if self.memory.traces.count():
+            # Skills that fit are offered as they are; `search_tools` only when skills are close but none fits.
+            fitting = self.find(text, fitting=True)
+            close = fitting or self.find(text)
+            self.offered = {s.name: self.offered[s.name] for s in fitting}
+            tools += fitting or ([SEARCH_TOOL] if close else [])
+        return tools or None
 
     def answer_search(self, query: str) -> tuple[str, list[ToolSpec]]:
         found = self.find(query)
         listing = [{"name": s.name, "description": s.description, "parameters": s.input_schema} for s in found]
-        return json.dumps(listing or "no matching skills; write the program with execute_qiskit_code"), found
+        return json.dumps(listing or "no matching skills; write the program in a ```python block"), found
 
     def code_for(self, completion: Completion) -> tuple[str | None, str | None]:
         """(program, how it was given): a tool call to run, a skill call made concrete, or a fenced block."""
