@@ -44,12 +44,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--pause", type=float, default=0.25,
+                    help="seconds between cells, not counted (0: back to back; see mode_latency.py --pause)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     rows: dict[str, list[tuple[float, float, int]]] = {}
     load_before = " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
     def cell(ip, text: str):
+        time.sleep(args.pause)  # not counted: the gap between a user's cells
         started = time.perf_counter()
         with capture_output() as captured:
             ip.run_cell_magic("llmos", "", text)
@@ -76,7 +79,7 @@ def main() -> int:
             print(f"  … {mode} measured", file=sys.stderr, flush=True)
 
     print(f"## `%%llmos` cells in a real IPython shell (outputs captured as a front end receives them), sandboxed "
-          f"worker, CPU; {args.runs} cells per row\n")
+          f"worker, CPU; {args.runs} cells per row, {args.pause:g} s between cells (not counted)\n")
     print(f"Machine: {os.cpu_count()} CPUs; load average {load_before} before, "
           f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} after.\n")
     print("| mode | cells | cell p50 ms | cell p95 ms | LLMOS.run inside p50 ms | outputs per cell |")
