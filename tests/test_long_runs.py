@@ -4,8 +4,6 @@ running (through a callback, which the engine turns into a Status line). Real wo
 nothing asserts on wall-clock time, only on which bound applied and whether the callback fired."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from llmos_jupyter.events import EventBus, Status
@@ -92,7 +90,6 @@ def test_the_cells_program_shows_a_still_running_status_line_then_clears_it(fold
 def test_ctrl_c_in_the_kernel_stops_an_unbounded_run_and_the_worker_lives_on(box, folders):
     """The only way to stop a cell's own program is the user's interrupt: SIGINT to the kernel's main thread
     while it waits reaches the program as KeyboardInterrupt, and the same worker serves the next run."""
-    import os
     import signal
     import threading
     import time

@@ -4,7 +4,6 @@ The model is the scripted Qiskit "LLM" (llmos_jupyter.testing.qiskit_model) behi
 server: it writes correct programs and bills real token counts, so every billed token and every
 replay can be checked exactly.
 """
-import json
 import sqlite3
 import subprocess
 import sys
