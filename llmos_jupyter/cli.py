@@ -24,11 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="provider, home and token totals")
     sub.add_parser("providers", help="known providers and whether their keys are set")
     tune = sub.add_parser("finetune", help="train a local adapter (AdaLoRA) on the home's verified traces")
-    tune.add_argument("--name", default="qiskit-t0", help="adapter name; saved under HOME/adapters/NAME")
-    tune.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
-    tune.add_argument("--base", default="local", help="base model: local (the embedded SmolLM2-135M) or a "
-                                                      "folder or name transformers can load offline")
-    tune.add_argument("--evaluate", type=int, default=8, help="held-out variations to test it on (default 8)")
+    tune.add_argument("--name", default=FINETUNE.name, help="adapter name; saved under HOME/adapters/NAME")
+    tune.add_argument("--steps", type=int, default=FINETUNE.steps, help=f"optimizer steps (default {FINETUNE.steps})")
+    tune.add_argument("--base", default=FINETUNE.base, help="base model: local (the embedded SmolLM2-135M) or a "
+                                                            "folder or name transformers can load offline")
+    tune.add_argument("--evaluate", type=int, default=FINETUNE.evaluate,
+                      help=f"held-out variations to test it on (default {FINETUNE.evaluate})")
     return p
 
 

@@ -8,38 +8,34 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .dispatch.dispatcher import Decision, Dispatcher, Thresholds
+from .dispatch.dispatcher import Dispatcher, Thresholds
 from .dispatch.modes import Mode
 from .dispatch.plan import plan as split_steps
-from .errors import BudgetExhausted, ConfigError, LLMOSError
+from .errors import ConfigError, LLMOSError
 from .events import EventBus, ModeChosen, RequestStarted, Status, StepStarted
-from .ledger import Ledger, Usage
+from .ledger import Ledger
 from .memory import Memory
 from .pipeline import record as recording
-from .pipeline.ask import NO_PROGRAM, Asking, ask, ask_for_plan
-from .pipeline.decide import REPLAY_MODES, decide, fall_back
-from .pipeline.execute import execute as run_program
-from .pipeline.execute import not_run, run_saying_so
-from .pipeline.guard import guard, guard_problem
+from .pipeline.ask import Asking, ask_for_plan
+from .pipeline.flow import Flow
+from .pipeline.guard import guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
-from .pipeline.records import Answer, Attempt, Request, Run
-from .pipeline.replay import replay
+from .pipeline.records import Answer, Request
 from .pipeline.runners import KernelRunner, WorkerRunner
 from .pipeline.result import Result, Tokens
+from .pipeline.stages import CHOSEN, RunOptions, Stages
 from .pipeline.toolbox import ToolBox
-from .pipeline.verify import verify_answer, verify_replay, verify_variation
 from .prices import PriceTable
 from .providers import Provider, make_provider, resolve_auto
 from .providers import provider_class as make_provider_class
 from .sentience import Sentience
-from .settings import Settings
+from .settings import FINETUNE, Settings
 from .store import Store
 
 __all__ = ["LLMOS", "Result", "Tokens"]
 
 MAX_STEPS = 8  # a plan longer than this is more likely pasted text than a task
-NOT_RUN = "Not run (--no-exec)."
 
 
 class LLMOS:
@@ -74,6 +70,10 @@ class LLMOS:
         self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.guard_problem,
                                   self._runner(trust=False))
         self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events, self._saved_usd)
+        self._stages = Stages(self.events, self._learning, lambda trust: self._runner(trust=trust),
+                              lambda: self.strict_guard)
+        self._flow = Flow(self.dispatcher, self.thresholds, self.memory, self.sentience, self.events, self._stages,
+                          self._learning, self._recorder, self._asking, self._model_for, self.ledger.cumulative_saved)
         self._consensus = None
         self._providers: dict[tuple, Provider] = {}
 
@@ -103,13 +103,14 @@ class LLMOS:
             self._providers[key] = make_provider(chosen, model, **options)
         return self._providers[key]
 
-    def _model_for(self, mode: Mode, provider: str | None, model: str | None, terms: frozenset = frozenset(),
-                   *, variation: str | None = None, skip: frozenset = frozenset()
+    def _model_for(self, mode: Mode, options: RunOptions, terms: frozenset = frozenset(),
+                   variation: str | None = None, skip: frozenset = frozenset()
                    ) -> tuple[Provider, str | None, str | None]:
         """The model for this call, its tier and why: the cell's choice, else the tier for the mode when tiers
         are configured (finetune.routing: T0 for new values of families its adapter learned, T1 MIXED, T2
         LEARNER, T3 planning; `skip`: tiers already tried), else the configured provider."""
         tiers = self.settings.tiers
+        provider, model = options.provider, options.model
         if provider is None and model is None and tiers:
             from .finetune import routing
 
@@ -124,37 +125,42 @@ class LLMOS:
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
-            trust: bool = False, plan: bool = False, _context: list[tuple[str, str]] | None = None,
-            _parent_id: str | None = None) -> Result:
+            trust: bool = False, plan: bool = False) -> Result:
         """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
         configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
         back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
         ORCHESTRATOR runs when `plan` is set (the model is asked for the steps) or when the model answers with
         a plan; each step is dispatched again as a request of its own and can replay."""
-        request_id = uuid.uuid4().hex
-        request = normalize(text, request_id, parent_id=_parent_id, context=tuple(_context or ()))
-        started = time.perf_counter()
-        namespace = namespace if namespace is not None else self.namespace
-        self.events.publish(RequestStarted(request_id, request.text, _parent_id))
-        if not self.memory.loaded:
-            if execute:
-                self._runner(trust=trust).start()  # the worker preloads qiskit in its own process meanwhile
-            self.events.publish(Status(request_id, "Loading the memory (embedding model)…"))
-        self.memory.ready()
-        options = dict(provider=provider, model=model, execute=execute, namespace=namespace, on_text=on_text,
-                       trust=trust)
-        if plan and _parent_id is None:
-            planning = self._plan(request, provider, model)
-            return self._orchestrate(request, list(planning.plan), started, options, planning)
-        return self._dispatch(request, started, **options)
+        options = RunOptions(provider, model, execute, namespace if namespace is not None else self.namespace,
+                             on_text, trust)
+        return self._request(text, options, plan=plan)
 
-    def _plan(self, request: Request, provider: str | None, model: str | None) -> Answer:
+    def _request(self, text: str, options: RunOptions, *, plan: bool = False, parent_id: str | None = None,
+                 context: tuple[tuple[str, str], ...] = ()) -> Result:
+        request = normalize(text, uuid.uuid4().hex, parent_id=parent_id, context=context)
+        started = time.perf_counter()
+        self.events.publish(RequestStarted(request.request_id, request.text, parent_id))
+        if not self.memory.loaded:
+            if options.execute:
+                self._runner(trust=options.trust).start()  # the worker preloads qiskit in its own process meanwhile
+            self.events.publish(Status(request.request_id, "Loading the memory (embedding model)…"))
+        self.memory.ready()
+        if plan and parent_id is None:
+            planning = self._plan(request, options)
+            return self._orchestrate(request, list(planning.plan), started, options, planning)
+        dispatched = self._flow.dispatch(request, started, options)
+        if dispatched.plan is not None:  # the model answered with a plan: this request becomes its parent
+            planning = dispatched.plan.answer
+            return self._orchestrate(request, list(planning.plan[:MAX_STEPS]), started, options, planning)
+        return dispatched.result
+
+    def _plan(self, request: Request, options: RunOptions) -> Answer:
         """--plan: the model splits the task into steps (a `plan` tool call). A model without tools (the local
         one) gets the rule-based split of numbered lists, semicolons and 'then'."""
-        llm, tier, _ = self._model_for(Mode.ORCHESTRATOR, provider, model)
+        llm, tier, _ = self._model_for(Mode.ORCHESTRATOR, options)
         if llm.name == "local":
             steps = tuple(split_steps(request.text))
-            answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, why={"planner": "rules"})
+            answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, planner="rules", why={"planner": "rules"})
         else:
             answer = ask_for_plan(request, llm, self._asking, tier=tier)
         if len(answer.plan) > MAX_STEPS:
@@ -165,131 +171,17 @@ class LLMOS:
                               "or write the steps as a numbered list.")
         return answer
 
-    def _dispatch(self, request: Request, started: float, *, provider, model, execute, namespace, on_text,
-                  trust) -> Result:
-        """normalize → decide → replay | ask → guard → execute → verify → learn → record, for one request."""
-        policy = self.sentience.policy()
-        sentience = self.sentience.snapshot()
-        dispatch_started = time.perf_counter()
-        decision = decide(self.dispatcher, request, self.thresholds, policy)
-        timings = {"dispatch": (time.perf_counter() - dispatch_started) * 1000}
-        self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why, request.parent_id))
-        attempt, miss, llm = None, False, None
-        error: str | None = None
-        try:
-            if decision.mode in REPLAY_MODES:
-                attempt = self._replay(request, decision, namespace, execute, trust, timings)
-                if attempt.verification.verified is False:
-                    miss, origin = True, decision.mode
-                    decision = fall_back(decision, list(attempt.verification.problems))
-                    attempt = None  # the failed replay's records stay behind; `why` names the fallback
-                    self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why,
-                                                   request.parent_id, fallback_from=str(origin)))
-            if attempt is None:
-                llm, attempt = self._ask_tiered(request, decision, provider, model, namespace, execute, trust,
-                                                on_text, timings)
-        except LLMOSError as exc:
-            error = str(exc)
-            raise
-        except BaseException:
-            error = "interrupted"
-            raise
-        finally:
-            planned = attempt is not None and bool(attempt.answer.plan) and request.parent_id is None
-            if not planned:
-                result = self._close(request, decision, attempt, error, timings, sentience, started, miss, llm)
-        if planned:  # the model answered with a plan: this request becomes its ORCHESTRATOR parent
-            options = dict(provider=provider, model=model, execute=execute, namespace=namespace, on_text=on_text,
-                           trust=trust)
-            return self._orchestrate(request, list(attempt.answer.plan[:MAX_STEPS]), started, options, attempt.answer)
-        return result
-
     def _runner(self, *, trust: bool) -> KernelRunner | WorkerRunner:
         """The sandboxed worker, unless the user chose the kernel (--trust, or execution = 'kernel')."""
         return self._kernel if trust or self.settings.execution == "kernel" else self._worker
 
-    def _replay(self, request: Request, decision: Decision, namespace, execute: bool, trust: bool,
-                timings) -> Attempt:
-        answer = replay(request, decision, self.memory)
-        if not execute:
-            return Attempt(answer, run=not_run(NOT_RUN))
-        run = run_program(answer, namespace, request.request_id, self.events, self._runner(trust=trust), clean=True)
-        timings["execute"] = timings.get("execute", 0.0) + run.ms
-        verification = verify_replay(decision, answer, run)
-        learned = self._learning.replay(decision, verification)
-        return Attempt(answer, run=run, verification=verification, learned=learned)
-
-    def _ask_tiered(self, request: Request, decision: Decision, provider, model, namespace, execute: bool,
-                    trust: bool, on_text, timings) -> tuple[Provider, Attempt]:
-        """Ask the model for the request's tier. A program from the local adapter (T0) that fails is followed by
-        the next tier's answer, both calls billed, the reason in `why`."""
-        terms = request.normalized.terms
-        llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms,
-                                              variation=decision.why.get("variation_of"))
-        attempt = self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings, tier_why)
-        if tier != "T0" or not execute or attempt.verification.verified is True:
-            return llm, attempt
-        failed = (", ".join(attempt.verification.problems) or attempt.answer.why.get("edit_error")
-                  or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1])
-        llm, tier, tier_why = self._model_for(decision.mode, provider, model, terms, skip=frozenset({"T0"}))
-        return llm, self._ask(request, decision, llm, tier, namespace, execute, trust, on_text, timings,
-                              f"{tier_why}; T0's program failed ({failed[:160]})", earlier=attempt.answer)
-
-    def _ask(self, request: Request, decision: Decision, llm: Provider, tier: str | None, namespace, execute: bool,
-             trust: bool, on_text, timings, tier_why: str | None = None, earlier: Answer | None = None) -> Attempt:
-        left = self.sentience.budget_left()
-        if left is not None and left <= 0:
-            raise BudgetExhausted(
-                f"The token budget of {self.sentience.budget:,} is spent ({self.sentience.spent:,} billed), so the "
-                "model was not asked. Answers from memory still work at zero tokens. Raise the budget with "
-                "%llmos budget 100000, or clear it with %llmos budget off.")
-        answer = ask(request, decision, llm, self._asking, tier=tier, on_text=on_text)
-        if tier_why:
-            answer = replace(answer, why={**answer.why, "tier_reason": tier_why})
-        if earlier is not None:  # an earlier tier's call for this request is billed with this answer
-            cost = None if earlier.cost_usd is None or answer.cost_usd is None else earlier.cost_usd + answer.cost_usd
-            answer = replace(answer, usage=earlier.usage + answer.usage, cost_usd=cost,
-                             saved=max(0, answer.saved - earlier.usage.total))
-        timings["llm"] = timings.get("llm", 0.0) + answer.llm_ms
-        if answer.code is None:
-            if answer.plan and request.parent_id is None:
-                return Attempt(answer)
-            return Attempt(answer, run=Run(executed=False, error=NO_PROGRAM))
-        if not execute:
-            return Attempt(answer, run=not_run(NOT_RUN))
-        runner = self._runner(trust=trust)
-        verdict = guard(answer, request.request_id, self.events, strict=self.strict_guard, trust=trust,
-                        sandboxed=runner.where == "worker")
-        if not verdict.allowed:
-            return Attempt(answer, verdict)
-        run = run_program(answer, namespace, request.request_id, self.events, runner, bounded=False)
-        if verdict.warned:
-            runner.restart()
-        timings["execute"] = timings.get("execute", 0.0) + run.ms
-        verification = verify_answer(decision, run)
-        if tier == "T0":
-            verification = verify_variation(decision, run, verification)
-        learned = self._learning.answer(request, decision, answer, run) if verification.learnable else None
-        return Attempt(answer, verdict, run, verification, learned)
-
-    def _close(self, request: Request, decision: Decision, attempt: Attempt | None, error: str | None, timings,
-               sentience, started: float, miss: bool, llm: Provider | None) -> Result:
-        saved = attempt.answer.saved if attempt is not None else 0
-        result = recording.assemble(
-            request, decision, attempt, error=error, timings=timings, sentience=sentience,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            cumulative_saved=self.ledger.cumulative_saved() + saved,
-            provider=llm.name if llm else None, model=llm.model if llm else None)
-        self._recorder.record(result, miss=miss)
-        return result
-
-    def _orchestrate(self, request: Request, steps: list[str], started: float, options: dict[str, Any],
+    def _orchestrate(self, request: Request, steps: list[str], started: float, options: RunOptions,
                      planning: Answer) -> Result:
         """ORCHESTRATOR: each step goes through the dispatcher again, as a request of its own (parent_id set),
         in one namespace, with the earlier steps' code as context; the results compose into one answer."""
         rid = request.request_id
-        who = "the rules (--plan, a model without tools)" if planning.why.get("planner") == "rules" else "the model"
-        why = {"plan": steps, "planned_by": planning.why.get("planner", "model"),
+        who = "the rules (--plan, a model without tools)" if planning.planner == "rules" else "the model"
+        why = {"plan": steps, "planned_by": planning.planner or "model",
                "reason": f"{len(steps)} steps planned by {who}, each dispatched as a request of its own"}
         self.events.publish(ModeChosen(rid, str(Mode.ORCHESTRATOR), why, request.parent_id))
         sentience = self.sentience.snapshot()
@@ -300,7 +192,7 @@ class LLMOS:
         try:
             for index, step in enumerate(steps, start=1):
                 self.events.publish(StepStarted(rid, index, len(steps), step))
-                sub = self.run(step, _context=context, _parent_id=rid, **options)
+                sub = self._request(step, options, parent_id=rid, context=tuple(context))
                 subs.append(sub)
                 if sub.code:
                     context.append((step, sub.code))
@@ -322,15 +214,13 @@ class LLMOS:
     def _composed(self, request: Request, steps: list[str], subs: list[Result], planning: Answer, why, sentience,
                   started: float, error: str | None, notice: str | None, blocked: list[str]) -> Result:
         """One ORCHESTRATOR Result from its steps' Results and the planning call."""
-        usage = sum((Usage(s.tokens.input, s.tokens.output, s.tokens.cache_read, s.tokens.cache_write,
-                           s.tokens.reported) for s in subs), planning.usage)
+        usage = sum((s.tokens for s in subs), planning.usage)
         costs = [planning.cost_usd, *(s.cost_usd for s in subs)]
         measured = [s for s in subs if s.counts]
         titled = [(i, steps[i - 1], s) for i, s in enumerate(subs, start=1)]
         return Result(
             request=request.text, mode=Mode.ORCHESTRATOR, agent="orchestrator", why=why,
-            tokens=Tokens(usage.input, usage.output, sum(s.tokens.saved for s in subs),
-                          self.ledger.cumulative_saved(), usage.cache_read, usage.cache_write, usage.reported),
+            tokens=Tokens.of(usage, sum(s.tokens.saved for s in subs), self.ledger.cumulative_saved()),
             code="\n\n".join(f"# step {i}: {step}\n{s.code.rstrip()}" for i, step, s in titled if s.code) or None,
             output="\n".join(f"# step {i}: {step}\n{s.output.rstrip()}" for i, step, s in titled if s.output),
             executed=any(s.output for s in subs),
@@ -375,8 +265,8 @@ class LLMOS:
                 "prices": self.prices.rows([LocalProvider.default_model, *names(self.home)])}
 
     # -- fine-tuning -----------------------------------------------------------------------------
-    def finetune(self, name: str = "qiskit-t0", *, steps: int = 300, base: str = "local", evaluate: int = 8,
-                 progress="bar") -> dict:
+    def finetune(self, name: str = FINETUNE.name, *, steps: int = FINETUNE.steps, base: str = FINETUNE.base,
+                 evaluate: int = FINETUNE.evaluate, progress="bar") -> dict:
         """Train adapter `name` with AdaLoRA on this home's verified traces (starter and imported skills
         included), save it under home/adapters/<name>/ and return its card (llmos_jupyter.finetune). Serve it
         with `tiers={"T0": "local:<name>"}`."""
@@ -413,8 +303,15 @@ class LLMOS:
                                request_id=request_id, embedder=self.memory.embedder, prices=dict(self.settings.prices),
                                engine=self._consensus, runner=self._worker, **options)
         if result.program is not None and namespace is not None:
-            result.ran = run_saying_so(self._runner(trust=trust), result.program, namespace, request_id, self.events,
-                                       bounded=False)
+            # The chosen program passes the stages every program passes: in the kernel (execution = "kernel")
+            # the guard refuses what it refuses for a cell, unless --trust.
+            request = normalize(prompt.strip(), request_id)
+            chosen = Answer(Mode.LEARNER, result.program, agent="consensus")
+            attempt = self._stages.through(CHOSEN, request, None, chosen, RunOptions(namespace=namespace, trust=trust))
+            result.ran = attempt.run if attempt.verdict is None or attempt.verdict.allowed else \
+                replace(attempt.run, notice=attempt.verdict.notice)
+            result.blocked = tuple(attempt.verdict.findings) if attempt.verdict and not attempt.verdict.allowed \
+                else ()
         self.ledger.record_request(request_id, prompt.strip(), "CONSENSUS", None, None, 0, True,
                                    (time.perf_counter() - started) * 1000)
         return result

@@ -13,6 +13,7 @@ from IPython.display import display
 
 from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
+from .settings import FINETUNE
 from .texttable import text_table
 
 USAGE = """\
@@ -70,10 +71,10 @@ def _cell_parser() -> _Parser:
 
 def _finetune_parser() -> _Parser:
     p = _Parser(prog="%llmos finetune", add_help=False)
-    p.add_argument("--name", default="qiskit-t0")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--base", default="local")
-    p.add_argument("--evaluate", type=int, default=8, help="held-out variations to test the adapter on")
+    p.add_argument("--name", default=FINETUNE.name)
+    p.add_argument("--steps", type=int, default=FINETUNE.steps)
+    p.add_argument("--base", default=FINETUNE.base)
+    p.add_argument("--evaluate", type=int, default=FINETUNE.evaluate, help="held-out variations to test the adapter on")
     return p
 
 

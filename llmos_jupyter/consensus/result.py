@@ -35,6 +35,7 @@ class ConsensusResult:
     basis: list[str] | None = None  # what each answer was judged by: "behaviour (counts)", "text", ...
     distances: np.ndarray | None = None  # the distance matrix weighed, when it came from behaviour
     ran: Any = None  # what running the chosen program where the user works reported (set by LLMOS.consensus)
+    blocked: tuple[str, ...] = ()  # the guard's findings when it refused to run the chosen program there
 
     def histograms(self) -> list[dict[str, float] | None]:
         """Each answer's outcome distribution (from its program's counts or state), aligned with models."""
@@ -109,6 +110,7 @@ class ConsensusResult:
                 "distances": None if self.distances is None else self.distances.tolist(),
                 "ran": None if self.ran is None else {"error": getattr(self.ran, "error", None),
                                                       "counts": getattr(self.ran, "counts", None)},
+                "blocked": list(self.blocked),
             },
         }
 
@@ -155,8 +157,18 @@ class ConsensusResult:
         for f in self.failures:
             lines.append(f"  {f['model']:<32} FAILED ({f['kind']}): {f['message']}")
         lines += ["Causal graph:"] + [f"  {e}" for e in self.edges_text()]
+        if self.not_run_notice:
+            lines.append(self.not_run_notice)
         lines.append(self.metadata_line())
         return "\n".join(lines)
+
+    @property
+    def not_run_notice(self) -> str | None:
+        """Why the chosen program did not run where the user works (the guard refused it), or None."""
+        if not self.blocked:
+            return None
+        notice = getattr(self.ran, "notice", None) or "; ".join(self.blocked)
+        return f"The chosen program was not run in your kernel:\n{notice}"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         esc = html.escape
@@ -178,7 +190,9 @@ class ConsensusResult:
             "<table><thead><tr><th>model</th><th>weight</th><th>refined</th><th>outcomes</th><th>answer</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
             "<div><b>Causal graph</b><ul>" + "".join(f"<li>{esc(e)}</li>" for e in self.edges_text()) + "</ul></div>"
-            f"<div class='llmos-meta' style='font-size:12px'>{esc(self.metadata_line())}</div></div>"
+            + (f"<div style='white-space:pre-wrap;color:var(--jp-error-color1,#c62828)'>{esc(self.not_run_notice)}</div>"
+               if self.not_run_notice else "")
+            + f"<div class='llmos-meta' style='font-size:12px'>{esc(self.metadata_line())}</div></div>"
         )
         return {"text/plain": str(self), "text/html": markup}
 

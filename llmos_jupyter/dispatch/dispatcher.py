@@ -13,24 +13,21 @@ from typing import Any
 from ..memory.templates import bindings_of
 from ..memory.traces import Trace, TraceStore
 from ..memory.embed import Embedder
-from ..settings import Settings
+from ..settings import DEFAULT_SHOTS, Settings
 from .modes import Mode
 from .normalize import Normalized
 from .words import COMPOSING, composes, content_words, gate_order, word_sequence
-
-DEFAULT_SHOTS = 1024
 
 
 @dataclass(frozen=True)
 class Thresholds:
     follower: float  # replay at or above this similarity
     mixed: float  # worked example at or above this
-    crystallize_uses: int  # verified uses before a trace becomes a Python tool
     reworded_margin: float = 0.0  # below `follower`, replay a verified request's words said again in order
 
     @classmethod
     def of(cls, settings: Settings) -> "Thresholds":
-        return cls(settings.follower_threshold, settings.mixed_threshold, settings.crystallize_uses,
+        return cls(settings.follower_threshold, settings.mixed_threshold,
                    settings.reworded_margin)
 
     @property
@@ -46,7 +43,10 @@ class Decision:
     trace: Trace | None = None
     values: dict[str, object] = field(default_factory=dict)  # placeholder -> value, for a replay
     request_values: dict[str, object] = field(default_factory=dict)  # the request's own slot values
-    why: dict[str, Any] = field(default_factory=dict)
+    why: dict[str, Any] = field(default_factory=dict)  # shown to the user; nothing branches on it
+    variation_of: str | None = None  # the worked example's trace, when the request varies it in a value only
+    broken: tuple[str, ...] = ()  # traces whose stored program no longer matches its seal: learn forgets them
+    fallback_from: Mode | None = None  # a replay that failed verification handed this request to the model
 
 
 def request_values(n: Normalized) -> dict[str, object]:
@@ -110,12 +110,15 @@ class Dispatcher:
         self.thresholds = thresholds or Thresholds.of(Settings())
         self.limits = limits  # trace -> (values -> problem | None), for skills with valid ranges
 
-    def choose(self, n: Normalized, thresholds: Thresholds | None = None, *, require_checks: bool = False) -> Decision:
+    def choose(self, n: Normalized, thresholds: Thresholds | None = None, *, require_checks: bool = False,
+               exclude: frozenset[str] = frozenset()) -> Decision:
         """`thresholds` overrides the configured ones for this request (the sentience layer shifts them);
-        `require_checks` replays only traces with recorded checks beyond the basic ones."""
+        `require_checks` replays only traces with recorded checks beyond the basic ones; `exclude`: traces not
+        to consider (found broken for this request)."""
         wanted = request_values(n)
         slots = {s.kind: s.value for s in reversed(n.slots)}
-        hits = self.traces.search(self.embedder.one(n.key), k=8) if self.traces.count() else []
+        hits = self.traces.search(self.embedder.one(n.key), k=8 + len(exclude)) if self.traces.count() else []
+        hits = [h for h in hits if h.trace_id not in exclude][:8]
         t = thresholds or self.thresholds
         why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms),
                                "thresholds": {"follower": t.follower, "reworded": round(t.reworded, 4),
@@ -164,7 +167,8 @@ class Dispatcher:
                 reason += "; no replay because " + "; ".join(rejected[:3])
             return Decision(Mode.MIXED, trace, {}, wanted, {
                 **why, "score": round(best.score, 4), "trace_id": best.trace_id, "alias": best.alias,
-                "reason": reason, **({"variation_of": variation} if variation == best.trace_id else {})})
+                "reason": reason, **({"variation_of": variation} if variation == best.trace_id else {})},
+                variation_of=variation if variation == best.trace_id else None)
         return Decision(Mode.LEARNER, request_values=wanted, why={
             **why, "score": round(best.score, 4), "nearest": best.trace_id,
             "reason": f"nearest similarity {best.score:.3f} < {t.mixed}"})

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError
+from ..settings import FINETUNE
 from .adapters import AdapterError, check_name, read_card, save, training_lock
 from .dataset import Example, as_served, guided, training_set, worked
 
@@ -40,8 +41,8 @@ def split(examples: list[Example], fraction: float, *, seed: int = 0,
     return train, held
 
 
-def finetune(home: Path, traces, *, name: str = "qiskit-t0", steps: int = 300, base: str = "local",
-             runner=None, evaluate: int = 8, held_out: float = 0.1, options=None,
+def finetune(home: Path, traces, *, name: str = FINETUNE.name, steps: int = FINETUNE.steps, base: str = FINETUNE.base,
+             runner=None, evaluate: int = FINETUNE.evaluate, held_out: float = 0.1, options=None,
              progress: Callable[[int, int, float], None] | str | None = "bar") -> dict:
     """Train adapter `name` on the verified traces, evaluate it on up to `evaluate` held-out variations (with
     `runner`; none: the card says "not measured"), save it atomically and return its card."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from ..dispatch.normalize import normalize
 from ..memory.templates import bindings_of, instantiate
 from ..memory.traces import Trace
+from ..settings import DEFAULT_SHOTS
 
 SHOT_VARIANTS = (100, 500, 2048, 4096)
 MAX_PER_TRACE = 400  # a family with many phrasings must not drown the others
@@ -68,7 +69,7 @@ def render_request(phrase: str, values: dict[str, object], defaults: dict[str, o
         if placeholder in named:
             continue
         if placeholder == "SLOT_shots_0":
-            if value != defaults.get(placeholder, 1024):
+            if value != defaults.get(placeholder, DEFAULT_SHOTS):
                 out = out.rstrip(" .") + f" with {value} shots"
         elif value != defaults.get(placeholder):
             return None

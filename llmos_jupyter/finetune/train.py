@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError
+from ..settings import FINETUNE
 from . import prompt
 from .dataset import Example
 
@@ -24,7 +25,7 @@ Progress = Callable[[int, int, float], None]  # (step, total, loss)
 
 @dataclass
 class Options:
-    steps: int = 300
+    steps: int = FINETUNE.steps
     batch_size: int = 1  # 300 steps of one example fit 10 minutes on 2 CPU cores (benchmarks/finetune.py)
     lr: float = 2e-3
     init_r: int = 12

@@ -15,6 +15,7 @@ import numbers
 import re
 from dataclasses import dataclass
 
+from ..settings import DEFAULT_SHOTS
 from .templates import PLACEHOLDER
 
 
@@ -102,7 +103,7 @@ class Skill:
         return {p.placeholder: p.default for p in self.params}
 
 
-SHOTS = Param("SLOT_shots_0", "shots", "shots", 1024, 1, 1_000_000)
+SHOTS = Param("SLOT_shots_0", "shots", "shots", DEFAULT_SHOTS, 1, 1_000_000)
 
 
 def _program(body: str, *imports: str, qiskit: str = "QuantumCircuit, transpile") -> str:

@@ -90,7 +90,8 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
     why = {"answer": how or ("tool:plan" if plan else None), **({"tier": tier} if tier else {}),
            **({"edit_error": edit_error} if edit_error else {})}
     return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
-                  usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan)
+                  usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan,
+                  tier=tier, edit_error=edit_error)
 
 
 def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None) -> Answer:
@@ -100,7 +101,7 @@ def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | N
     why = {"planner": "model", **({"tier": tier} if tier else {})}
     return Answer(mode=Mode.ORCHESTRATOR, code=None, response=completion.text, agent="orchestrator",
                   provider=llm.name, model=completion.model, usage=billed.usage, cost_usd=billed.cost,
-                  llm_ms=billed.ms, why=why, plan=plan_from(completion.tool_calls))
+                  llm_ms=billed.ms, why=why, plan=plan_from(completion.tool_calls), planner="model", tier=tier)
 
 
 class Billed:

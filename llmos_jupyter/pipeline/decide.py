@@ -21,20 +21,23 @@ def shifted(base: Thresholds, policy: Policy) -> Thresholds:
 
 def decide(dispatcher: Dispatcher, request: Request, thresholds: Thresholds, policy: Policy) -> Decision:
     """The dispatcher's choice. A trace whose stored program no longer matches its seal (changed behind
-    LLMOS's back) is never replayed nor shown to a model: it is forgotten, named, and the choice made again."""
-    refused = []
+    LLMOS's back) is never replayed nor shown to a model: the choice is made again without it, and the decision
+    names it in `broken` for the learn stage to forget (this stage only reads memory)."""
+    broken: list[str] = []
     for _ in range(3):
         decision = dispatcher.choose(request.normalized, shifted(thresholds, policy),
-                                     require_checks=policy.require_checks)
+                                     require_checks=policy.require_checks, exclude=frozenset(broken))
         trace = decision.trace
         if trace is None or trace.intact:
             break
-        dispatcher.traces.forget([trace.id])
-        refused.append(f"trace {trace.id}: its stored program is not the one that was verified (changed outside "
-                       "LLMOS), so it was forgotten")
+        broken.append(trace.id)
     else:  # still finding broken seals: ask the model with no memory at all
         decision = Decision(Mode.LEARNER, request_values=decision.request_values, why=decision.why)
-    return replace(decision, why={**decision.why, "refused": refused}) if refused else decision
+    if not broken:
+        return decision
+    refused = [f"trace {t}: its stored program is not the one that was verified (changed outside LLMOS), so it "
+               "was forgotten" for t in broken]
+    return replace(decision, why={**decision.why, "refused": refused}, broken=tuple(broken))
 
 
 def fall_back(decision: Decision, problems: list[str]) -> Decision:
@@ -44,4 +47,4 @@ def fall_back(decision: Decision, problems: list[str]) -> Decision:
                            "fallback": {"from": str(decision.mode), "failed_checks": list(problems)},
                            "reason": f"replay of {trace.id} failed verification ({', '.join(problems)}): "
                                      "asked the LLM"}
-    return replace(decision, mode=Mode.MIXED, values={}, why=why)
+    return replace(decision, mode=Mode.MIXED, values={}, why=why, fallback_from=decision.mode)

@@ -32,12 +32,31 @@ class Learning:
         return Learned(learned.trace.id, learned.new, tuple(learned.generalized_now),
                        tool=self.crystallize(learned.trace.id))
 
-    def replay(self, decision: Decision, verification: Verification) -> Learned:
+    def replay(self, decision: Decision, answer: Answer, verification: Verification) -> Learned:
         from ..memory.learn import record_replay
 
+        if answer.tool_refused:
+            self.refuse_tool(decision.trace.id, answer.tool_refused)
         values = {**decision.request_values, **decision.values}
         trace = record_replay(self.memory.traces, decision.trace, values, ok=bool(verification.verified))
         return Learned(trace.id, tool=self.crystallize(trace.id) if verification.verified else None)
+
+    def forget_broken(self, decision: Decision) -> None:
+        """Traces the decide stage found changed behind LLMOS's back are forgotten."""
+        if decision.broken:
+            self.memory.traces.forget(list(decision.broken))
+
+    def refuse_tool(self, trace_id: str, tool_name: str) -> None:
+        """A tool file changed or deleted since it passed its examples: set it aside, and make the tool again
+        when the trace is next used often enough."""
+        from ..memory.crystallize import set_aside
+
+        set_aside(self.memory.tools_dir, tool_name)
+
+        def drop(t) -> None:
+            t.tool_name, t.tool_hash = None, ""
+
+        self.memory.traces.modify(trace_id, drop)
 
     def crystallize(self, trace_id: str) -> str | None:
         from ..memory.crystallize import crystallize, tool_hash

@@ -27,6 +27,8 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
     answer, verdict, run, verification, learned = (attempt.answer, attempt.verdict, attempt.run,
                                                    attempt.verification, attempt.learned)
     why.update(answer.why)
+    if answer.tier_reason:
+        why["tier_reason"] = answer.tier_reason  # which tier answered, and why: shown with the result
     if verdict is not None and verdict.trusted:
         why["trusted"] = list(verdict.findings)
     trace_id = decision.trace.id if decision.trace else None
@@ -38,10 +40,9 @@ def assemble(request: Request, decision: Decision, attempt: Attempt | None, *, e
     warned = verdict is not None and verdict.warned
     notice = "\n".join(n for n in (verdict.notice if blocked or warned else None, run.notice, verification.notice,
                                    answer.notice) if n) or None
-    u = answer.usage
     return Result(
         request=request.text, mode=answer.mode, response=answer.response, code=answer.code,
-        tokens=Tokens(u.input, u.output, answer.saved, cumulative_saved, u.cache_read, u.cache_write, u.reported),
+        tokens=Tokens.of(answer.usage, answer.saved, cumulative_saved),
         output=run.output, error=error or run.error or verification.error, counts=run.counts, shots=run.shots,
         value=run.value, defined=dict(run.produced.get("defined", {})),
         provider=answer.provider, model=answer.model, agent=answer.agent, ptc_used=answer.from_memory,

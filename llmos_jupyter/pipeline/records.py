@@ -34,10 +34,15 @@ class Answer:
     cost_usd: float | None = 0.0  # None when some call's price is unknown
     saved: int = 0  # tokens saved against a lean always-ask call
     llm_ms: float = 0.0
-    why: dict[str, Any] = field(default_factory=dict)  # how the code was found, the tier used
+    why: dict[str, Any] = field(default_factory=dict)  # shown to the user: how the code was found, the tier used
     notice: str | None = None
     setup: str = ""  # run before `code`, not shown: a crystallized tool's verified source
     plan: tuple[str, ...] = ()  # the model answered with a plan: these steps, each a request of its own
+    planner: str | None = None  # who split a plan: "model", or "rules" for a model without tools
+    tier: str | None = None  # the configured tier that answered (T0..T3), when tiers are set
+    tier_reason: str | None = None  # why that tier, and what an earlier tier's failure was
+    edit_error: str | None = None  # the model answered with an edit that could not be applied
+    tool_refused: str | None = None  # a replay found this tool's file changed: learn sets it aside
 
 
 @dataclass(frozen=True)

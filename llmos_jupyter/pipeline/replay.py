@@ -15,15 +15,14 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     program = instantiate(trace.code, decision.values)
     saved = lean_baseline(request.text, program)
     if decision.mode == Mode.CRYSTALLIZED:
-        from ..memory.crystallize import call_snippet, set_aside, verified_source
+        from ..memory.crystallize import call_snippet, verified_source
 
         source = verified_source(memory.tools_dir, trace.tool_name, trace.tool_hash)
         if source is None:
-            # Changed or deleted since it passed its examples: never run it; the verified program still may.
-            set_aside(memory.tools_dir, trace.tool_name)
-            memory.traces.modify(trace.id, _drop_tool)
+            # Changed or deleted since it passed its examples: never run it; the verified program still may. The
+            # learn stage sets the file aside and drops the tool from the trace (this stage only reads memory).
             return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
-                          agent="memory", from_memory=True, saved=saved,
+                          agent="memory", from_memory=True, saved=saved, tool_refused=trace.tool_name,
                           why={"refused": f"tool {trace.tool_name}.py in {memory.tools_dir} is not the file that "
                                           "passed its examples (changed or deleted): replayed the verified "
                                           "program instead; the file was set aside as ."
@@ -34,6 +33,3 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}", agent="memory",
                   from_memory=True, saved=saved)
 
-
-def _drop_tool(trace) -> None:
-    trace.tool_name, trace.tool_hash = None, ""

@@ -6,17 +6,19 @@ from typing import Any
 
 from ..dispatch.modes import Mode
 from ..events import RequestSummary
+from ..ledger import Usage
 
 
 @dataclass(frozen=True)
-class Tokens:
-    input: int = 0
-    output: int = 0
+class Tokens(Usage):
+    """A request's billed usage (the one token type: a `Usage`) with what it saved against the lean call."""
     saved: int = 0
     cumulative_saved: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-    reported: bool = True  # False if a provider sent no usage figures for some call
+
+    @classmethod
+    def of(cls, usage: Usage, saved: int = 0, cumulative_saved: int = 0) -> "Tokens":
+        return cls(usage.input, usage.output, usage.cache_read, usage.cache_write, usage.reported, saved,
+                   cumulative_saved)
 
     def to_dict(self) -> dict[str, int]:
         return {"input": self.input, "output": self.output, "saved": self.saved,

@@ -1,0 +1,141 @@
+"""One request, start to end: decide → replay | ask (with tier retries) → the program's stages → record.
+
+The engine hands a normalized request in once and gets its `Result` back; between the two the request does not
+return to the engine. A failed replay falls back to the model; a local model's (T0) failed answer is followed by
+the next tier's. Timings come from the records.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..dispatch.dispatcher import Decision, Dispatcher, Thresholds
+from ..dispatch.modes import Mode
+from ..errors import BudgetExhausted, LLMOSError
+from ..events import EventBus, ModeChosen
+from ..providers import Provider
+from ..sentience import Sentience
+from .ask import NO_PROGRAM, Asking, ask
+from .decide import REPLAY_MODES, decide, fall_back
+from .learn import Learning
+from .record import Recorder, assemble
+from .records import Attempt, Request, Run
+from .replay import replay
+from .result import Result
+from .stages import ANSWER, REPLAY, VARIATION, RunOptions, Stages, with_earlier
+
+# (mode, options, terms, variation_of, tiers to skip) -> (provider, tier, why that tier)
+ChooseModel = Callable[[Mode, RunOptions, frozenset, "str | None", frozenset], "tuple[Provider, str | None, str | None]"]
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What one request came to: its Result, or a plan the model answered with (the caller orchestrates it)."""
+    result: Result | None
+    plan: Attempt | None = None
+
+
+class Flow:
+    def __init__(self, dispatcher: Dispatcher, thresholds: Thresholds, memory, sentience: Sentience,
+                 events: EventBus, stages: Stages, learning: Learning, recorder: Recorder, asking: Asking,
+                 choose_model: ChooseModel, cumulative_saved: Callable[[], int]):
+        self.dispatcher = dispatcher
+        self.thresholds = thresholds
+        self.memory = memory
+        self.sentience = sentience
+        self.events = events
+        self.stages = stages
+        self.learning = learning
+        self.recorder = recorder
+        self.asking = asking
+        self.choose_model = choose_model
+        self.cumulative_saved = cumulative_saved
+
+    def dispatch(self, request: Request, started: float, options: RunOptions) -> Dispatched:
+        policy = self.sentience.policy()
+        sentience = self.sentience.snapshot()
+        dispatch_started = time.perf_counter()
+        decision = decide(self.dispatcher, request, self.thresholds, policy)
+        dispatch_ms = (time.perf_counter() - dispatch_started) * 1000
+        self.learning.forget_broken(decision)
+        self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why, request.parent_id))
+        tried: list[Attempt] = []  # attempts this request left behind (a failed replay, a failed T0 answer)
+        attempt, llm, error = None, None, None
+        try:
+            if decision.mode in REPLAY_MODES:
+                attempt = self.stages.through(REPLAY, request, decision, replay(request, decision, self.memory),
+                                              options)
+                if attempt.verification.verified is False:
+                    tried.append(attempt)
+                    attempt, decision = None, fall_back(decision, list(attempt.verification.problems))
+                    self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why,
+                                                   request.parent_id, fallback_from=str(decision.fallback_from)))
+            if attempt is None:
+                llm, attempt = self._ask_tiered(request, decision, options, tried)
+        except LLMOSError as exc:
+            error = str(exc)
+            raise
+        except BaseException:
+            error = "interrupted"
+            raise
+        finally:
+            planned = attempt is not None and bool(attempt.answer.plan) and request.parent_id is None
+            if not planned:
+                result = self._close(request, decision, attempt, tried, error, dispatch_ms, sentience, started, llm)
+        return Dispatched(None, attempt) if planned else Dispatched(result)
+
+    def _ask_tiered(self, request: Request, decision: Decision, options: RunOptions,
+                    tried: list[Attempt]) -> tuple[Provider, Attempt]:
+        """Ask the model for the request's tier. A program from the local adapter (T0) that fails is followed by
+        the next tier's answer, both calls billed, the reason on the answer."""
+        terms = request.normalized.terms
+        llm, tier, tier_why = self.choose_model(decision.mode, options, terms, decision.variation_of, frozenset())
+        attempt = self._ask(request, decision, options, llm, tier, tier_why)
+        if tier != "T0" or not options.execute or attempt.verification.verified is True:
+            return llm, attempt
+        tried.append(attempt)
+        failed = (", ".join(attempt.verification.problems) or attempt.answer.edit_error
+                  or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1])
+        llm, tier, tier_why = self.choose_model(decision.mode, options, terms, None, frozenset({"T0"}))
+        return llm, self._ask(request, decision, options, llm, tier, f"{tier_why}; T0's program failed ({failed[:160]})",
+                              earlier=attempt.answer)
+
+    def _ask(self, request: Request, decision: Decision, options: RunOptions, llm: Provider, tier: str | None,
+             tier_why: str | None, earlier=None) -> Attempt:
+        left = self.sentience.budget_left()
+        if left is not None and left <= 0:
+            raise BudgetExhausted(
+                f"The token budget of {self.sentience.budget:,} is spent ({self.sentience.spent:,} billed), so the "
+                "model was not asked. Answers from memory still work at zero tokens. Raise the budget with "
+                "%llmos budget 100000, or clear it with %llmos budget off.")
+        answer = with_earlier(ask(request, decision, llm, self.asking, tier=tier, on_text=options.on_text), earlier,
+                              tier_why)
+        if answer.code is None:
+            if answer.plan and request.parent_id is None:
+                return Attempt(answer)
+            return Attempt(answer, run=Run(executed=False, error=NO_PROGRAM))
+        return self.stages.through(VARIATION if tier == "T0" else ANSWER, request, decision, answer, options)
+
+    def _close(self, request: Request, decision: Decision, attempt: Attempt | None, tried: list[Attempt],
+               error: str | None, dispatch_ms: float, sentience: dict[str, Any], started: float,
+               llm: Provider | None) -> Result:
+        saved = attempt.answer.saved if attempt is not None else 0
+        result = assemble(request, decision, attempt, error=error, timings=timings(dispatch_ms, attempt, tried),
+                          sentience=sentience, duration_ms=(time.perf_counter() - started) * 1000,
+                          cumulative_saved=self.cumulative_saved() + saved,
+                          provider=llm.name if llm else None, model=llm.model if llm else None)
+        self.recorder.record(result, miss=any(a.answer.from_memory for a in tried))
+        return result
+
+
+def timings(dispatch_ms: float, attempt: Attempt | None, tried: list[Attempt]) -> dict[str, float]:
+    """Milliseconds spent choosing, running programs (every attempt's) and waiting for the model (the final
+    answer carries an earlier tier's call with its own)."""
+    out = {"dispatch": dispatch_ms}
+    runs = [a.run for a in (*tried, attempt) if a is not None and a.run.executed]
+    if runs:
+        out["execute"] = sum(r.ms for r in runs)
+    if attempt is not None and not attempt.answer.from_memory:
+        out["llm"] = attempt.answer.llm_ms
+    return out
