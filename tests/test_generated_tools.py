@@ -84,14 +84,18 @@ def test_a_parameter_is_not_kept_under_a_second_name_unless_renaming_could_chang
     assert load_tool(tmp_path, "ones")(qubits=4, shots=10) == {"1111": 10}
 
 
+# Each request is worded so that a line of 100 columns ends inside a hyphenated name: the generator before issue
+# #26 broke the first in the module's docstring, the second and third in the function's.
 @pytest.mark.parametrize("request_text", [
-    "Prepare the 3 qubits all in one and then compare this with what a Bernstein-Vazirani circuit "
-    "does with 100 shots",
+    "Prepare 3 qubits in one, then a Bernstein-Vazirani circuit, with 100 shots",
+    "Prepare the 3 qubits all in one and then compare this with what a small Bernstein-Vazirani circuit does with "
+    "100 shots",
+    "Prepare the 3 qubits all in one, the way the textbook's well-known Greenberger-Horne-Zeilinger one-by-one "
+    "tutorial does, with 100 shots",
     "Prepare all 3 qubits in one with 100 shots for the "
     "very_long_identifier_that_a_user_pasted_into_the_request_and_that_no_line_of_a_hundred_columns_can_hold_whole",
-    "Prepare the 3 qubits all in one and compare it with the state the well-known textbook "
-    "Greenberger-Horne-Zeilinger circuit makes with 100 shots, one-by-one",
-], ids=["a hyphenated name stays whole", "a name longer than a line stays whole", "every hyphenated word stays whole"])
+], ids=["the module's docstring keeps a hyphenated name whole", "the function's docstring keeps it whole",
+        "every hyphenated word stays whole", "a name longer than a line stays whole"])
 def test_a_docstring_breaks_only_between_words(request_text):
     trace = trace_of(IMPORTS + "qc = QuantumCircuit(SLOT_qubits_0)\nqc.x(range(SLOT_qubits_0))\n" + RUN,
                      request_text)
@@ -100,8 +104,15 @@ def test_a_docstring_breaks_only_between_words(request_text):
     for doc in (ast.get_docstring(tree, clean=False), ast.get_docstring(tree.body[-1], clean=False)):
         assert not [line for line in doc.splitlines() if line.rstrip().endswith("-")], doc
     said = [w.strip(".,") for w in ast.get_docstring(tree.body[-1]).split()]
-    assert [w for w in request_text.split() if "-" in w or len(w) > 40 if w not in said] == []
-    assert not [line for line in source.splitlines()[:3] if line.startswith(" ")]  # the module's doc: no indent
+    assert [w for w in request_text.split() if "-" in w or len(w) > 40 if w.strip(".,") not in said] == []
+
+
+def test_a_modules_docstring_is_not_indented():
+    trace = trace_of(IMPORTS + "qc = QuantumCircuit(SLOT_qubits_0)\nqc.x(range(SLOT_qubits_0))\n" + RUN,
+                     "Prepare the 3 qubits all in one and then compare this with what a small Bernstein-Vazirani "
+                     "circuit does with 100 shots")
+    doc = ast.get_docstring(ast.parse(tool_source(trace, "ones", names_for(trace))), clean=False)
+    assert len(doc.splitlines()) > 2 and not [line for line in doc.splitlines() if line.startswith(" ")]
 
 
 @pytest.fixture(scope="module")
