@@ -2,8 +2,10 @@
 
 The starter skill `ghz_state` becomes `home/tools/ghz_state.py`: one function whose parameters are the
 trace's generalized slots (typed by their kind), whose docstring names the request it was learned
-from, and whose body is the verified program, returning the counts the program bound. Beside it goes
-`test_ghz_state.py`, which replays the verified examples with the checks their runs passed.
+from, and whose body is the verified program, returning the counts the program bound; a program's
+`n = qubits` is dropped and `n` read as `qubits` wherever that provably changes nothing. Beside it goes
+`test_ghz_state.py`, which replays the verified examples with the checks their runs passed and defines every
+name it annotates with.
 
 A tool is code the memory made from a model's program, so LLMOS runs it where programs run: its
 source is checked against the hash it passed its examples with (`checked_source`), then run in the
