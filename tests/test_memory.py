@@ -507,7 +507,7 @@ def test_the_generated_test_needs_only_the_tool_and_passes(tmp_path):
     tree = ast.parse((tools / f"test_{function}.py").read_text())
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names} | \
         {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert imported == {"__future__", "importlib.util", "collections", "pathlib", "pytest"}
+    assert imported == {"__future__", "importlib.util", "collections", "collections.abc", "pathlib", "pytest"}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tools)],
                           capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr

@@ -2,8 +2,10 @@
 
 The starter skill `ghz_state` becomes `home/tools/ghz_state.py`: one function whose parameters are the
 trace's generalized slots (typed by their kind), whose docstring names the request it was learned
-from, and whose body is the verified program, returning the counts the program bound. Beside it goes
-`test_ghz_state.py`, which replays the verified examples with the checks their runs passed.
+from, and whose body is the verified program, returning the counts the program bound; a program's
+`n = qubits` is dropped and `n` read as `qubits` wherever that provably changes nothing. Beside it goes
+`test_ghz_state.py`, which replays the verified examples with the checks their runs passed and defines every
+name it annotates with.
 
 A tool is code the memory made from a model's program, so LLMOS runs it where programs run: its
 source is checked against the hash it passed its examples with (`checked_source`), then run in the
@@ -26,6 +28,7 @@ import io
 import itertools
 import keyword
 import os
+import pprint
 import re
 import tempfile
 import textwrap
@@ -98,7 +101,7 @@ def tool_source(trace: Trace, function: str, params: dict[str, str], aliases: It
     fixed = {p: trace.examples[0][p] for p in trace.bound if p not in params}
     program = PLACEHOLDER.sub(lambda m: params.get(m.group(0)) or repr(fixed[m.group(0)]), trace.code)
     try:
-        parts = _function_parts(program, set(params.values()))
+        parts = _function_parts(_without_aliases(program, set(params.values())), set(params.values()))
     except SyntaxError:
         return None
     if parts is None:
@@ -131,7 +134,7 @@ def _module_doc(trace: Trace, function: str, aliases: Iterable[str]) -> str:
     others = len(set(aliases)) - 1  # the request's own wording is one of them
     wordings = f" (and {others} other wording{'s' if others != 1 else ''})" if others > 0 else ""
     text = f'{function}: {how} of "{" ".join(trace.request.split())}"{wordings}.'
-    return _wrapped(text, '"""') + f"\n\n    test_{function}.py beside it replays them.\n"
+    return _wrapped(text, '"""', "") + f"\n\ntest_{function}.py beside it replays them.\n"
 
 
 def _function_doc(trace: Trace, params: dict[str, str]) -> str:
@@ -148,13 +151,15 @@ def _function_doc(trace: Trace, params: dict[str, str]) -> str:
     shots = params.get("SLOT_shots_0")
     returns = f"return the counts of `{shots}` shots on Aer" if shots and f"`{shots}`" not in described else \
         "return its counts on Aer"
-    return _wrapped(f"{described}, and {returns}.", '    """')
+    return _wrapped(f"{described}, and {returns}.", '    """', "    ")
 
 
-def _wrapped(text: str, opening: str) -> str:
-    """`text` for a docstring that starts after `opening`: escaped, in lines of at most 100 characters."""
+def _wrapped(text: str, opening: str, indent: str) -> str:
+    """`text` for a docstring that starts after `opening`: escaped, in lines of at most 100 characters that
+    break only at spaces (never inside `Bernstein-Vazirani` or a long name), the later ones after `indent`."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    lines = textwrap.wrap(text, 100, initial_indent=opening, subsequent_indent="    ")
+    lines = textwrap.wrap(text, 100, initial_indent=opening, subsequent_indent=indent, break_on_hyphens=False,
+                          break_long_words=False)
     return "\n".join(lines)[len(opening):]
 
 
@@ -212,6 +217,85 @@ def _function_parts(program: str, param_names: set[str]) -> tuple[list[str], str
         else:
             out.append(line)
     return imports, _indented("".join(out)), counts
+
+
+def _without_aliases(program: str, param_names: set[str]) -> str:
+    """`program` with each top-level `n = qubits` (a name given a parameter's value) gone and `n` written as
+    `qubits` wherever it is read, as a person writing the function would have named it. Only where that cannot
+    change what runs: `n` is bound nowhere else (no other assignment, loop, argument, import or def of that
+    name, in any scope), the parameter is never rebound, every read of `n` comes after the alias, and nothing
+    reads names by string (`locals()`, `eval`, ...). The result must parse to the original's syntax tree with
+    the names renamed; otherwise the program is kept as it was."""
+    tree = ast.parse(program)
+    names = [node for node in ast.walk(tree) if isinstance(node, ast.Name)]
+    if any(node.id in _NAMES_BY_STRING for node in names):
+        return program
+    bound = Counter(_bindings(tree))
+    lines = program.splitlines(keepends=True)
+    renames: dict[str, str] = {}
+    aliases: list[ast.stmt] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and isinstance(stmt.value, ast.Name) and stmt.value.id in param_names \
+                and stmt.targets[0].id not in param_names and bound[stmt.targets[0].id] == 1 \
+                and not bound[stmt.value.id] and _owns_its_lines(stmt, lines) \
+                and all((n.lineno, n.col_offset) > (stmt.end_lineno, stmt.end_col_offset)
+                        for n in names if n.id == stmt.targets[0].id and n is not stmt.targets[0]):
+            renames[stmt.targets[0].id] = stmt.value.id
+            aliases.append(stmt)
+    if not renames:
+        return program
+    edits = [(n.lineno, n.col_offset, n.end_col_offset, renames[n.id]) for n in names
+             if n.id in renames and isinstance(n.ctx, ast.Load)]
+    for lineno, start, end, new in sorted(edits, reverse=True):
+        line = lines[lineno - 1]
+        start, end = _column(line, start), _column(line, end)
+        lines[lineno - 1] = line[:start] + new + line[end:]
+    for stmt in sorted(aliases, key=lambda s: s.lineno, reverse=True):
+        del lines[stmt.lineno - 1:stmt.end_lineno]
+    renamed = "".join(lines)
+    expected = _Renamed(renames).visit(ast.parse(program))
+    expected.body = [s for s, original in zip(expected.body, tree.body) if original not in aliases]
+    try:
+        same = ast.dump(ast.parse(renamed)) == ast.dump(expected)
+    except SyntaxError:
+        same = False
+    return renamed if same else program
+
+
+# Builtins that read or run names given as strings: a program that uses one keeps its names as they are.
+_NAMES_BY_STRING = frozenset({"locals", "globals", "vars", "eval", "exec", "dir", "compile", "__import__"})
+
+
+def _bindings(tree: ast.AST) -> Iterator[str]:
+    """Every name `tree` binds or deletes, in any scope, once per place that does it."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            yield node.id
+        elif isinstance(node, ast.arg):
+            yield node.arg
+        elif isinstance(node, ast.alias):
+            yield node.asname or node.name.split(".")[0]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            yield from node.names
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            yield node.name
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            yield node.rest
+
+
+class _Renamed(ast.NodeTransformer):
+    """The syntax tree with names read renamed: what the text edits of `_without_aliases` must give."""
+
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if isinstance(node.ctx, ast.Load) and node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
 
 
 def _counts_name(tree: ast.Module) -> str | None:
@@ -328,7 +412,8 @@ def tool_test_source(function: str, cases: list[tuple[dict, dict, list[str]]]) -
     helpers = "\n\n".join(inspect.getsource(f) for f in (checks.bits_of, checks.width,
                                                           *(checks.CHECKS[name][0] for name in used)))
     table = "".join(f"    {name!r}: {checks.CHECKS[name][0].__name__},\n" for name in used)
-    examples = "".join(f"    {case!r},\n" for case in cases)
+    examples = "".join(textwrap.indent(pprint.pformat(case, width=96, sort_dicts=False), "    ") + ",\n"
+                       for case in cases)
     return f'''"""Replays the verified examples of {function}() in {function}.py beside this file.
 
 Each case is a call LLMOS verified, with the checks its run passed; the checks are copied from
@@ -338,12 +423,16 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+Counts = {checks.Counts!r}  # a run's counts by bitstring
+Values = {checks.Values!r}  # the request's values by kind: qubits, shots, bits, ...
 
-def load_{function}():
+
+def load_{function}() -> Callable[..., Counts]:
     """The tool, loaded by its path as LLMOS loads it."""
     spec = importlib.util.spec_from_file_location("{function}", Path(__file__).with_name("{function}.py"))
     module = importlib.util.module_from_spec(spec)
@@ -360,7 +449,8 @@ EXAMPLES = [
 
 
 @pytest.mark.parametrize("kwargs,values,names", EXAMPLES)
-def test_{function}_passes_its_verified_examples(kwargs, values, names):
+def test_{function}_passes_its_verified_examples(
+        kwargs: dict[str, object], values: Values, names: list[str]) -> None:
     counts = load_{function}()(**kwargs)
     assert [name for name in names if not CHECKS[name](counts, values)] == []
 '''
