@@ -15,7 +15,7 @@ function sourcesDigest() {
     }
   };
   walk("src");
-  files.push("package-lock.json", "build.mjs");
+  files.push("package-lock.json", "build.mjs", "../llmos_jupyter/palette.json");
   const hash = createHash("sha256");
   for (const file of files.sort()) {
     hash.update(file + "\0");

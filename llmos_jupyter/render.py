@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,8 +14,8 @@ from .pipeline.result import Result
 from .safe_markup import NO_MATH, Markup, code_html, markdown_html, plotly_text, safe_bundle, tag
 
 MAX_BARS = 64
-MODE_COLOURS = {"CRYSTALLIZED": "#6a3d9a", "FOLLOWER": "#1f78b4", "MIXED": "#33a02c",
-                "LEARNER": "#e6550d", "ORCHESTRATOR": "#b15928"}
+# The dashboard's bundles take the same file (js/src/lib/format.js), so badge and dashboard agree.
+MODE_COLOURS = json.loads((Path(__file__).with_name("palette.json")).read_text())["modes"]
 
 
 def metadata_line(r: Result) -> str:

@@ -81,14 +81,14 @@ def test_bundles_are_built_offline_esm():
 
 
 def test_the_bundles_were_built_from_the_sources_in_js():
-    """build.mjs writes the sha256 of js/src, package-lock.json and itself beside the bundles; an edit to a
+    """build.mjs writes the sha256 of js/src, package-lock.json, the palette and itself beside the bundles; an edit to a
     view that was not rebuilt (cd js && npm ci && npm run build) fails here."""
     import hashlib
 
     js = Path(__file__).resolve().parents[1] / "js"
     digest = hashlib.sha256()
     files = sorted([str(p.relative_to(js)) for p in (js / "src").rglob("*") if p.is_file()]
-                   + ["package-lock.json", "build.mjs"])
+                   + ["package-lock.json", "build.mjs", "../llmos_jupyter/palette.json"])
     for name in files:
         digest.update(name.encode() + b"\0" + (js / name).read_bytes() + b"\0")
     assert (STATIC / "SOURCES.sha256").read_text().strip() == digest.hexdigest(), \

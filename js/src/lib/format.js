@@ -1,20 +1,10 @@
 export const MODES = ["CRYSTALLIZED", "FOLLOWER", "MIXED", "LEARNER", "ORCHESTRATOR"];
 
-// Same colours as llmos_jupyter/render.py, so the cell's badge and the dashboard agree.
-export const MODE_COLOURS = {
-  CRYSTALLIZED: "#6a3d9a",
-  FOLLOWER: "#1f78b4",
-  MIXED: "#33a02c",
-  LEARNER: "#e6550d",
-  ORCHESTRATOR: "#b15928",
-};
+// One palette for the cell's badge (llmos_jupyter/render.py) and the dashboard: bundled from the package's file.
+import palette from "../../../llmos_jupyter/palette.json";
 
-export const LATENT_COLOURS = {
-  BALANCED: "#1b9e77",
-  AUTO_CREATIVE: "#d95f02",
-  AUTO_CONTAINED: "#4a6fa5",
-  RECOVERY: "#d62728",
-};
+export const MODE_COLOURS = palette.modes;
+export const LATENT_COLOURS = palette.latent;
 
 export const int = (n) => (n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US"));
 export const fixed = (n, digits = 2) => (n === null || n === undefined || Number.isNaN(n) ? "–" : Number(n).toFixed(digits));
