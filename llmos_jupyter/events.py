@@ -40,12 +40,53 @@ class Status(Event):
 
 
 @dataclass(frozen=True)
+class Choice:
+    """What the displays show of a mode choice: the similarity, the trace replayed or shown (or only the nearest
+    one), the reason, a plan's steps, and the mode a failed replay fell back from."""
+    score: float | None = None
+    trace_id: str | None = None
+    nearest: bool = False  # `trace_id` is the nearest trace only: it was neither replayed nor shown
+    reason: str | None = None
+    plan: tuple[str, ...] = ()
+    fallback_from: str | None = None
+
+    @classmethod
+    def of(cls, why: Mapping[str, Any], fallback_from: str | None = None) -> "Choice":
+        trace = why.get("trace_id") or why.get("nearest")
+        return cls(score=why.get("score"), trace_id=str(trace) if trace else None,
+                   nearest=bool(trace) and not why.get("trace_id"),
+                   reason=str(why["reason"]) if why.get("reason") else None,
+                   plan=tuple(str(s) for s in why.get("plan") or ()),
+                   fallback_from=str(fallback_from) if fallback_from else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facts that are there, for a widget's state."""
+        out: dict[str, Any] = {}
+        if self.score is not None:
+            out["score"] = self.score
+        if self.trace_id:
+            out.update(trace_id=self.trace_id, nearest=self.nearest)
+        if self.reason:
+            out["reason"] = self.reason
+        if self.fallback_from:
+            out["fallback_from"] = self.fallback_from
+        if self.plan:
+            out["plan"] = list(self.plan)
+        return out
+
+
+@dataclass(frozen=True)
 class ModeChosen(Event):
     request_id: str
     mode: str  # a Mode value: CRYSTALLIZED, FOLLOWER, MIXED, LEARNER, ORCHESTRATOR
-    why: dict[str, Any] = field(default_factory=dict)
+    why: dict[str, Any] = field(default_factory=dict)  # everything the dispatcher said, for `Result.why`
     parent_id: str | None = None
     fallback_from: str | None = None  # a replay failed verification and the request moved on to `mode`
+    choice: Choice | None = None  # the typed summary displays show; made from `why` when not given
+
+    def __post_init__(self) -> None:
+        if self.choice is None:
+            object.__setattr__(self, "choice", Choice.of(self.why, self.fallback_from))
 
 
 @dataclass(frozen=True)

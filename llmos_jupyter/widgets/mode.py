@@ -11,25 +11,9 @@ from ._base import MODES, STATIC, EngineWidget
 MAX_HISTORY = 200
 
 
-def why_summary(why: dict[str, Any] | None, fallback_from: str | None = None) -> dict[str, Any]:
-    """The few facts of `why` worth showing: similarity score, matched (or nearest) trace, the reason,
-    the plan, and the mode a failed replay fell back from."""
-    why = why or {}
-    out: dict[str, Any] = {}
-    if why.get("score") is not None:
-        out["score"] = why["score"]
-    trace = why.get("trace_id") or why.get("nearest")
-    if trace:
-        out["trace_id"] = trace
-        out["nearest"] = not why.get("trace_id")
-    reason = why.get("reason")
-    if reason:
-        out["reason"] = str(reason)
-    if fallback_from:
-        out["fallback_from"] = str(fallback_from)
-    if why.get("plan"):
-        out["plan"] = [str(s) for s in why["plan"]]
-    return out
+def why_summary(event: ModeChosen) -> dict[str, Any]:
+    """The few facts of a choice worth showing (events.Choice), as widget state."""
+    return event.choice.to_dict()
 
 
 class ModeWidget(EngineWidget):
@@ -79,7 +63,7 @@ class ModeWidget(EngineWidget):
             return self._step_mode(event)
         entry = self._entry(event.request_id, create=True)  # created here when attached mid-request
         entry["mode"] = event.mode
-        entry["why"] = why_summary(event.why, event.fallback_from)
+        entry["why"] = why_summary(event)
         return True
 
     def _step_mode(self, event: ModeChosen) -> bool:

@@ -74,7 +74,7 @@ class ResultSummary(EngineWidget):
     def _mode_chosen(self, event: ModeChosen) -> bool:
         s = self.state["summary"]
         if event.request_id == self._rid:
-            s.update(mode=event.mode, why=why_summary(event.why, event.fallback_from))
+            s.update(mode=event.mode, why=why_summary(event))
             return True
         if event.request_id in self._step_modes:
             self._step_modes[event.request_id] = event.mode
