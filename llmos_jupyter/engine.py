@@ -22,13 +22,13 @@ from .pipeline.guard import guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
 from .pipeline.records import Answer, Request
-from .pipeline.runners import KernelRunner, WorkerRunner
+from .pipeline.models import Models
+from .pipeline.runners import KernelRunner, Runners, WorkerRunner
 from .pipeline.result import Result, Tokens
 from .pipeline.stages import CHOSEN, RunOptions, Stages
 from .pipeline.toolbox import ToolBox
 from .prices import PriceTable
-from .providers import Provider, make_provider, resolve_auto
-from .providers import provider_class as make_provider_class
+from .providers import Provider, resolve_auto
 from .sentience import Sentience
 from .settings import FINETUNE, Settings
 from .store import Store
@@ -49,7 +49,6 @@ class LLMOS:
                  "starter_skills": starter_skills}
         changes = {k: (str(v) if k == "home" else v) for k, v in given.items() if v is not None}
         self.settings = s = (settings or Settings()).with_(**changes, **options)
-        self._api_key = api_key  # kept in memory only: never stored, logged or exported
         self.home = Path(s.home).expanduser()
         self.namespace = namespace if namespace is not None else {}
         self.store = Store(self.home)
@@ -63,19 +62,18 @@ class LLMOS:
         self.prices = PriceTable(s.prices)
         self._asking = Asking(self.memory, self.toolbox, self.ledger, self.prices, self.events, s.max_tokens,
                               s.stream)
-        self._kernel = KernelRunner()
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
                                     disk_mb=s.disk_mb,
                                     saved_manifest=self.home / "saved-files.json")  # the worker cannot write the home
-        self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.guard_problem,
-                                  self._runner(trust=False))
-        self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events, self._saved_usd)
-        self._stages = Stages(self.events, self._learning, lambda trust: self._runner(trust=trust),
-                              lambda: self.strict_guard)
+        self._runners = Runners(KernelRunner(), self._worker, s.execution)
+        self._models = Models(s, api_key, self.home, self.sentience, self.prices)
+        self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.sentience, self._runners(False))
+        self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events,
+                                            self._models.saved_usd)
+        self._stages = Stages(self.events, self._learning, self._runners, self.sentience)
         self._flow = Flow(self.dispatcher, self.thresholds, self.memory, self.sentience, self.events, self._stages,
-                          self._learning, self._recorder, self._asking, self._model_for, self.ledger.cumulative_saved)
+                          self._learning, self._recorder, self._asking, self._models)
         self._consensus = None
-        self._providers: dict[tuple, Provider] = {}
 
     def __repr__(self) -> str:
         return f"LLMOS(home={str(self.home)!r}, provider={self.settings.provider!r}, model={self.settings.model!r})"
@@ -87,40 +85,7 @@ class LLMOS:
     def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None) -> Provider:
         """The provider for a run; created on first use and kept (the local model loads once). `base_url`: a
         tier's own server (e.g. vLLM serving an adapter)."""
-        s = self.settings
-        configured = name in (None, s.provider)
-        chosen = resolve_auto(name or s.provider)
-        # The configured model, base URL and key belong to the configured provider only.
-        model = model or (s.model if configured else None)
-        base_url, api_key = (base_url or s.base_url, self._api_key) if configured else (base_url, None)
-        key = (chosen, model, base_url)
-        if key not in self._providers:
-            options = {"timeout": s.timeout, "max_retries": s.max_retries}
-            if chosen != "local":
-                options.update(base_url=base_url, api_key=api_key)
-            else:
-                options["adapters"] = self.home / "adapters"  # local:<name> is an adapter fine-tuned here
-            self._providers[key] = make_provider(chosen, model, **options)
-        return self._providers[key]
-
-    def _model_for(self, mode: Mode, options: RunOptions, terms: frozenset = frozenset(),
-                   variation: str | None = None, skip: frozenset = frozenset()
-                   ) -> tuple[Provider, str | None, str | None]:
-        """The model for this call, its tier and why: the cell's choice, else the tier for the mode when tiers
-        are configured (finetune.routing: T0 for new values of families its adapter learned, T1 MIXED, T2
-        LEARNER, T3 planning; `skip`: tiers already tried), else the configured provider."""
-        tiers = self.settings.tiers
-        provider, model = options.provider, options.model
-        if provider is None and model is None and tiers:
-            from .finetune import routing
-
-            tier, why = routing.choose(tiers, mode, terms, self.sentience.policy().tier_shift, self.home,
-                                       variation=variation, skip=skip)
-            if tier is not None:
-                spec = routing.parse(tier, tiers[tier])
-                return self.provider(spec.provider, spec.model, spec.base_url), tier, why
-            return self.provider(provider, model), None, why
-        return self.provider(provider, model), None, None
+        return self._models.provider(name, model, base_url)
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
@@ -142,7 +107,7 @@ class LLMOS:
         self.events.publish(RequestStarted(request.request_id, request.text, parent_id))
         if not self.memory.loaded:
             if options.execute:
-                self._runner(trust=options.trust).start()  # the worker preloads qiskit in its own process meanwhile
+                self._runners(options.trust).start()  # the worker preloads qiskit in its own process meanwhile
             self.events.publish(Status(request.request_id, "Loading the memory (embedding model)…"))
         self.memory.ready()
         if plan and parent_id is None:
@@ -157,7 +122,7 @@ class LLMOS:
     def _plan(self, request: Request, options: RunOptions) -> Answer:
         """--plan: the model splits the task into steps (a `plan` tool call). A model without tools (the local
         one) gets the rule-based split of numbered lists, semicolons and 'then'."""
-        llm, tier, _ = self._model_for(Mode.ORCHESTRATOR, options)
+        llm, tier, _ = self._models.choose(Mode.ORCHESTRATOR, options)
         if llm.name == "local":
             steps = tuple(split_steps(request.text))
             answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, planner="rules", why={"planner": "rules"})
@@ -170,10 +135,6 @@ class LLMOS:
             raise ConfigError("--plan asked for a plan, but the model gave no steps. Run the cell without --plan, "
                               "or write the steps as a numbered list.")
         return answer
-
-    def _runner(self, *, trust: bool) -> KernelRunner | WorkerRunner:
-        """The sandboxed worker, unless the user chose the kernel (--trust, or execution = 'kernel')."""
-        return self._kernel if trust or self.settings.execution == "kernel" else self._worker
 
     def _orchestrate(self, request: Request, steps: list[str], started: float, options: RunOptions,
                      planning: Answer) -> Result:
@@ -242,15 +203,6 @@ class LLMOS:
         """For imported memory and generated tools: why `code` may not be stored, or None."""
         return guard_problem(code, strict=self.strict_guard)
 
-    def _saved_usd(self, saved: int) -> float | None:
-        """Saved tokens priced as input to the configured model (a floor: output tokens cost more)."""
-        if not saved:
-            return 0.0
-        name = resolve_auto(self.settings.provider)
-        model = self.settings.model or getattr(make_provider_class(name), "default_model", "")
-        price = self.prices.price(name, model)
-        return None if price is None else saved * price.input / 1e6
-
     def set_budget(self, tokens: int | None) -> None:
         """A token budget: energy falls as it is spent; when it is gone, only zero-token answers run."""
         self.sentience.set_budget(tokens)
@@ -274,9 +226,9 @@ class LLMOS:
 
         self.memory.ready()
         card = finetune(self.home, self.memory.traces.all(), name=name, steps=steps, base=base, evaluate=evaluate,
-                        runner=self._runner(trust=False), progress=progress)
+                        runner=self._runners(False), progress=progress)
         # A provider made for the adapter's earlier version holds its old card: the next call loads the new one.
-        self._providers = {k: v for k, v in self._providers.items() if k[:2] != ("local", name)}
+        self._models.forget_adapter(name)
         return card
 
     # -- consensus -------------------------------------------------------------------------------
@@ -398,7 +350,7 @@ class LLMOS:
     def reset(self, *, ledger: bool = False) -> None:
         """Forget the providers made so far (so new settings take effect); with ledger=True also clear
         the token ledger in home."""
-        self._providers.clear()
+        self._models.clear()
         if ledger:
             self.ledger.clear()
 

@@ -338,13 +338,16 @@ def _guard_modules():
     import llmos_jupyter.engine as engine
     import llmos_jupyter.pipeline.execute as execute
     import llmos_jupyter.pipeline.guard as pipeline_guard
+    import llmos_jupyter.pipeline.learn as learn
+    import llmos_jupyter.pipeline.stages as stages
     import llmos_jupyter.tools.guard as guard
     import llmos_jupyter.tools.qiskit_exec as qiskit_exec
 
     return {"tools.guard.check": (guard, "check"), "tools.guard.Verdict": (guard, "Verdict"),
             "tools.guard._Checker": (guard, "_Checker"), "pipeline.guard.guard": (pipeline_guard, "guard"),
-            "pipeline.guard.guard_problem": (pipeline_guard, "guard_problem"), "engine.guard": (engine, "guard"),
-            "pipeline.execute.execute": (execute, "execute"), "tools.qiskit_exec.run_code": (qiskit_exec, "run_code")}
+            "pipeline.guard.guard_problem": (pipeline_guard, "guard_problem"), "stages.guard": (stages, "guard"),
+            "engine.guard_problem": (engine, "guard_problem"), "learn.guard_problem": (learn, "guard_problem"),
+            "pipeline.execute.execute": (execute, "execute"), "stages.execute": (stages, "execute"), "tools.qiskit_exec.run_code": (qiskit_exec, "run_code")}
 
 
 BUILTINS = ("print", "open", "__import__", "exec", "eval", "compile", "getattr", "input")

@@ -62,3 +62,60 @@ def test_a_replay_learned_in_the_worker_passes_the_guard_before_it_runs_in_the_k
     assert str(again.mode) in ("FOLLOWER", "CRYSTALLIZED")
     assert again.blocked and not again.executed and SECRET not in (again.output or "")
     assert again.tokens.input == 0  # refused from memory: no model was asked instead
+
+
+STAGE_FILES = ("normalize", "decide", "replay", "ask", "guard", "execute", "verify", "learn", "record")
+
+
+def _journey(engine, request: str) -> tuple[list[str], int]:
+    """(stage files in the order the engine or another pipeline file hands the request to them, entries into
+    engine.py from elsewhere once the flow has begun), for one request run on this thread."""
+    import os
+    import sys
+
+    pipeline = os.path.join("llmos_jupyter", "pipeline") + os.sep
+    entered, back, flowing = [], [0], [False]
+
+    def name(frame) -> str:
+        return frame.f_code.co_filename
+
+    def profile(frame, event, _arg):
+        if event != "call" or frame.f_back is None:
+            return
+        callee, caller = name(frame), name(frame.f_back)
+        if callee == caller:
+            return
+        if callee.endswith(os.path.join("pipeline", "flow.py")):
+            flowing[0] = True
+        if flowing[0] and callee.endswith(os.path.join("llmos_jupyter", "engine.py")):
+            back[0] += 1
+        # A hand-over: the engine or another pipeline file calls into a stage (a provider streaming into ask's
+        # callback is inside the ask stage, not a new entry).
+        handed = pipeline in caller or caller.endswith(os.path.join("llmos_jupyter", "engine.py"))
+        if handed and pipeline in callee and os.path.basename(callee)[:-3] in STAGE_FILES:
+            entered.append(os.path.basename(callee)[:-3])
+
+    sys.setprofile(profile)
+    try:
+        result = engine.run(request, namespace={})
+    finally:
+        sys.setprofile(None)
+    assert result.error is None and result.executed, result
+    return entered, back[0]
+
+
+def test_a_request_enters_the_engine_once_and_each_stage_file_once(make_engine, server):
+    """The journey, checked: from LLMOS.run the request goes into the flow and never comes back to engine.py
+    before its Result exists; each stage file is entered once, in the declared order (a model's answer, then
+    its replay)."""
+    from conftest import ghz
+
+    server.enqueue(Reply(text=fenced(ghz(3, 1024))))
+    engine = make_engine()
+    request = "Create a GHZ state with 3 qubits and 1024 shots"
+    asked, back = _journey(engine, request)
+    assert back == 0
+    assert asked == ["normalize", "decide", "ask", "guard", "execute", "verify", "learn", "record"]
+    replayed, back = _journey(engine, request)
+    assert back == 0
+    assert replayed == ["normalize", "decide", "replay", "guard", "execute", "verify", "learn", "record"]

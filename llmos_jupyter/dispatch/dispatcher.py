@@ -45,7 +45,7 @@ class Decision:
     request_values: dict[str, object] = field(default_factory=dict)  # the request's own slot values
     why: dict[str, Any] = field(default_factory=dict)  # shown to the user; nothing branches on it
     variation_of: str | None = None  # the worked example's trace, when the request varies it in a value only
-    broken: tuple[str, ...] = ()  # traces whose stored program no longer matches its seal: learn forgets them
+    broken: tuple[str, ...] = ()  # traces whose stored program no longer matches its seal: record forgets them
     fallback_from: Mode | None = None  # a replay that failed verification handed this request to the model
 
 

@@ -22,7 +22,7 @@ def shifted(base: Thresholds, policy: Policy) -> Thresholds:
 def decide(dispatcher: Dispatcher, request: Request, thresholds: Thresholds, policy: Policy) -> Decision:
     """The dispatcher's choice. A trace whose stored program no longer matches its seal (changed behind
     LLMOS's back) is never replayed nor shown to a model: the choice is made again without it, and the decision
-    names it in `broken` for the learn stage to forget (this stage only reads memory)."""
+    names it in `broken` for the record stage to forget (this stage only reads memory)."""
     broken: list[str] = []
     for _ in range(3):
         decision = dispatcher.choose(request.normalized, shifted(thresholds, policy),

@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..dispatch.dispatcher import Decision, Dispatcher, Thresholds
-from ..dispatch.modes import Mode
 from ..errors import BudgetExhausted, LLMOSError
 from ..events import EventBus, ModeChosen
 from ..providers import Provider
 from ..sentience import Sentience
 from .ask import NO_PROGRAM, Asking, ask
 from .decide import REPLAY_MODES, decide, fall_back
+from .models import Models
 from .learn import Learning
-from .record import Recorder, assemble
+from .record import Recorder
 from .records import Attempt, Request, Run
 from .replay import replay
 from .result import Result
 from .stages import ANSWER, REPLAY, VARIATION, RunOptions, Stages, with_earlier
-
-# (mode, options, terms, variation_of, tiers to skip) -> (provider, tier, why that tier)
-ChooseModel = Callable[[Mode, RunOptions, frozenset, "str | None", frozenset], "tuple[Provider, str | None, str | None]"]
-
 
 @dataclass(frozen=True)
 class Dispatched:
@@ -39,7 +35,7 @@ class Dispatched:
 class Flow:
     def __init__(self, dispatcher: Dispatcher, thresholds: Thresholds, memory, sentience: Sentience,
                  events: EventBus, stages: Stages, learning: Learning, recorder: Recorder, asking: Asking,
-                 choose_model: ChooseModel, cumulative_saved: Callable[[], int]):
+                 models: Models):
         self.dispatcher = dispatcher
         self.thresholds = thresholds
         self.memory = memory
@@ -49,8 +45,7 @@ class Flow:
         self.learning = learning
         self.recorder = recorder
         self.asking = asking
-        self.choose_model = choose_model
-        self.cumulative_saved = cumulative_saved
+        self.models = models
 
     def dispatch(self, request: Request, started: float, options: RunOptions) -> Dispatched:
         policy = self.sentience.policy()
@@ -58,7 +53,6 @@ class Flow:
         dispatch_started = time.perf_counter()
         decision = decide(self.dispatcher, request, self.thresholds, policy)
         dispatch_ms = (time.perf_counter() - dispatch_started) * 1000
-        self.learning.forget_broken(decision)
         self.events.publish(ModeChosen(request.request_id, str(decision.mode), decision.why, request.parent_id))
         tried: list[Attempt] = []  # attempts this request left behind (a failed replay, a failed T0 answer)
         attempt, llm, error = None, None, None
@@ -90,14 +84,14 @@ class Flow:
         """Ask the model for the request's tier. A program from the local adapter (T0) that fails is followed by
         the next tier's answer, both calls billed, the reason on the answer."""
         terms = request.normalized.terms
-        llm, tier, tier_why = self.choose_model(decision.mode, options, terms, decision.variation_of, frozenset())
+        llm, tier, tier_why = self.models.choose(decision.mode, options, terms, decision.variation_of, frozenset())
         attempt = self._ask(request, decision, options, llm, tier, tier_why)
         if tier != "T0" or not options.execute or attempt.verification.verified is True:
             return llm, attempt
         tried.append(attempt)
         failed = (", ".join(attempt.verification.problems) or attempt.answer.edit_error
                   or (attempt.run.error or NO_PROGRAM).strip().splitlines()[-1])
-        llm, tier, tier_why = self.choose_model(decision.mode, options, terms, None, frozenset({"T0"}))
+        llm, tier, tier_why = self.models.choose(decision.mode, options, terms, None, frozenset({"T0"}))
         return llm, self._ask(request, decision, options, llm, tier, f"{tier_why}; T0's program failed ({failed[:160]})",
                               earlier=attempt.answer)
 
@@ -120,13 +114,10 @@ class Flow:
     def _close(self, request: Request, decision: Decision, attempt: Attempt | None, tried: list[Attempt],
                error: str | None, dispatch_ms: float, sentience: dict[str, Any], started: float,
                llm: Provider | None) -> Result:
-        saved = attempt.answer.saved if attempt is not None else 0
-        result = assemble(request, decision, attempt, error=error, timings=timings(dispatch_ms, attempt, tried),
-                          sentience=sentience, duration_ms=(time.perf_counter() - started) * 1000,
-                          cumulative_saved=self.cumulative_saved() + saved,
-                          provider=llm.name if llm else None, model=llm.model if llm else None)
-        self.recorder.record(result, miss=any(a.answer.from_memory for a in tried))
-        return result
+        return self.recorder.close(request, decision, attempt, error=error, timings=timings(dispatch_ms, attempt, tried),
+                                   sentience=sentience, duration_ms=(time.perf_counter() - started) * 1000,
+                                   miss=any(a.answer.from_memory for a in tried),
+                                   provider=llm.name if llm else None, model=llm.model if llm else None)
 
 
 def timings(dispatch_ms: float, attempt: Attempt | None, tried: list[Attempt]) -> dict[str, float]:

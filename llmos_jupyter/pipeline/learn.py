@@ -2,11 +2,12 @@
 count a replay as a verified use or a miss, and crystallize a trace used often enough into a tool."""
 from __future__ import annotations
 
-from typing import Callable
 
 from ..dispatch.dispatcher import Decision
 from ..events import Crystallized, EventBus
 from ..memory import Memory
+from ..sentience import Sentience
+from .guard import guard_problem
 from .records import Answer, Learned, Request, Run, Verification
 from .runners import KernelRunner, WorkerRunner
 
@@ -15,13 +16,16 @@ class Learning:
     """What the learn stage needs from the engine: memory, when to crystallize, and the guard a tool
     must pass (a tool is code the user imports)."""
 
-    def __init__(self, memory: Memory, events: EventBus, crystallize_uses: int,
-                 guard_problem: Callable[[str], str | None], runner: KernelRunner | WorkerRunner):
+    def __init__(self, memory: Memory, events: EventBus, crystallize_uses: int, sentience: Sentience,
+                 runner: KernelRunner | WorkerRunner):
         self.memory = memory
         self.events = events
         self.crystallize_uses = crystallize_uses
-        self.guard_problem = guard_problem
+        self.sentience = sentience  # its policy may tighten the guard a tool must pass
         self.runner = runner  # a tool is checked where replays run
+
+    def guard_problem(self, code: str) -> str | None:
+        return guard_problem(code, strict=self.sentience.policy().strict_guard)
 
     def answer(self, request: Request, decision: Decision, answer: Answer, run: Run) -> Learned:
         from ..memory.learn import learn
@@ -40,11 +44,6 @@ class Learning:
         values = {**decision.request_values, **decision.values}
         trace = record_replay(self.memory.traces, decision.trace, values, ok=bool(verification.verified))
         return Learned(trace.id, tool=self.crystallize(trace.id) if verification.verified else None)
-
-    def forget_broken(self, decision: Decision) -> None:
-        """Traces the decide stage found changed behind LLMOS's back are forgotten."""
-        if decision.broken:
-            self.memory.traces.forget(list(decision.broken))
 
     def refuse_tool(self, trace_id: str, tool_name: str) -> None:
         """A tool file changed or deleted since it passed its examples: set it aside, and make the tool again

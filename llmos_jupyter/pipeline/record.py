@@ -68,6 +68,20 @@ class Recorder:
         self.events = events
         self.saved_usd = saved_usd
 
+    def close(self, request: Request, decision: Decision, attempt: Attempt | None, *, error: str | None,
+              timings: dict[str, float], sentience: dict[str, Any], duration_ms: float, miss: bool,
+              provider: str | None, model: str | None) -> Result:
+        """The request's Result, recorded. Traces the decide stage found changed behind LLMOS's back are
+        forgotten here, whatever became of the request."""
+        if decision.broken:
+            self.memory.traces.forget(list(decision.broken))
+        saved = attempt.answer.saved if attempt is not None else 0
+        result = assemble(request, decision, attempt, error=error, timings=timings, sentience=sentience,
+                          duration_ms=duration_ms, cumulative_saved=self.ledger.cumulative_saved() + saved,
+                          provider=provider, model=model)
+        self.record(result, miss=miss)
+        return result
+
     def record(self, result: Result, *, miss: bool = False, saved_in_steps: bool = False) -> None:
         """Write the request's row and history, move the valence, and tell the displays. An orchestration's
         savings and outcomes are recorded by its steps; its own row must not count them twice."""

@@ -56,6 +56,17 @@ def kept_notice(kept: dict[str, str]) -> str:
             "programs in the sandbox still see them; to have one here, give it another name.")
 
 
+class Runners:
+    """Where programs run: the sandboxed worker, unless the user chose the kernel (--trust for one request, or
+    execution = "kernel" for all)."""
+
+    def __init__(self, kernel: "KernelRunner", worker: "WorkerRunner", execution: str):
+        self.kernel, self.worker, self.execution = kernel, worker, execution
+
+    def __call__(self, trust: bool) -> "KernelRunner | WorkerRunner":
+        return self.kernel if trust or self.execution == "kernel" else self.worker
+
+
 class KernelRunner:
     where = "kernel"
 

@@ -11,11 +11,12 @@ from typing import Any, Callable
 
 from ..dispatch.dispatcher import Decision
 from ..events import EventBus
+from ..sentience import Sentience
 from .execute import execute, not_run
 from .guard import guard
 from .learn import Learning
 from .records import Answer, Attempt, Request, Run, Verification
-from .runners import KernelRunner, WorkerRunner
+from .runners import Runners
 from .verify import verify_answer, verify_replay, verify_variation
 
 NOT_RUN = "Not run (--no-exec)."
@@ -68,12 +69,11 @@ def _verify(route: Route, decision: Decision | None, answer: Answer, run: Run) -
 class Stages:
     """guard → execute → verify → learn for one program, with what those stages need from the engine."""
 
-    def __init__(self, events: EventBus, learning: Learning, runner: Callable[[bool], KernelRunner | WorkerRunner],
-                 strict: Callable[[], bool]):
+    def __init__(self, events: EventBus, learning: Learning, runners: Runners, sentience: Sentience):
         self.events = events
         self.learning = learning
-        self.runner = runner  # trust -> where programs run (the worker unless the user chose the kernel)
-        self.strict = strict  # the sentience layer may tighten the guard
+        self.runners = runners  # trust -> where programs run (the worker unless the user chose the kernel)
+        self.sentience = sentience  # its policy may tighten the guard
 
     def through(self, route: Route, request: Request, decision: Decision | None, answer: Answer,
                 options: RunOptions) -> Attempt:
@@ -81,8 +81,9 @@ class Stages:
             raise ValueError("an answer with no program has nothing to run")  # callers decide what no program means
         if not options.execute:
             return Attempt(answer, run=not_run(NOT_RUN))
-        runner = self.runner(options.trust)
-        verdict = guard(answer, request.request_id, self.events, strict=self.strict(), trust=options.trust,
+        runner = self.runners(options.trust)
+        verdict = guard(answer, request.request_id, self.events, strict=self.sentience.policy().strict_guard,
+                        trust=options.trust,
                         sandboxed=runner.where == "worker")
         if not verdict.allowed:
             return Attempt(answer, verdict)

@@ -1,5 +1,5 @@
 """The decide stage (pipeline/decide.py) only reads memory: a trace whose stored program no longer matches its
-seal is left out of the choice and named in `Decision.broken`; forgetting it is the learn stage's work. (The
+seal is left out of the choice and named in `Decision.broken`; forgetting it is the record stage's work. (The
 dispatcher's word and slot rules have their tables in test_near_miss.py and test_symbols.py.)"""
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def test_a_broken_trace_is_named_not_forgotten_by_decide(make_engine, server):
     assert broken.mode == Mode.LEARNER and broken.trace is None and broken.broken == (first.trace_id,)
     assert first.trace_id in broken.why["refused"][0]
     assert engine.memory.traces.get(first.trace_id) is not None  # still there: decide only reads
-    engine._learning.forget_broken(broken)
+    server.enqueue(Reply(text=fenced(ghz(3, 1024))))
+    engine.run(REQUEST, namespace={})  # the whole request: its record stage forgets what decide named
     assert engine.memory.traces.get(first.trace_id) is None
 
 

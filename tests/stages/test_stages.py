@@ -9,7 +9,9 @@ from llmos_jupyter.dispatch.modes import Mode
 from llmos_jupyter.events import EventBus, GuardBlocked
 from llmos_jupyter.pipeline.flow import timings
 from llmos_jupyter.pipeline.records import Attempt, Verification
-from llmos_jupyter.pipeline.runners import KernelRunner
+from llmos_jupyter.pipeline.runners import KernelRunner, Runners
+from llmos_jupyter.sentience import Sentience
+from llmos_jupyter.store import Store
 from llmos_jupyter.pipeline.stages import ANSWER, CHOSEN, REPLAY, VARIATION, RunOptions, Stages, with_earlier
 from llmos_jupyter.ledger import Usage
 
@@ -34,10 +36,15 @@ class Learned:
         return None
 
 
-def stages(strict: bool = False) -> tuple[Stages, Learned, list]:
+@pytest.fixture
+def stages(tmp_path):
+    """The stages over the kernel runner, a fresh sentience layer (its policy sets the guard's strictness), and
+    what the learn stage and the displays heard."""
+    store = Store(tmp_path)
     events, heard, learned = EventBus(), [], Learned()
     events.subscribe(heard.append, GuardBlocked)
-    return Stages(events, learned, lambda trust: KernelRunner(), lambda: strict), learned, heard
+    yield Stages(events, learned, Runners(KernelRunner(), None, "kernel"), Sentience(store)), learned, heard
+    store.close()
 
 
 # route, program, trust, execute -> ran?, blocked by the guard?, verified, what learn was asked
@@ -57,8 +64,8 @@ def stages(strict: bool = False) -> tuple[Stages, Learned, list]:
         "a replay runs and counts as a use", "a replay passes the guard too",
         "a local model's variation is checked as an answer", "a consensus choice runs and is not learned",
         "the guard refuses a consensus choice as it refuses a cell", "--trust runs a consensus choice"])
-def test_each_way_in_passes_the_stages_its_route_declares(route, mode, code, trust, execute, expected):
-    s, learned, heard = stages()
+def test_each_way_in_passes_the_stages_its_route_declares(stages, route, mode, code, trust, execute, expected):
+    s, learned, heard = stages
     t = trace()
     d = decision(mode, t if route is REPLAY or route is VARIATION else None)
     attempt = s.through(route, request(), d, answer(mode, code=code), RunOptions(namespace={}, trust=trust,
@@ -68,8 +75,8 @@ def test_each_way_in_passes_the_stages_its_route_declares(route, mode, code, tru
     assert bool(heard) == (code == READS_ENV and execute)  # the displays hear every finding, trusted or not
 
 
-def test_an_answer_with_no_program_is_not_the_stages_to_judge():
-    s, _, _ = stages()
+def test_an_answer_with_no_program_is_not_the_stages_to_judge(stages):
+    s, _, _ = stages
     with pytest.raises(ValueError):
         s.through(ANSWER, request(), decision(Mode.LEARNER), answer(code=None), RunOptions())
 
@@ -93,7 +100,7 @@ def test_a_retry_after_an_earlier_tier_bills_both_calls_and_says_why():
     assert with_earlier(answer(cost_usd=None), answer(cost_usd=1.0), None).cost_usd is None  # unknown stays unknown
 
 
-def test_verification_of_a_consensus_choice_is_only_whether_it_ran():
-    s, _, _ = stages()
+def test_verification_of_a_consensus_choice_is_only_whether_it_ran(stages):
+    s, _, _ = stages
     failing = s.through(CHOSEN, request(), None, answer(code="1 / 0"), RunOptions(namespace={}))
     assert failing.run.error and failing.verification == Verification(None)
