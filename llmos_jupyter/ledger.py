@@ -35,6 +35,18 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class Billed:
+    """One call's usage and what it cost (None when the model has no known price)."""
+    usage: Usage
+    cost_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        u = self.usage
+        return {"input": u.input, "output": u.output, "cache_read": u.cache_read, "cache_write": u.cache_write,
+                "reported": u.reported, "cost_usd": self.cost_usd}
+
+
+@dataclass(frozen=True)
 class Totals:
     requests: int
     input: int

@@ -475,11 +475,11 @@ def test_run_survives_a_failing_provider(providers, server, tmp_path):
     assert res.answer in (GHZ_A, GHZ_B) and res.answer_source in ("openai:m1", "anthropic:m2")
     assert abs(res.weights.sum() - 1) < 1e-12 and res.causal.shape == (3, 3)
     assert res.refinement.free_energy_after <= res.refinement.free_energy_before
-    assert res.tokens["openai:m1"]["input"] == 31 and res.tokens["openai:m1"]["output"] == 140
-    assert res.tokens["anthropic:m2"]["output"] == 150
-    assert res.tokens["openai:m1"]["cost_usd"] == pytest.approx((31 * 1.0 + 140 * 2.0) / 1e6)
-    assert res.tokens["openai:m4"]["cost_usd"] is None and res.cost_usd is None
-    assert res.total_tokens == {"input": 93, "output": 410}
+    assert res.tokens["openai:m1"].usage.input == 31 and res.tokens["openai:m1"].usage.output == 140
+    assert res.tokens["anthropic:m2"].usage.output == 150
+    assert res.tokens["openai:m1"].cost_usd == pytest.approx((31 * 1.0 + 140 * 2.0) / 1e6)
+    assert res.tokens["openai:m4"].cost_usd is None and res.cost_usd is None
+    assert (res.total_tokens.input, res.total_tokens.output) == (93, 410)
     calls = store.query("SELECT model, input_tokens, output_tokens FROM llm_calls WHERE request_id = 'r1'")
     assert sorted(tuple(c) for c in calls) == [("m1", 31, 140), ("m2", 29, 150), ("m4", 33, 120)]
     data = json.loads(json.dumps(res.to_dict()))
@@ -506,8 +506,8 @@ def test_run_with_synthesis_counts_its_tokens(providers, server):
                         synthesize_with=providers("openai", "synth"), causal=False,
                         engine=ConsensusEngine(device="cpu", seed=0))
     assert res.answer.startswith("Consensus: dephasing") and res.answer_source == "synthesis:openai:synth"
-    assert res.tokens["synthesis:openai:synth"]["input"] == 500
-    assert res.total_tokens == {"input": 560, "output": 302}
+    assert res.tokens["synthesis:openai:synth"].usage.input == 500
+    assert (res.total_tokens.input, res.total_tokens.output) == (560, 302)
     assert res.graph is None and "synthesize" in res.timings_ms
     # The synthesizer sees every answer, heaviest first, with its weight.
     [synth] = [r for r in server.requests if r.body["model"] == "synth"]

@@ -267,7 +267,7 @@ def test_prose_consensus_is_written_by_the_top_model_and_billed(server, embedder
     top = res.models[int(np.argmax(res.weights))]
     assert top in ("openai:p1", "openai:p2")
     assert res.answer == f"Synthesis by {top.split(':')[1]}: coherence decays n times faster."
-    assert res.answer_source == f"synthesis:{top}" and res.tokens[f"synthesis:{top}"]["input"] == 300
+    assert res.answer_source == f"synthesis:{top}" and res.tokens[f"synthesis:{top}"].usage.input == 300
     calls = store.query("SELECT model, input_tokens FROM llm_calls WHERE request_id = 'syn'")
     assert sorted(tuple(c) for c in calls) == sorted([("p1", 20), ("p2", 20), ("p3", 20), (top.split(":")[1], 300)])
     store.close()

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, LLMOSError
 from ..events import ConsensusAnswer, ConsensusFinished, Event, EventBus
-from ..ledger import Ledger, Usage
+from ..ledger import Billed, Ledger, Usage
 from ..prices import PriceTable
 from ..providers import Message, Provider, make_provider
 from .active_inference import refine
@@ -100,13 +100,12 @@ class RunContext:
     def make_provider(self, name: str, model: str | None) -> Provider:
         return make_provider(name, model, **self.provider_options)
 
-    def bill(self, provider: Provider, usage: Usage) -> dict[str, Any]:
-        """Record one call in the ledger; returns its tokens and cost for ConsensusResult.tokens."""
+    def bill(self, provider: Provider, usage: Usage) -> Billed:
+        """Record one call in the ledger; returns its usage and cost for ConsensusResult.tokens."""
         cost = self.pricing.cost(provider.name, provider.model, usage)
         if self.ledger is not None:
             self.ledger.record_call(self.request_id, provider.name, provider.model, usage, cost_usd=cost)
-        return {"input": usage.input, "output": usage.output, "cache_read": usage.cache_read,
-                "cache_write": usage.cache_write, "reported": usage.reported, "cost_usd": cost}
+        return Billed(usage, cost)
 
     def publish(self, event: Event) -> None:
         if self.events is not None:
@@ -126,7 +125,7 @@ class Asked:
     labels: list[str]  # every provider asked for, in order, answered or not (list priors align with these)
     answers: list[Answer] = field(default_factory=list)  # the non-empty ones, in the order asked
     failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
-    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> RunContext.bill's record
+    tokens: dict[str, Billed] = field(default_factory=dict)  # label -> what its call billed
     latency_ms: dict[str, float] = field(default_factory=dict)
     providers: dict[str, Provider] = field(default_factory=dict)  # label -> the provider that answered
 
@@ -137,7 +136,7 @@ class Synthesis:
 
     label: str  # "synthesis:provider:model"
     text: str | None = None
-    tokens: dict[str, Any] | None = None  # when the call came back (and was billed)
+    tokens: Billed | None = None  # when the call came back (and was billed)
     failure: dict[str, Any] | None = None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ledger import Billed, Usage
 from .active_inference import Refinement
 from .hamiltonian import WeighResult
 from .transfer_entropy import CausalGraph
@@ -24,7 +25,7 @@ class ConsensusResult:
     answer: str
     answer_source: str  # the model whose answer was chosen, or "synthesis:provider:model"
     failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
-    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # model -> input/output/cache/cost_usd
+    tokens: dict[str, Billed] = field(default_factory=dict)  # model -> what its call billed
     latency_ms: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     reservoir_weights: np.ndarray | None = None
@@ -65,18 +66,19 @@ class ConsensusResult:
         return self.ground.device
 
     @property
-    def total_tokens(self) -> dict[str, int]:
-        return {k: sum(int(t.get(k, 0)) for t in self.tokens.values()) for k in ("input", "output")}
+    def total_tokens(self) -> Usage:
+        return sum((b.usage for b in self.tokens.values()), Usage())
 
     @property
     def cost_usd(self) -> float | None:
-        costs = [t.get("cost_usd") for t in self.tokens.values()]
+        costs = [b.cost_usd for b in self.tokens.values()]
         return None if any(c is None for c in costs) else float(sum(costs))
 
     # -- serialisation ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        billed = {m: b.to_dict() for m, b in self.tokens.items()}
         answers = [{"model": m, "text": t, "weight": float(w), "refined": float(q), "local_energy": float(e),
-                    "tokens": self.tokens.get(m), "latency_ms": self.latency_ms.get(m)}
+                    "tokens": billed.get(m), "latency_ms": self.latency_ms.get(m)}
                    for m, t, w, q, e in zip(self.models, self.texts, self.weights, self.refined,
                                             self.ground.local_energies)]
         for a, r, hist, basis in zip(answers, self.programs or [None] * len(answers), self.histograms(),
@@ -94,8 +96,8 @@ class ConsensusResult:
                 "answer_source": self.answer_source,
                 "models": self.models,
                 "failures": self.failures,
-                "tokens": self.tokens,
-                "total_tokens": self.total_tokens,
+                "tokens": billed,
+                "total_tokens": {"input": self.total_tokens.input, "output": self.total_tokens.output},
                 "cost_usd": self.cost_usd,
                 "energy": self.energy,
                 "free_energy": self.free_energy,
@@ -127,9 +129,9 @@ class ConsensusResult:
 
     def metadata_line(self) -> str:
         parts = []
-        for m, t in self.tokens.items():
-            cost = "cost n/a" if t.get("cost_usd") is None else f"${t['cost_usd']:.4f}"
-            parts.append(f"{m}: in {t['input']:,} / out {t['output']:,}, {cost}")
+        for m, b in self.tokens.items():
+            cost = "cost n/a" if b.cost_usd is None else f"${b.cost_usd:.4f}"
+            parts.append(f"{m}: in {b.usage.input:,} / out {b.usage.output:,}, {cost}")
         total = self.cost_usd
         parts.append("total " + ("cost n/a" if total is None else f"${total:.4f}"))
         r = self.refinement

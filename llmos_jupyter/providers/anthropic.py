@@ -5,7 +5,7 @@ import os
 
 from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
-from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
+from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
 
 
@@ -15,7 +15,7 @@ class AnthropicProvider(Provider):
     key_env = "ANTHROPIC_API_KEY"
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 2):
+                 timeout: float = DEFAULTS.timeout, max_retries: int = DEFAULTS.max_retries):
         super().__init__(model)
         import anthropic  # first use only: keeps %load_ext fast
 
@@ -32,7 +32,7 @@ class AnthropicProvider(Provider):
         self.endpoint = str(self._client.base_url)
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
         kwargs: dict = {
             "model": self.model,
             "max_tokens": max_tokens,

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..ledger import Usage
+from ..settings import Settings
+
+DEFAULTS = Settings()  # the SDK timeout, retries and output bound a provider uses when not told
 
 TextCallback = Callable[[str], None]
 
@@ -71,7 +74,7 @@ class Provider(ABC):
         messages: list[Message],
         *,
         tools: list[ToolSpec] | None = None,
-        max_tokens: int = 2048,
+        max_tokens: int = DEFAULTS.max_tokens,
         on_text: TextCallback | None = None,
     ) -> Completion:
         """One completion. With `on_text`, stream and call it with each text piece as it arrives."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..ledger import Usage
-from .base import Completion, Message, Provider, TextCallback, ToolSpec
+from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolSpec
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _loaded: dict[str, tuple[object, object]] = {}
@@ -124,7 +124,7 @@ class LocalProvider(Provider):
             "Set ANTHROPIC_API_KEY or OPENAI_API_KEY for real answers.")
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 2, max_new_tokens: int = 384,
+                 timeout: float = DEFAULTS.timeout, max_retries: int = DEFAULTS.max_retries, max_new_tokens: int = 384,
                  adapters: Path | str | None = None):
         super().__init__(model)
         self.max_new_tokens = max_new_tokens
@@ -142,7 +142,7 @@ class LocalProvider(Provider):
         self.note = describe_adapter(self._card)
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
         import torch
 
         # An adapter gets the prompt it was trained on: the engine builds it for T0 (finetune.prompt).

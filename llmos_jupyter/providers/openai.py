@@ -10,7 +10,7 @@ import os
 
 from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
-from .base import Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
+from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
 
 
@@ -20,7 +20,7 @@ class OpenAIProvider(Provider):
     key_env = "OPENAI_API_KEY"
 
     def __init__(self, model: str | None = None, *, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 2):
+                 timeout: float = DEFAULTS.timeout, max_retries: int = DEFAULTS.max_retries):
         super().__init__(model)
         import openai  # first use only: keeps %load_ext fast
 
@@ -41,7 +41,7 @@ class OpenAIProvider(Provider):
         self._max_tokens_param = "max_completion_tokens" if official else "max_tokens"
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = 2048, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
         kwargs: dict = {
             "model": self.model,
             # OpenAI's current models take max_completion_tokens and refuse max_tokens; compatible
