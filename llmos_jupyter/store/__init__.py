@@ -34,7 +34,8 @@ def open_store(spec: str | None, home: str | Path, *, timeout: float = 10.0) -> 
 
         return PostgresStore(spec, timeout=timeout)
     if spec.startswith("sqlite:///") or "://" not in spec:
-        path = Path(spec[len("sqlite:///") - 1:] if spec.startswith("sqlite:///") else spec).expanduser()
+        rest = spec[len("sqlite://"):] if spec.startswith("sqlite://") else spec
+        path = Path("/" + rest.lstrip("/") if rest.startswith("/") else rest).expanduser()
         if path.suffix == ".db":
             return SQLiteStore(path.parent, name=path.name)
         return SQLiteStore(path)

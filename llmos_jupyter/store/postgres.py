@@ -298,8 +298,8 @@ class PostgresStore(Store):
         return np.asarray(v, np.float32)
 
     def vectors_of(self, values: Iterable[Any], dim: int) -> np.ndarray:
-        values = list(values)
-        return np.stack([np.asarray(v, np.float32) for v in values]) if values else np.zeros((0, dim), np.float32)
+        values = [v.to_numpy() if hasattr(v, "to_numpy") else v for v in values]  # pgvector's Vector, or numpy
+        return np.stack(values).astype(np.float32, copy=False) if values else np.zeros((0, dim), np.float32)
 
     def nearest(self, table: str, columns: str, v: np.ndarray, k: int) -> list[Row]:
         """HNSW search by cosine distance; ef_search at least 4k so the k best are (nearly always) exact."""
