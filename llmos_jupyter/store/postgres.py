@@ -136,6 +136,11 @@ def _redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
+def _said(exc: BaseException) -> str:
+    """psycopg's message on one line."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+
+
 def _rows(cursor):
     names = tuple(c.name for c in cursor.description or ())
     return lambda values: Row(names, values)
@@ -179,12 +184,13 @@ class PostgresStore(Store):
         try:
             conninfo = psycopg.conninfo.make_conninfo(url)
         except psycopg.ProgrammingError as exc:
-            raise StoreError(f"LLMOS.store {self._where} is not a PostgreSQL URL ({exc}). Write it as "
+            raise StoreError(f"LLMOS.store {self._where} is not a PostgreSQL URL ({_said(exc)}). Write it as "
                              "postgresql://user:password@host:5432/database.") from exc
-        # Bounded waits everywhere: connecting, each statement, and a lock another writer holds.
+        # Bounded waits everywhere: connecting, a lock another writer holds, and each statement (three times as
+        # long: a search over many vectors may take longer than a wait should).
         ms = int(self.timeout * 1000)
         self._kwargs = {"connect_timeout": max(1, int(round(self.timeout))),
-                        "options": f"-c statement_timeout={ms} -c lock_timeout={ms}"
+                        "options": f"-c statement_timeout={ms * 3} -c lock_timeout={ms}"
                                    f" -c idle_in_transaction_session_timeout={ms * 6}"}
         with self._connect(conninfo) as conn:  # one plain connection first: its error is the one to show
             self._prepare(conn)
@@ -211,8 +217,7 @@ class PostgresStore(Store):
             raise StoreError(self._unreachable(exc)) from exc
 
     def _unreachable(self, exc: BaseException) -> str:
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        return (f"Cannot reach the team store at {self._where} ({first}). Check that the PostgreSQL server is "
+        return (f"Cannot reach the team store at {self._where} ({_said(exc)}). Check that the PostgreSQL server is "
                 "running and that the URL, user and password are right, then run the cell again; nothing was "
                 "written. To work alone meanwhile, leave LLMOS.store unset (SQLite under home).")
 
@@ -263,7 +268,7 @@ class PostgresStore(Store):
         except PoolTimeout as exc:
             raise StoreError(self._unreachable(exc)) from exc
         except psycopg.errors.QueryCanceled as exc:
-            raise StoreError(f"The team store at {self._where} did not answer within {self.timeout:g} s "
+            raise StoreError(f"The team store at {self._where} did not answer within {3 * self.timeout:g} s "
                              f"({exc.diag.message_primary}). Nothing from this request was written (its "
                              "transaction rolled back). Run the cell again; if it keeps happening, raise "
                              "LLMOS.store_timeout or ask why the server is slow.") from exc
@@ -276,7 +281,7 @@ class PostgresStore(Store):
                              f"({exc.diag.message_primary}). Nothing was written. Ask the store's owner for "
                              "write access, or set LLMOS.read_only = True.") from exc
         except psycopg.OperationalError as exc:
-            raise StoreError(f"The connection to the team store at {self._where} was lost ({exc}). Nothing "
+            raise StoreError(f"The connection to the team store at {self._where} was lost ({_said(exc)}). Nothing "
                              "from this request was written (its transaction rolled back). Check that the "
                              "server is running, then run the cell again: a new connection is made.") from exc
 
