@@ -197,6 +197,11 @@ class LLMOS:
             sentience=sentience, execution_time_ms=(time.perf_counter() - started) * 1000,
             request_id=request.request_id, parent_id=request.parent_id)
 
+    def own_trace(self, trace) -> bool:
+        """Whether a replay of `trace` runs where this member's own programs run; a trace another member of a
+        team store verified runs in the sandboxed worker."""
+        return self._runners.own(trace.verified_by)
+
     @property
     def strict_guard(self) -> bool:
         return self.sentience.policy().strict_guard

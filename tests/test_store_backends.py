@@ -188,3 +188,31 @@ def test_a_read_only_member_replays_and_changes_nothing(team):
     with pytest.raises(StoreError, match="read-only"):
         carol.forget("GHZ")
     assert {r["member"] for r in ada.ledger.team()["members"]} == {"ada", "carol"}  # carol is still billed
+
+
+def test_team_views_show_who_verified_each_skill_and_what_each_member_billed(shell, server, team, store_url,
+                                                                              monkeypatch):
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    ada = team("ada")
+    learned = ada.run(GHZ)
+    shell.run_line_magic("config", f"LLMOS.store = {store_url!r}")
+    shell.run_line_magic("config", "LLMOS.member = 'bob'")
+    try:
+        shell.run_cell_magic("llmos", "", "Prepare a Bell state")
+        with capture_output() as memory:
+            shell.run_line_magic("llmos", "memory --team")
+        with capture_output() as costs:
+            shell.run_line_magic("llmos", "costs --team")
+    finally:
+        shell.run_line_magic("config", "LLMOS.store = None")
+        shell.run_line_magic("config", "LLMOS.member = None")
+    rows = {line.split()[0]: line for line in memory.stdout.splitlines()[2:]}
+    assert "you are bob" in memory.stdout
+    assert "ada" in rows[learned.trace_id] and "sandboxed worker" in rows[learned.trace_id]
+    bobs = [line for tid, line in rows.items() if tid != learned.trace_id]
+    assert bobs and all(" bob " in line and "where you chose" in line for line in bobs)
+    billed = {line.split()[0]: line.split() for line in costs.stdout.splitlines()[1:]}
+    assert set(billed) == {"ada", "bob", "team"}
+    assert int(billed["team"][1]) == int(billed["ada"][1]) + int(billed["bob"][1]) == 2
