@@ -14,7 +14,7 @@ from ..errors import StoreError
 from .base import Cursor, Row, Store
 from .sqlite import DB_NAME, MIGRATIONS, SQLiteStore
 
-__all__ = ["Cursor", "DB_NAME", "MIGRATIONS", "Row", "SQLiteStore", "Store", "open_store", "store_spec"]
+__all__ = ["Cursor", "DB_NAME", "MIGRATIONS", "Row", "SQLiteStore", "Store", "open_store", "sqlite_path", "store_spec"]
 
 ENV = "LLMOS_STORE"
 
@@ -22,6 +22,16 @@ ENV = "LLMOS_STORE"
 def store_spec(spec: str | None) -> str | None:
     """The store asked for: the setting, else LLMOS_STORE, else None (SQLite under home)."""
     return spec or os.environ.get(ENV) or None
+
+
+def sqlite_path(spec: str) -> Path | None:
+    """The SQLite file `spec` names ('sqlite:///path/llmos.db', or a folder holding llmos.db); None when `spec`
+    names another kind of store."""
+    if "://" in spec and not spec.startswith("sqlite://"):
+        return None
+    rest = spec[len("sqlite://"):] if spec.startswith("sqlite://") else spec
+    path = Path("/" + rest.lstrip("/") if rest.startswith("/") else rest).expanduser()
+    return path if path.suffix == ".db" else path / DB_NAME
 
 
 def open_store(spec: str | None, home: str | Path, *, timeout: float = 10.0) -> Store:
@@ -33,12 +43,9 @@ def open_store(spec: str | None, home: str | Path, *, timeout: float = 10.0) -> 
         from .postgres import PostgresStore
 
         return PostgresStore(spec, timeout=timeout)
-    if spec.startswith("sqlite:///") or "://" not in spec:
-        rest = spec[len("sqlite://"):] if spec.startswith("sqlite://") else spec
-        path = Path("/" + rest.lstrip("/") if rest.startswith("/") else rest).expanduser()
-        if path.suffix == ".db":
-            return SQLiteStore(path.parent, name=path.name)
-        return SQLiteStore(path)
+    path = sqlite_path(spec)
+    if path is not None:
+        return SQLiteStore(path.parent, name=path.name)
     raise StoreError(f"LLMOS.store is {spec.split('://')[0]}://…, which LLMOS cannot open. Use "
                      "'postgresql://user@host/db' for a team store, 'sqlite:///path/llmos.db' for a file, or leave it "
                      "unset for home/llmos.db.")

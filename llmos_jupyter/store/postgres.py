@@ -280,6 +280,9 @@ class PostgresStore(Store):
             raise StoreError(f"The team store at {self._where} refused a write: this member is read-only "
                              f"({exc.diag.message_primary}). Nothing was written. Ask the store's owner for "
                              "write access, or set LLMOS.read_only = True.") from exc
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            raise StoreError(f"The team store at {self._where} refused a write ({_said(exc)}). Nothing from this "
+                             "request was written (its transaction rolled back).") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(f"The connection to the team store at {self._where} was lost ({_said(exc)}). Nothing "
                              "from this request was written (its transaction rolled back). Check that the "
