@@ -307,6 +307,10 @@ class TraceStore:
     def count(self) -> int:
         return int(self.store.query("SELECT COUNT(*) FROM traces")[0][0])
 
+    def any(self) -> bool:
+        """Whether there is a trace at all: one row read, where COUNT(*) reads them all (PostgreSQL)."""
+        return bool(self.store.query("SELECT 1 FROM traces LIMIT 1"))
+
     def search(self, vector: np.ndarray, k: int = 5) -> list[Hit]:
         """The k best aliases by cosine similarity: ranked by the database where it can (pgvector's HNSW index),
         else one matrix product over all of them."""

@@ -45,6 +45,10 @@ class Cursor(ABC):
         """Run one statement; the result has fetchone(), fetchall() and rowcount."""
 
     @abstractmethod
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for many rows (a bulk load)."""
+
+    @abstractmethod
     def lock(self, key: str) -> None:
         """Hold `key` until this transaction ends: writers of the same key (a program's shape, the sentience
         row) wait for each other, so two kernels never both insert what only one may."""

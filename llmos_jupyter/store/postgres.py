@@ -158,6 +158,9 @@ class _Cursor(Cursor):
     def execute(self, sql: str, params: Sequence[Any] = ()):
         return self._cur.execute(_portable(sql), tuple(params))
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._cur.executemany(_portable(sql), [tuple(r) for r in rows])
+
     def lock(self, key: str) -> None:
         number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         self._cur.execute("SELECT pg_advisory_xact_lock(%s)", (number,))

@@ -146,6 +146,9 @@ class _Cursor(Cursor):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         return self._cur.execute(sql, tuple(params))
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._cur.executemany(sql, rows)
+
     def lock(self, key: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already holds the whole file's write lock."""
 
