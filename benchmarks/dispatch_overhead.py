@@ -12,7 +12,7 @@ What it measures
     cached  the same requests again with a warm embedding cache (a repeat or a slot-value change).
 
     The breakdown (p50 per phase) comes from timing proxies around the dispatcher's collaborators:
-    `embedder.one`, `traces.search` (the vectorized lookup), `traces.count` and `traces.get`; "bind"
+    `embedder.one`, `traces.search` (the vectorized lookup), `traces.any` ("count") and `traces.get`; "bind"
     is the rest of `choose` (slot binding, decision). The last column times `TraceStore.add_alias` (what
     every verified LLM answer costs the store), with its embedding cached; the next two what another kernel's
     change costs this one: one alias added elsewhere (the index appends the rows it has not seen) and a full
@@ -177,14 +177,15 @@ class Filler:
                 j = i if a == 0 else self.rng.randrange(len(self.norms))
                 aliases.append((tid, self.norms[j].key + ("" if a == 0 else f" ({tid})"),
                                 terms if a == 0 else json.dumps(sorted(self.norms[j].terms)),
-                                self._vector(j).tobytes()))
+                                self._vector(j)))
             self.count += 1
         self.aliases += len(aliases)
         store = self.llmos.store
         with store.transaction() as cur:
             cur.executemany(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
                             traces)
-            cur.executemany("INSERT INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)", aliases)
+            cur.executemany("INSERT INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)",
+                            [(*a[:3], store.vector(a[3])) for a in aliases])
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
         return time.perf_counter() - started
 
@@ -241,7 +242,8 @@ def catch_up_ms(llmos: LLMOS, filler: Filler, times: int = 5) -> tuple[list[floa
     for k in range(times):
         with llmos.store.transaction() as cur:
             cur.execute("INSERT INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)",
-                        ("syn0000000", f"another kernel's alias {filler.count}-{k}", "[]", filler._vector(k).tobytes()))
+                        ("syn0000000", f"another kernel's alias {filler.count}-{k}", "[]",
+                         llmos.store.vector(filler._vector(k))))
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
         t = time.perf_counter()
         traces.search(probe, k=8)
@@ -260,7 +262,7 @@ def pct(values: list[float], q: float) -> float:
 def measure(llmos: LLMOS, requests: list[str], *, cold: bool) -> tuple[list[float], dict[str, list[float]], Counter]:
     dispatcher = llmos.dispatcher
     real_traces, real_embedder = dispatcher.traces, dispatcher.embedder
-    traces = Timed(real_traces, ("search", "count", "get"))
+    traces = Timed(real_traces, ("search", "any", "get"))
     totals: list[float] = []
     phases: dict[str, list[float]] = defaultdict(list)
     modes: Counter = Counter()
@@ -285,10 +287,10 @@ def measure(llmos: LLMOS, requests: list[str], *, cold: bool) -> tuple[list[floa
             phases["normalize"].append((t_norm - t) * 1000)
             phases["embed"].append(embedder.spent["one"])
             phases["search"].append(traces.spent["search"])
-            phases["count"].append(traces.spent["count"])
+            phases["count"].append(traces.spent["any"])
             phases["get"].append(traces.spent["get"])
             phases["bind"].append((end - t_norm) * 1000 - sum(
-                (embedder.spent["one"], traces.spent["search"], traces.spent["count"], traces.spent["get"])))
+                (embedder.spent["one"], traces.spent["search"], traces.spent["any"], traces.spent["get"])))
     finally:
         dispatcher.traces, dispatcher.embedder = real_traces, real_embedder
     return totals, phases, modes

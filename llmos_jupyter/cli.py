@@ -1,4 +1,5 @@
-"""`llmos run "..." [--json]`, `llmos status`, `llmos providers`, `llmos finetune`: the engine from a terminal."""
+"""`llmos run "..." [--json]`, `llmos status`, `llmos providers`, `llmos finetune`, `llmos migrate SRC DST`: the
+engine from a terminal."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,7 @@ from .settings import FINETUNE, Settings
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="llmos", description="Ask LLMOS for quantum programs; run them on Aer.")
-    for name in ("home", "provider", "model", "base_url"):
+    for name in ("home", "store", "member", "provider", "model", "base_url"):
         default = Settings.default(name)
         p.add_argument("--" + name.replace("_", "-"), default=default,
                        help=Settings.help(name) + (f" (default {default})" if default else ""))
@@ -22,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--no-exec", action="store_true", help="show the code without running it")
     sub.add_parser("status", help="provider, home and token totals")
+    move = sub.add_parser("migrate", help="copy a store into another, checked record by record (a home's "
+                                          "sqlite:///path/llmos.db into a team's postgresql://..., or back)")
+    move.add_argument("src", help="the store to copy from (only read)")
+    move.add_argument("dst", help="the store to copy into (changed only if every record checks)")
     sub.add_parser("providers", help="known providers and whether their keys are set")
     tune = sub.add_parser("finetune", help="train a local adapter (AdaLoRA) on the home's verified traces")
     tune.add_argument("--name", default=FINETUNE.name, help="adapter name; saved under HOME/adapters/NAME")
@@ -42,10 +47,13 @@ def main(argv: list[str] | None = None) -> int:
             for name in available():
                 print(f"{name:<10} {key_status(name)}")
             return 0
+        if args.command == "migrate":
+            return _migrate(args)
         from .engine import LLMOS
 
         engine = LLMOS(home=args.home, provider=args.provider, model=args.model, base_url=args.base_url,
-                       stream=False, starter_skills=not args.no_starter_skills)
+                       stream=False, starter_skills=not args.no_starter_skills, store=args.store,
+                       member=args.member)
         if args.command == "status":
             print(json.dumps(engine.status(), indent=2))
             return 0
@@ -75,6 +83,18 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + text_histogram(result.counts))
         print("\n" + metadata_line(result))
     return 1 if result.error else 0
+
+
+def _migrate(args) -> int:
+    from .store.migrate import migrate
+    from .texttable import text_table
+
+    moved = migrate(args.src, args.dst, Settings(member=args.member).who())
+    print(text_table(("table", "copied", "already there"), [(m.table, m.copied, m.present) for m in moved],
+                     right=(1, 2)))
+    print(f"\nEvery copied record was read back from the destination and matched; {sum(m.copied for m in moved)} "
+          "records copied.")
+    return 0
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from .prices import PriceTable
 from .providers import Provider, resolve_auto
 from .sentience import Sentience
 from .settings import FINETUNE, Settings
-from .store import Store
+from .store import open_store
 
 __all__ = ["LLMOS", "Result", "Tokens"]
 
@@ -51,9 +51,11 @@ class LLMOS:
         self.settings = s = (settings or Settings()).with_(**changes, **options)
         self.home = Path(s.home).expanduser()
         self.namespace = namespace if namespace is not None else {}
-        self.store = Store(self.home)
-        self.ledger = Ledger(self.store)
-        self.memory = Memory(self.store, self.home, starter_skills=s.starter_skills)
+        self.member = s.who()
+        self.store = open_store(s.store, self.home, timeout=s.store_timeout)
+        self.ledger = Ledger(self.store, self.member)
+        self.memory = Memory(self.store, self.home, starter_skills=s.starter_skills, member=self.member,
+                             read_only=s.read_only)
         self.sentience = Sentience(self.store)
         self.events = EventBus(state=self._state_events)
         self.thresholds = Thresholds.of(s)
@@ -65,7 +67,7 @@ class LLMOS:
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
                                     disk_mb=s.disk_mb,
                                     saved_manifest=self.home / "saved-files.json")  # the worker cannot write the home
-        self._runners = Runners(KernelRunner(), self._worker, s.execution)
+        self._runners = Runners(KernelRunner(), self._worker, s.execution, self.member)
         self._models = Models(s, api_key, self.home, self.sentience, self.prices)
         self._learning = Learning(self.memory, self.events, s.crystallize_uses, self.sentience, self._runners(False))
         self._recorder = recording.Recorder(self.ledger, self.memory, self.sentience, self.events,
@@ -194,6 +196,11 @@ class LLMOS:
             response="Plan: " + " → ".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)),
             sentience=sentience, execution_time_ms=(time.perf_counter() - started) * 1000,
             request_id=request.request_id, parent_id=request.parent_id)
+
+    def own_trace(self, trace) -> bool:
+        """Whether a replay of `trace` runs where this member's own programs run; a trace another member of a
+        team store verified runs in the sandboxed worker."""
+        return self._runners.own(trace.verified_by)
 
     @property
     def strict_guard(self) -> bool:
@@ -333,7 +340,8 @@ class LLMOS:
         """What `%llmos status` and `llmos status` show. Creating the provider is cheap; the local
         model itself loads on first request."""
         totals = self.ledger.totals()
-        info: dict[str, Any] = {"home": str(self.home), "store": str(self.store.path),
+        info: dict[str, Any] = {"home": str(self.home), "store": self.store.where,
+                                "member": self.member + (" (read-only)" if self.settings.read_only else ""),
                                 "provider_setting": self.settings.provider,
                                 "provider": resolve_auto(self.settings.provider)}
         try:

@@ -20,7 +20,7 @@ class ProviderError(LLMOSError):
 
 
 class StoreError(LLMOSError):
-    """The persistent store under `home` cannot be opened or written."""
+    """The persistent store (SQLite under `home`, or a team's PostgreSQL) cannot be opened or written."""
 
 
 class BudgetExhausted(LLMOSError):

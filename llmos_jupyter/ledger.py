@@ -62,8 +62,9 @@ class Totals:
 
 
 class Ledger:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, member: str = ""):
         self.store = store
+        self.member = member  # who is billed: rows per member in a team's store
 
     def record_call(self, request_id: str, provider: str, model: str, usage: Usage,
                     cost_usd: float | None = None) -> None:
@@ -71,9 +72,10 @@ class Ledger:
         with self.store.transaction() as cur:
             cur.execute(
                 "INSERT INTO llm_calls (request_id, ts, provider, model, input_tokens, output_tokens,"
-                " cache_read_tokens, cache_write_tokens, usage_reported, cost_usd) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " cache_read_tokens, cache_write_tokens, usage_reported, cost_usd, member)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (request_id, time.time(), provider, model, usage.input, usage.output,
-                 usage.cache_read, usage.cache_write, int(usage.reported), cost_usd),
+                 usage.cache_read, usage.cache_write, int(usage.reported), cost_usd, self.member),
             )
 
     def record_request(
@@ -99,10 +101,10 @@ class Ledger:
             usage = Usage(row[0], row[1], row[2], row[3], bool(row[4]))
             cur.execute(
                 "INSERT INTO requests (id, ts, request, mode, provider, model, input_tokens, output_tokens,"
-                " cache_read_tokens, cache_write_tokens, saved_tokens, ok, execution_time_ms, saved_usd)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " cache_read_tokens, cache_write_tokens, saved_tokens, ok, execution_time_ms, saved_usd, member)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (request_id, time.time(), request, mode, provider, model, usage.input, usage.output,
-                 usage.cache_read, usage.cache_write, saved, int(ok), execution_time_ms, saved_usd),
+                 usage.cache_read, usage.cache_write, saved, int(ok), execution_time_ms, saved_usd, self.member),
             )
         return usage
 
@@ -125,7 +127,7 @@ class Ledger:
         by_model = self.store.query(
             "SELECT provider, model, COUNT(*) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output,"
             " SUM(cache_read_tokens) AS cache_read, CASE WHEN COUNT(cost_usd) = COUNT(*) THEN SUM(cost_usd) END"
-            " AS cost_usd FROM llm_calls GROUP BY provider, model ORDER BY cost_usd DESC")
+            " AS cost_usd FROM llm_calls GROUP BY provider, model ORDER BY cost_usd DESC NULLS LAST")
         by_mode = self.store.query(
             "SELECT r.mode AS mode, COUNT(DISTINCT r.id) AS requests, COALESCE(SUM(c.input_tokens), 0) AS input,"
             " COALESCE(SUM(c.output_tokens), 0) AS output,"
@@ -134,6 +136,28 @@ class Ledger:
             " (SELECT SUM(saved_usd) FROM requests r2 WHERE r2.mode = r.mode) AS saved_usd"
             " FROM requests r LEFT JOIN llm_calls c ON c.request_id = r.id GROUP BY r.mode ORDER BY requests DESC")
         return {"by_model": [dict(r) for r in by_model], "by_mode": [dict(r) for r in by_mode]}
+
+    def team(self) -> dict[str, Any]:
+        """What each member billed and saved, and the team's total: the rows `%llmos costs --team` shows.
+        Billed tokens come from the calls (a failed request still counts what it cost); a cost of None means
+        some call's price was unknown."""
+        calls = {r["member"]: dict(r) for r in self.store.query(
+            "SELECT member, COUNT(*) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output,"
+            " CASE WHEN COUNT(cost_usd) = COUNT(*) THEN SUM(cost_usd) END AS cost_usd FROM llm_calls GROUP BY member")}
+        requests = {r["member"]: dict(r) for r in self.store.query(
+            "SELECT member, COUNT(*) AS requests, SUM(saved_tokens) AS saved FROM requests GROUP BY member")}
+        rows = []
+        for member in sorted(set(calls) | set(requests)):
+            c, r = calls.get(member, {}), requests.get(member, {})
+            rows.append({"member": member or "(unknown)", "requests": int(r.get("requests", 0)),
+                         "calls": int(c.get("calls", 0)), "input": int(c.get("input") or 0),
+                         "output": int(c.get("output") or 0), "saved": int(r.get("saved") or 0),
+                         "cost_usd": c.get("cost_usd", 0.0) if c else 0.0})
+        costs = [row["cost_usd"] for row in rows]
+        total = {"member": "team", **{k: sum(row[k] for row in rows)
+                                      for k in ("requests", "calls", "input", "output", "saved")},
+                 "cost_usd": None if None in costs else sum(costs)}
+        return {"members": rows, "total": total}
 
     def total_cost(self) -> float | None:
         """Dollars billed so far; None when some call's price is unknown (never a silent 0)."""

@@ -14,6 +14,7 @@ from IPython.display import display
 from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 from .settings import FINETUNE
+from .team import handle_team
 from .texttable import text_table
 
 USAGE = """\
@@ -136,6 +137,8 @@ class LLMOSMagics(Magics):
         command = words[0]
         if command not in SUBCOMMANDS:
             return self._cell("", line)
+        if "--team" in words[1:]:  # team store views (team.py)
+            return print(handle_team(self.engine, command, " ".join(w for w in words[1:] if w != "--team") or None))
         if command == "status":
             self._print_status()
         elif command == "providers":

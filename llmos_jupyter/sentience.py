@@ -126,8 +126,9 @@ class Sentience:
             self._write(cur)
 
     def _write(self, cur) -> None:
-        cur.execute("INSERT OR REPLACE INTO sentience (id, valence, streak, budget, spent, updated)"
-                    " VALUES (1, ?, ?, ?, ?, ?)",
+        cur.execute("INSERT INTO sentience (id, valence, streak, budget, spent, updated) VALUES (1, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET valence = excluded.valence, streak = excluded.streak,"
+                    " budget = excluded.budget, spent = excluded.spent, updated = excluded.updated",
                     (json.dumps(asdict(self.valence)), self.streak, self.budget, self.spent, time.time()))
 
     @contextmanager
@@ -135,6 +136,7 @@ class Sentience:
         """Read, change and write under the store's write lock: kernels sharing a home add up their
         outcomes (and the tokens spent against a budget) instead of overwriting each other's."""
         with self.store.transaction() as cur:
+            cur.lock("sentience")  # the row may not exist yet, so a row lock alone would not hold off the others
             self._take(cur.execute(_SELECT).fetchall())
             yield
             self._write(cur)

@@ -62,6 +62,16 @@ class Settings:
     disk_mb: int = _setting(2048, "MiB that all the files programs write in the worker may take together (its "
                             "workdir and the outputs folder); past it, writes there are refused.")
     outputs: str = _setting("llmos-outputs", "Folder where programs in the worker may save files for you.")
+    store: str | None = _setting(None, "Where traces, facts, the ledger and sentience state persist: None for "
+                                 "home/llmos.db (SQLite, no server; the LLMOS_STORE environment variable, when set, "
+                                 "is used instead), 'sqlite:///path/llmos.db', or a team's "
+                                 "'postgresql://user@host/db' (needs the pgvector extension).")
+    store_timeout: float = _setting(10.0, "Seconds to wait for a team store (connecting, one statement, a row "
+                                    "another kernel holds) before a clear error; a cell never hangs on it.")
+    member: str | None = _setting(None, "Who this kernel is in a team store: billed in the ledger, recorded as "
+                                  "the verifier of what it learns. None: your login name.")
+    read_only: bool = _setting(False, "A read-only member replays the store's verified memory but adds, counts "
+                               "and forgets nothing in it (its own requests are still billed in the ledger).")
 
     def __post_init__(self) -> None:
         if self.execution not in ("worker", "kernel"):
@@ -69,8 +79,21 @@ class Settings:
                               "'kernel' (runs model code in your kernel, beside your API keys).")
         if not (isinstance(self.disk_mb, int) and self.disk_mb > 0):
             raise ConfigError(f"LLMOS.disk_mb must be a positive number of MiB, not {self.disk_mb!r}.")
+        if not self.store_timeout > 0:
+            raise ConfigError(f"LLMOS.store_timeout must be a positive number of seconds, not {self.store_timeout!r}.")
         if not self.run_timeout > 0:
             raise ConfigError(f"LLMOS.run_timeout must be a positive number of seconds, not {self.run_timeout!r}.")
+
+    def who(self) -> str:
+        """The member this kernel records as: the setting, else the login name."""
+        if self.member:
+            return self.member
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # a container user with no passwd entry and no USER variable
+            return "unknown"
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

@@ -145,3 +145,49 @@ _runner.Runner.{op} = _forged
 
 def forge(op: str, changes: str) -> str:
     return FORGE.format(op=op, changes=changes)
+
+
+# -- team store: a real PostgreSQL 16 with pgvector, from the pgserver wheel, for the whole session -------------
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The server's URL (a Unix socket in a temporary folder). Without pgserver the PostgreSQL cases are skipped,
+    and pytest -ra prints why."""
+    try:
+        import pgserver
+    except ImportError:
+        pytest.skip("PostgreSQL store tests need the pgserver wheel (pip install 'llmos-jupyter[test]')")
+    import warnings
+
+    folder = tmp_path_factory.mktemp("pg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset
+        try:
+            server = pgserver.get_server(folder, cleanup_mode="stop")
+        except Exception as exc:  # noqa: BLE001 - any failure to start means: skip, saying why
+            pytest.skip(f"pgserver could not start PostgreSQL here: {exc}")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """A fresh, empty database on the session's server for one test."""
+    import re
+    import uuid
+
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield re.sub(r"/postgres\?", f"/{name}?", pg_server)
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """Each backend in turn: one suite of store tests runs against both."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'team' / 'llmos.db'}"
+    return request.getfixturevalue("pg_url")

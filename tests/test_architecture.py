@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
     # localmodel: weights and adapter folders, served by providers.local and trained by finetune.
-    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel"),
+    # store.migrate moves a memory between stores, so it knows what memory's records mean.
+    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel", "store.migrate"),
     # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
     ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),
@@ -28,7 +29,8 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 JUPYTER = ("IPython", "ipykernel", "ipywidgets", "anywidget", "traitlets", "jupyter", "jupyterlab", "nbformat")
 UI = ("magics", "widgets", "jupyter_config", "testing")
-HEAVY = ("torch", "qiskit", "qiskit_aer", "sentence_transformers", "transformers", "peft")
+HEAVY = ("torch", "qiskit", "qiskit_aer", "sentence_transformers", "transformers", "peft", "psycopg", "psycopg_pool",
+         "pgvector")
 
 
 def _modules() -> dict[str, Path]:

@@ -443,7 +443,7 @@ def test_run_survives_a_failing_provider(providers, server, tmp_path):
     import threading
 
     from llmos_jupyter.ledger import Ledger
-    from llmos_jupyter.store import Store
+    from llmos_jupyter.store import SQLiteStore as Store
 
     # Each reply waits until all four requests are in: asked one after another, they would time out here.
     arrived = threading.Barrier(4, timeout=20)
@@ -519,7 +519,7 @@ def test_run_from_specs_the_way_llmos_calls_it(server, tmp_path):
     """The call LLMOS.consensus makes: specs made here with the engine's provider options, options by keyword."""
     from llmos_jupyter.ledger import Ledger
     from llmos_jupyter.memory.embed import Embedder
-    from llmos_jupyter.store import Store
+    from llmos_jupyter.store import SQLiteStore as Store
 
     server.responder = lambda req: SCRIPT[req.body["model"]]
     store = Store(tmp_path / "home")

@@ -242,7 +242,7 @@ def test_run_judges_programs_by_behaviour_and_names_the_failing_one(server, work
 def test_prose_consensus_is_written_by_the_top_model_and_billed(server, embedder):
     from llmos_jupyter.ledger import Ledger
     from llmos_jupyter.providers import make_provider
-    from llmos_jupyter.store import Store
+    from llmos_jupyter.store import SQLiteStore as Store
 
     texts = {"p1": "Dephasing destroys the GHZ coherence n times faster than one qubit's.",
              "p2": "A GHZ state loses coherence n times faster under dephasing than a single qubit does.",

@@ -610,7 +610,7 @@ def test_curated_facts_are_encoded_once_per_home_and_again_when_their_text_chang
     """A new kernel on a home reads the curated facts' vectors from it instead of encoding them again."""
     from llmos_jupyter.memory import embed, qiskit_facts
     from llmos_jupyter.memory.facts import Facts
-    from llmos_jupyter.store import Store
+    from llmos_jupyter.store import SQLiteStore as Store
 
     class Counting(embed.Embedder):
         def __init__(self):

@@ -84,7 +84,7 @@ def test_four_processes_share_one_home_without_loss(server, tmp_path):
 
 KILLED_WRITER = textwrap.dedent("""
     import sys, time
-    from llmos_jupyter.store import Store
+    from llmos_jupyter.store import SQLiteStore as Store
     store = Store(sys.argv[1])
     with store.transaction() as cur:
         cur.execute("UPDATE traces SET uses = uses + 1000")

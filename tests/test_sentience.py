@@ -5,7 +5,7 @@ from conftest import BELL, Reply, fenced
 from llmos_jupyter import Mode
 from llmos_jupyter.errors import BudgetExhausted
 from llmos_jupyter.sentience import Outcome, Sentience, Valence, latent_mode, policy
-from llmos_jupyter.store import Store
+from llmos_jupyter.store import SQLiteStore as Store
 
 
 @pytest.fixture

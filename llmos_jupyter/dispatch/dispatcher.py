@@ -117,7 +117,7 @@ class Dispatcher:
         to consider (found broken for this request)."""
         wanted = request_values(n)
         slots = {s.kind: s.value for s in reversed(n.slots)}
-        hits = self.traces.search(self.embedder.one(n.key), k=8 + len(exclude)) if self.traces.count() else []
+        hits = self.traces.search(self.embedder.one(n.key), k=8 + len(exclude)) if self.traces.any() else []
         hits = [h for h in hits if h.trace_id not in exclude][:8]
         t = thresholds or self.thresholds
         why: dict[str, Any] = {"template": n.template, "slots": slots, "terms": sorted(n.terms),

@@ -19,13 +19,16 @@ __all__ = ["Memory", "Trace"]
 
 
 class Memory:
-    def __init__(self, store: Store, home: Path, *, starter_skills: bool = True):
+    def __init__(self, store: Store, home: Path, *, starter_skills: bool = True, member: str = "",
+                 read_only: bool = False):
         self.store = store
         self.home = Path(home)
         self.tools_dir = self.home / "tools"
         self.embedder = Embedder()
-        self.traces = TraceStore(store, self.embedder)
-        self.facts = Facts(store, self.embedder)
+        self.traces = TraceStore(store, self.embedder, member, read_only)
+        self.member = member
+        self.read_only = read_only  # a read-only member replays the team's memory and changes none of it
+        self.facts = Facts(store, self.embedder, read_only=read_only)
         self.starter_skills = starter_skills
         self.session = uuid.uuid4().hex[:12]
         self._seeded = False
@@ -38,7 +41,7 @@ class Memory:
         """Seed the starter skills once (they need the embedding model, so not at construction)."""
         if self._seeded:
             return
-        if self.starter_skills:
+        if self.starter_skills and not self.read_only:
             from .seed import seed_starter_skills
 
             seed_starter_skills(self.traces)

@@ -38,8 +38,10 @@ def telling_words(text: str) -> set[str]:
 
 
 class Facts:
-    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.33):
+    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.33,
+                 read_only: bool = False):
         self.store = store
+        self.read_only = read_only  # a read-only member neither caches vectors nor learns facts in the store
         self.embedder = embedder
         self.budget = budget
         self.min_score = min_score
@@ -57,16 +59,20 @@ class Facts:
         """The curated facts' embeddings: from the home's cache where their text was encoded before."""
         hashes = [hashlib.sha256(f"{MODEL_ID}\n{k}".encode()).hexdigest() for k in keys]
         marks = ",".join("?" * len(hashes))
-        cached = {r["key"]: np.frombuffer(r["embedding"], np.float32)
-                  for r in self.store.query(f"SELECT key, embedding FROM fact_vectors WHERE key IN ({marks})", tuple(hashes))}
+        rows = self.store.query(f"SELECT key, embedding FROM fact_vectors WHERE key IN ({marks})", tuple(hashes))
+        cached = dict(zip((r["key"] for r in rows), self.store.vectors_of((r["embedding"] for r in rows), DIM)))
         missing = [i for i, h in enumerate(hashes) if h not in cached]
         if missing:
             fresh = self.embedder.encode([keys[i] for i in missing])
+            if self.read_only:
+                cached.update((hashes[i], v.astype(np.float32)) for i, v in zip(missing, fresh))
+                missing = []
             with self.store.transaction() as cur:
                 for i, vector in zip(missing, fresh):
                     cached[hashes[i]] = vector.astype(np.float32)
-                    cur.execute("INSERT OR REPLACE INTO fact_vectors (key, embedding) VALUES (?, ?)",
-                                (hashes[i], cached[hashes[i]].tobytes()))
+                    cur.execute("INSERT INTO fact_vectors (key, embedding) VALUES (?, ?)"
+                                " ON CONFLICT (key) DO UPDATE SET embedding = excluded.embedding",
+                                (hashes[i], self.store.vector(cached[hashes[i]])))
         return np.stack([cached[h] for h in hashes]) if keys else np.zeros((0, DIM), np.float32)
 
     def relevant(self, query: str) -> list[str]:
@@ -76,7 +82,7 @@ class Facts:
         if rows:
             texts = texts + [r["text"] for r in rows]
             words = words + [telling_words(r["text"]) for r in rows]
-            learned = np.frombuffer(b"".join(r["embedding"] for r in rows), np.float32).reshape(-1, DIM)
+            learned = self.store.vectors_of((r["embedding"] for r in rows), DIM)
             matrix = np.concatenate([matrix, learned])
         scores = matrix @ self.embedder.one(query)
         wanted = telling_words(query)
@@ -111,10 +117,11 @@ class Facts:
             if name in ("transpile", "generate_preset_pass_manager") and options:
                 args = ", ".join(f"{k}={v!r}" for k, v in sorted(options.items()))
                 found.append(f"{name}({args}) worked for: {template}")
-        if found:
+        if found and not self.read_only:
             vectors = self.embedder.encode(found)
             with self.store.transaction() as cur:
                 for text, vector in zip(found, vectors):
-                    cur.execute("INSERT OR IGNORE INTO facts (ts, topic, text, embedding) VALUES (?,?,?,?)",
-                                (time.time(), "learned", text, vector.astype(np.float32).tobytes()))
+                    cur.execute("INSERT INTO facts (ts, topic, text, embedding) VALUES (?,?,?,?)"
+                                " ON CONFLICT (text) DO NOTHING",
+                                (time.time(), "learned", text, self.store.vector(vector)))
         return found

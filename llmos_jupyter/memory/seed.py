@@ -5,7 +5,7 @@ from ..dispatch.normalize import normalize
 from ..prompts import LEAN_SYSTEM
 from ..tokencount import count_tokens
 from .templates import shape_of
-from .traces import Trace, TraceStore
+from .traces import STARTER, Trace, TraceStore
 
 PREFIX = "starter-"
 
@@ -33,9 +33,9 @@ def seed_starter_skills(traces: TraceStore) -> int:
 
     present = {r[0] for r in traces.store.query("SELECT id FROM traces WHERE origin = 'starter'")}
     missing = [_trace(s) for s in SKILLS if PREFIX + s.name not in present]
-    if missing:
-        traces.add_many(missing)
-    return len(missing)
+    for trace, _ in missing:
+        trace.verified_by = STARTER
+    return traces.add_many(missing) if missing else 0
 
 
 def skill_limits(trace: Trace):

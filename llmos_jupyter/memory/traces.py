@@ -38,6 +38,7 @@ class Trace:
     updated: float = 0.0
     tool_hash: str = ""  # sha256 of the tool file as it was checked and written
     seal: str = ""  # sha256 over code, tool_name and tool_hash, written by LLMOS with every verified change
+    verified_by: str = ""  # the member whose kernel verified it first; STARTER for the shipped skills, "" unknown
 
     def sealed(self) -> str:
         return hashlib.sha256(json.dumps([self.code, self.tool_name, self.tool_hash]).encode()).hexdigest()
@@ -64,7 +65,8 @@ class Trace:
 
 _COLUMNS = ("id", "created", "updated", "origin", "title", "request", "template", "signature", "code", "bound",
             "shape", "generalized", "defaults", "examples", "checks", "baseline_tokens", "uses", "misses",
-            "tool_name", "results", "tool_hash", "seal")
+            "tool_name", "results", "tool_hash", "seal", "verified_by")
+STARTER = "llmos"  # verified_by of the starter skills, which ship with the package
 _JSON = {"signature", "bound", "generalized", "defaults", "examples", "checks", "results"}
 _TUPLES = {"signature", "bound", "generalized", "checks"}
 
@@ -110,10 +112,15 @@ class Hit:
     terms: frozenset[str]
 
 
+_INSERT = f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
 class TraceStore:
-    def __init__(self, store: Store, embedder: Embedder):
+    def __init__(self, store: Store, embedder: Embedder, member: str = "", read_only: bool = False):
         self.store = store
         self.embedder = embedder
+        self.member = member  # recorded as verified_by on the traces this kernel learns
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._version = -1
         self._buffer = np.zeros((0, DIM), np.float32)  # alias vectors in rows [:len(self._rows)], room after
@@ -123,22 +130,33 @@ class TraceStore:
         self._max_id = 0  # the newest alias row in the index
 
     # -- writing ---------------------------------------------------------------------------------
+    def _writable(self) -> None:
+        if self.read_only:
+            from ..errors import StoreError
+
+            raise StoreError(f"This member ({self.member or 'you'}) is read-only in {self.store.where}: memory is "
+                             "replayed, never changed. Ask the store's owner to learn, import or forget it, or set "
+                             "LLMOS.read_only = False.")
+
     def add(self, trace: Trace, aliases: list[tuple[str, frozenset[str]]]) -> Trace:
         """Store a trace with its aliases in one transaction."""
+        self._writable()
         now = time.time()
         trace.id = trace.id or uuid.uuid4().hex[:12]
         trace.created = trace.created or now
         trace.updated = now
+        trace.verified_by = trace.verified_by or self.member
         vectors = self.embedder.encode([a for a, _ in aliases])
         with self.store.transaction() as cur:
-            cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                        _trace_to_row(trace))
+            cur.execute(_INSERT, _trace_to_row(trace))
             added = self._insert_aliases(cur, trace.id, aliases, vectors)
         self._extend_index(*added)
         return trace
 
-    def add_many(self, items: list[tuple[Trace, list[tuple[str, frozenset[str]]]]]) -> None:
-        """Store several traces in one transaction: all of them or none."""
+    def add_many(self, items: list[tuple[Trace, list[tuple[str, frozenset[str]]]]]) -> int:
+        """Store several traces in one transaction: all of them or none. A trace whose id another kernel stored
+        meanwhile is left as it is (two kernels seeding one store at once); returns how many were new."""
+        self._writable()
         now = time.time()
         # One batch for every alias: the starter skills of a new home encode in one call, not fourteen.
         flat = self.embedder.encode([a for _, aliases in items for a, _ in aliases])
@@ -146,36 +164,37 @@ class TraceStore:
         for _, aliases in items:
             encoded.append(flat[at:at + len(aliases)])
             at += len(aliases)
-        before, rows, vectors = None, [], []
+        before, fresh = None, 0
         with self.store.transaction() as cur:
             for (trace, aliases), vecs in zip(items, encoded):
                 trace.created, trace.updated = trace.created or now, now
-                cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                            _trace_to_row(trace))
-                b, r, v = self._insert_aliases(cur, trace.id, aliases, vecs)
+                trace.verified_by = trace.verified_by or self.member
+                if cur.execute(_INSERT + " ON CONFLICT (id) DO NOTHING", _trace_to_row(trace)).rowcount != 1:
+                    continue
+                fresh += 1
+                b, _, _ = self._insert_aliases(cur, trace.id, aliases, vecs)
                 before = b if before is None else before
-                rows += r
-                vectors += v
         if before is not None:
             with self._lock:  # several version bumps happened: reload on next search
                 self._version = -1
+        return fresh
 
     def add_alias(self, trace_id: str, template: str, terms: frozenset[str]) -> None:
+        self._writable()
         vectors = self.embedder.encode([template])
         with self.store.transaction() as cur:
             added = self._insert_aliases(cur, trace_id, [(template, terms)], vectors)
         self._extend_index(*added)
 
-    @staticmethod
-    def _insert_aliases(cur, trace_id: str, aliases, vectors):
+    def _insert_aliases(self, cur, trace_id: str, aliases, vectors):
         before = cur.execute("SELECT value FROM meta WHERE key = 'memory_version'").fetchone()[0]
         rows, kept = [], []
         for (template, terms), vector in zip(aliases, vectors):
-            n = cur.execute("INSERT OR IGNORE INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)",
-                            (trace_id, template, json.dumps(sorted(terms)),
-                             vector.astype(np.float32).tobytes())).rowcount
-            if n:
-                rows.append((cur.lastrowid, trace_id, template, frozenset(terms)))
+            row = cur.execute("INSERT INTO aliases (trace_id, template, terms, embedding) VALUES (?,?,?,?)"
+                              " ON CONFLICT (trace_id, template) DO NOTHING RETURNING id",
+                              (trace_id, template, json.dumps(sorted(terms)), self.store.vector(vector))).fetchone()
+            if row is not None:
+                rows.append((row[0], trace_id, template, frozenset(terms)))
                 kept.append(vector)
         cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
         return before, rows, kept
@@ -203,6 +222,7 @@ class TraceStore:
         self._buffer[n:n + len(vectors)] = vectors
 
     def update(self, trace: Trace) -> None:
+        self._writable()
         with self.store.transaction() as cur:
             self._write(cur, trace)
 
@@ -214,12 +234,14 @@ class TraceStore:
 
     @staticmethod
     def _read(cur, trace_id: str) -> Trace | None:
-        row = cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE id = ?", (trace_id,)).fetchone()
+        """The trace, its row locked until commit (another kernel's change waits for ours)."""
+        row = cur.select_for_update(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE id = ?", (trace_id,)).fetchone()
         return _row_to_trace(row) if row else None
 
     def modify(self, trace_id: str, change) -> Trace | None:
         """Read, change and write a trace under the write lock, so kernels sharing a home never lose an
         update (a use counted by one and overwritten by another)."""
+        self._writable()
         with self.store.transaction() as cur:
             trace = self._read(cur, trace_id)
             if trace is not None:
@@ -230,9 +252,11 @@ class TraceStore:
     def merge_or_add(self, trace: Trace, merge, alias: tuple[str, frozenset[str]]) -> tuple[Trace, bool]:
         """In one transaction: merge into the trace with the same program shape (`merge(existing)`), or add
         `trace`; either way record `alias`. Two kernels learning the same answer make one trace, not two."""
+        self._writable()
         vectors = self.embedder.encode([alias[0]])
         now = time.time()
         with self.store.transaction() as cur:
+            cur.lock("shape:" + trace.shape)  # one kernel at a time decides whether this program is new
             row = cur.execute("SELECT id FROM traces WHERE shape = ? ORDER BY created LIMIT 1",
                               (trace.shape,)).fetchone()
             if row is not None:
@@ -243,14 +267,15 @@ class TraceStore:
             else:
                 trace.id = trace.id or uuid.uuid4().hex[:12]
                 trace.created, trace.updated = trace.created or now, now
-                cur.execute(f"INSERT INTO traces ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                            _trace_to_row(trace))
+                trace.verified_by = trace.verified_by or self.member
+                cur.execute(_INSERT, _trace_to_row(trace))
                 result, created = trace, True
             added = self._insert_aliases(cur, result.id, [alias], vectors)
         self._extend_index(*added)
         return result, created
 
     def forget(self, trace_ids: list[str]) -> int:
+        self._writable()
         with self.store.transaction() as cur:
             n = 0
             for tid in trace_ids:
@@ -268,9 +293,10 @@ class TraceStore:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM traces"
         params: tuple = ()
         if text:
-            sql += (" WHERE id LIKE ? OR title LIKE ? OR request LIKE ? OR tool_name LIKE ?"
-                    " OR id IN (SELECT trace_id FROM aliases WHERE template LIKE ?)")
-            like = f"%{text}%"
+            # LOWER on both sides: SQLite's LIKE ignores case, PostgreSQL's does not.
+            sql += (" WHERE LOWER(id) LIKE ? OR LOWER(title) LIKE ? OR LOWER(request) LIKE ? OR LOWER(tool_name)"
+                    " LIKE ? OR id IN (SELECT trace_id FROM aliases WHERE LOWER(template) LIKE ?)")
+            like = f"%{text.lower()}%"
             params = (like,) * 5
         return [_row_to_trace(r) for r in self.store.query(sql + " ORDER BY uses DESC, created", params)]
 
@@ -281,8 +307,19 @@ class TraceStore:
     def count(self) -> int:
         return int(self.store.query("SELECT COUNT(*) FROM traces")[0][0])
 
+    def any(self) -> bool:
+        """Whether there is a trace at all: one row read, where COUNT(*) reads them all (PostgreSQL)."""
+        return bool(self.store.query("SELECT 1 FROM traces LIMIT 1"))
+
     def search(self, vector: np.ndarray, k: int = 5) -> list[Hit]:
-        """The k best aliases by cosine similarity (one matrix product over all of them)."""
+        """The k best aliases by cosine similarity: ranked by the database where it can (pgvector's HNSW index),
+        else one matrix product over all of them."""
+        if self.store.ranks_vectors:
+            if not self._keys_checked:
+                self._upgrade_keys()
+            rows = self.store.nearest("aliases", "trace_id, template, terms", vector, k)
+            return [Hit(float(r["score"]), r["trace_id"], r["template"], frozenset(json.loads(r["terms"])))
+                    for r in rows]
         self._refresh()
         with self._lock:
             if not self._rows:
@@ -300,21 +337,25 @@ class TraceStore:
         from ..dispatch.normalize import KEY_VERSION, rekey
 
         self._keys_checked = True
+        if self.read_only:  # the store's writers keep its keys and seals up to date
+            return
         self._seal_older_rows()
         row = self.store.query("SELECT value FROM meta WHERE key = 'key_version'")
         if row and int(row[0][0]) >= KEY_VERSION:
             return
-        stale = [(r["id"], r["template"], rekey(r["template"]))
-                 for r in self.store.query("SELECT id, template FROM aliases")]
-        stale = [(i, old, new) for i, old, new in stale if new != old]
-        vectors = self.embedder.encode([new for _, _, new in stale]) if stale else []
+        stale = [(r["id"], r["trace_id"], r["template"], rekey(r["template"]))
+                 for r in self.store.query("SELECT id, trace_id, template FROM aliases")]
+        stale = [(i, t, old, new) for i, t, old, new in stale if new != old]
+        vectors = self.embedder.encode([new for *_, new in stale]) if stale else []
         with self.store.transaction() as cur:
-            for (alias_id, _, new), vector in zip(stale, vectors):
-                moved = cur.execute("UPDATE OR IGNORE aliases SET template = ?, embedding = ? WHERE id = ?",
-                                    (new, vector.astype(np.float32).tobytes(), alias_id)).rowcount
-                if not moved:  # the trace already has this key: the old row is a duplicate now
+            for (alias_id, trace_id, _, new), vector in zip(stale, vectors):
+                if cur.execute("SELECT 1 FROM aliases WHERE trace_id = ? AND template = ?",
+                               (trace_id, new)).fetchone():  # the trace already has this key: a duplicate now
                     cur.execute("DELETE FROM aliases WHERE id = ?", (alias_id,))
-            cur.execute("INSERT OR REPLACE INTO meta VALUES ('key_version', ?)", (KEY_VERSION,))
+                else:
+                    cur.execute("UPDATE aliases SET template = ?, embedding = ? WHERE id = ?",
+                                (new, self.store.vector(vector), alias_id))
+            _set_meta(cur, "key_version", KEY_VERSION)
             cur.execute("UPDATE meta SET value = value + 1 WHERE key = 'memory_version'")
             _bump_epoch(cur)
 
@@ -327,7 +368,7 @@ class TraceStore:
             for row in cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM traces WHERE seal = ''").fetchall():
                 trace = _row_to_trace(row)
                 cur.execute("UPDATE traces SET seal = ? WHERE id = ?", (trace.sealed(), trace.id))
-            cur.execute("INSERT OR REPLACE INTO meta VALUES ('sealed', 1)")
+            _set_meta(cur, "sealed", 1)
 
     def _refresh(self) -> None:
         """Follow what other processes changed: only the aliases added since the last look, unless some were
@@ -342,7 +383,7 @@ class TraceStore:
         full = epoch != self._epoch
         rows = self.store.query(columns + " ORDER BY id" if full else columns + " WHERE id > ? ORDER BY id",
                                 () if full else (self._max_id,))
-        matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype=np.float32).reshape(-1, DIM)
+        matrix = self.store.vectors_of((r["embedding"] for r in rows), DIM)
         entries = [(r["trace_id"], r["template"], frozenset(json.loads(r["terms"]))) for r in rows]
         with self._lock:
             if full:
@@ -357,4 +398,8 @@ class TraceStore:
 
 def _bump_epoch(cur) -> None:
     """Aliases were deleted or rewritten: every process must reload its whole index, not just append."""
-    cur.execute("INSERT INTO meta VALUES ('alias_epoch', 1) ON CONFLICT(key) DO UPDATE SET value = value + 1")
+    cur.execute("INSERT INTO meta VALUES ('alias_epoch', 1) ON CONFLICT (key) DO UPDATE SET value = meta.value + 1")
+
+
+def _set_meta(cur, key: str, value: int) -> None:
+    cur.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))

@@ -27,9 +27,11 @@ class Learning:
     def guard_problem(self, code: str) -> str | None:
         return guard_problem(code, strict=self.sentience.policy().strict_guard)
 
-    def answer(self, request: Request, decision: Decision, answer: Answer, run: Run) -> Learned:
+    def answer(self, request: Request, decision: Decision, answer: Answer, run: Run) -> Learned | None:
         from ..memory.learn import learn
 
+        if self.memory.read_only:  # a read-only member of a team store: nothing is learned
+            return None
         learned = learn(self.memory.traces, request.normalized, decision.request_values, answer.code, run.counts,
                         origin=str(answer.mode).lower(), billed_tokens=answer.usage.total, produced=run.produced)
         self.memory.facts.learn_from(answer.code, request.normalized.template)
@@ -39,6 +41,8 @@ class Learning:
     def replay(self, decision: Decision, answer: Answer, verification: Verification) -> Learned:
         from ..memory.learn import record_replay
 
+        if self.memory.read_only:  # replayed, not counted: the store's writers keep the counts
+            return Learned(decision.trace.id)
         if answer.tool_refused:
             self.refuse_tool(decision.trace.id, answer.tool_refused)
         values = {**decision.request_values, **decision.values}

@@ -73,7 +73,7 @@ class Recorder:
               provider: str | None, model: str | None) -> Result:
         """The request's Result, recorded. Traces the decide stage found changed behind LLMOS's back are
         forgotten here, whatever became of the request."""
-        if decision.broken:
+        if decision.broken and not self.memory.read_only:
             self.memory.traces.forget(list(decision.broken))
         saved = attempt.answer.saved if attempt is not None else 0
         result = assemble(request, decision, attempt, error=error, timings=timings, sentience=sentience,

@@ -58,13 +58,22 @@ def kept_notice(kept: dict[str, str]) -> str:
 
 class Runners:
     """Where programs run: the sandboxed worker, unless the user chose the kernel (--trust for one request, or
-    execution = "kernel" for all)."""
+    execution = "kernel" for all). A replay of a trace another member of a team store verified runs in the
+    worker whatever was chosen, like model code: the user trusted their own memory, not the team's."""
 
-    def __init__(self, kernel: "KernelRunner", worker: "WorkerRunner", execution: str):
-        self.kernel, self.worker, self.execution = kernel, worker, execution
+    def __init__(self, kernel: "KernelRunner", worker: "WorkerRunner", execution: str, member: str = ""):
+        self.kernel, self.worker, self.execution, self.member = kernel, worker, execution, member
 
-    def __call__(self, trust: bool) -> "KernelRunner | WorkerRunner":
+    def __call__(self, trust: bool, verified_by: str | None = None) -> "KernelRunner | WorkerRunner":
+        if verified_by is not None and not self.own(verified_by):
+            return self.worker
         return self.kernel if trust or self.execution == "kernel" else self.worker
+
+    def own(self, verified_by: str) -> bool:
+        """Whether a trace verified by `verified_by` may run where this member's own programs run."""
+        from ..memory.traces import STARTER
+
+        return verified_by in (self.member, STARTER)
 
 
 class KernelRunner:

@@ -81,7 +81,8 @@ class Stages:
             raise ValueError("an answer with no program has nothing to run")  # callers decide what no program means
         if not options.execute:
             return Attempt(answer, run=not_run(NOT_RUN))
-        runner = self.runners(options.trust)
+        replayed = decision.trace if route is REPLAY and decision is not None else None
+        runner = self.runners(options.trust, replayed.verified_by if replayed is not None else None)
         verdict = guard(answer, request.request_id, self.events, strict=self.sentience.policy().strict_guard,
                         trust=options.trust,
                         sandboxed=runner.where == "worker")

@@ -17,7 +17,7 @@ from llmos_jupyter.pipeline.toolbox import ToolBox
 from llmos_jupyter.prices import PriceTable
 from llmos_jupyter.prompts import PLANNER_SYSTEM
 from llmos_jupyter.providers.openai import OpenAIProvider
-from llmos_jupyter.store import Store
+from llmos_jupyter.store import SQLiteStore as Store
 
 from .build import BELL, decision, request, trace
 

@@ -11,7 +11,7 @@ from llmos_jupyter.pipeline.flow import timings
 from llmos_jupyter.pipeline.records import Attempt, Verification
 from llmos_jupyter.pipeline.runners import KernelRunner, Runners
 from llmos_jupyter.sentience import Sentience
-from llmos_jupyter.store import Store
+from llmos_jupyter.store import SQLiteStore as Store
 from llmos_jupyter.pipeline.stages import ANSWER, CHOSEN, REPLAY, VARIATION, RunOptions, Stages, with_earlier
 from llmos_jupyter.ledger import Usage
 

@@ -1,8 +1,8 @@
-"""The SQLite database under `home` that everything persistent lives in.
+"""The embedded store (the default): one SQLite file under `home`, no server.
 
-One file, WAL mode, so several kernels can share a home. Each part of the engine
-(ledger now, memory later) adds its tables through `MIGRATIONS`; `user_version`
-records how far a file has been migrated.
+WAL mode, so several kernels can share a home. Each part of the engine adds its tables through
+`MIGRATIONS`; `user_version` records how far a file has been migrated. postgres.py keeps the same
+tables for a team.
 """
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import StoreError
+import numpy as np
+
+from ..errors import StoreError
+from .base import Cursor, Store
 
 DB_NAME = "llmos.db"
 
@@ -125,15 +128,39 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE fact_vectors (key TEXT PRIMARY KEY, embedding BLOB NOT NULL);
     """,
+    # 6: a team's store (postgres.py) keeps who billed each call and who verified each trace; the embedded
+    # store keeps the same columns so a home moves to a team store and back (`llmos migrate`).
+    """
+    ALTER TABLE requests ADD COLUMN member TEXT NOT NULL DEFAULT '';
+    ALTER TABLE llm_calls ADD COLUMN member TEXT NOT NULL DEFAULT '';
+    ALTER TABLE traces ADD COLUMN verified_by TEXT NOT NULL DEFAULT '';
+    CREATE INDEX traces_shape ON traces(shape);
+    """,
 ]
 
 
-class Store:
-    """A thread-safe handle on `home`/llmos.db."""
+class _Cursor(Cursor):
+    def __init__(self, cur: sqlite3.Cursor):
+        self._cur = cur
 
-    def __init__(self, home: str | Path, *, timeout: float = 30.0):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._cur.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._cur.executemany(sql, rows)
+
+    def lock(self, key: str) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already holds the whole file's write lock."""
+
+
+class SQLiteStore(Store):
+    """A thread-safe handle on `home`/llmos.db (or on the file `name` names in `home`)."""
+
+    kind = "sqlite"
+
+    def __init__(self, home: str | Path, *, timeout: float = 30.0, name: str = DB_NAME):
         self.home = Path(home).expanduser()
-        self.path = self.home / DB_NAME
+        self.path = self.home / name
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -214,8 +241,12 @@ class Store:
                     cur.execute(statement)
                 cur.execute(f"PRAGMA user_version = {number}")
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
+    def transaction(self) -> Iterator[_Cursor]:
         """All-or-nothing: BEGIN IMMEDIATE takes the write lock up front, so no half-written rows."""
         with self._lock:
             cur = self._conn.cursor()
@@ -228,7 +259,7 @@ class Store:
                     "Nothing was written; what was stored before is intact. Run the cell again."
                 ) from exc
             try:
-                yield cur
+                yield _Cursor(cur)
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
@@ -237,9 +268,15 @@ class Store:
             finally:
                 cur.close()
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def vector(self, v: np.ndarray) -> bytes:
+        return np.asarray(v, np.float32).tobytes()
+
+    def vectors_of(self, values: Iterable[bytes], dim: int) -> np.ndarray:
+        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(-1, dim)
 
     def close(self) -> None:
         with self._lock:
