@@ -1,7 +1,7 @@
 """General programs: a stream of requests for Qiskit programs that are not count-producing state preparations.
 
 What it measures
-    A seeded stream (default 400 requests; --quick 150) over 20 families of programs (Statevectors, Operators,
+    A seeded stream (default 1,000 requests; --quick 200) over 20 families of programs (Statevectors, Operators,
     transpiles with properties, noise models, EstimatorV2 and SamplerV2 values, OpenQASM export and import,
     ansätze, parameter binding by name, Pauli expectations and evolutions, eigenvalues, reduced states,
     functions) goes through `LLMOS.run` with starter skills off, against the scripted model
@@ -63,7 +63,9 @@ import numpy as np  # noqa: E402
 
 from llmos_jupyter import LLMOS  # noqa: E402
 from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
-from llmos_jupyter.testing.general_model import MODEL_NAME, respond  # noqa: E402
+from llmos_jupyter.testing.edits import system_text  # noqa: E402
+from llmos_jupyter.testing.general_model import MODEL_NAME, program, respond  # noqa: E402
+from llmos_jupyter.tokencount import count_tokens  # noqa: E402
 from token_savings import _forget_tool_modules, lean_baseline, pct  # noqa: E402
 
 BLOCK = 50
@@ -536,7 +538,7 @@ def render(family: Family, wording: int, params: dict, rng: random.Random) -> st
     text = family.wordings[wording].format(**shown)
     if family.name not in ("qasm_import",) and rng.random() < 0.15 and "{" not in text:
         # how people type: sometimes a closing period, sometimes all lower case where case carries nothing
-        if not any(k in params for k in ("pauli", "seq", "name")) and rng.random() < 0.5:
+        if rng.random() < 0.5 and program(text.lower()) == program(text):  # where case carries nothing
             text = text.lower()
         elif not text.endswith("?"):
             text += "."
@@ -587,10 +589,28 @@ class Row:
     failed: str | None = None
     reason: str = ""
     ms: float = 0.0
+    parts: dict = field(default_factory=dict)  # billed prompt tokens by part, summed over the request's calls
 
     @property
     def zero(self) -> bool:
         return not self.failed and self.billed == 0
+
+
+def prompt_parts(requests) -> dict:
+    """Where a request's billed prompt tokens went: the instruction, its notes (facts), the worked example,
+    the tool schemas, the messages (the request itself, and tool rounds)."""
+    parts = Counter()
+    for req in requests:
+        system = system_text(req)
+        head, _, example = system.partition("\nWorked example: ")
+        head, _, notes = head.partition("\nNotes:\n")
+        parts["instruction"] += count_tokens(head)
+        parts["notes"] += count_tokens(notes) if notes else 0
+        parts["example"] += count_tokens(example) if example else 0
+        parts["tools"] += count_tokens(json.dumps(req.body.get("tools", []))) if req.body.get("tools") else 0
+        parts["messages"] += count_tokens(json.dumps([m for m in req.body.get("messages", [])
+                                                      if m.get("role") != "system"]))
+    return dict(parts)
 
 
 def judge(item: Item, result, namespace: dict) -> list[str]:
@@ -623,6 +643,8 @@ def run_stream(srv: ScriptedLLMServer, items: list[Item], baseline: list[int]) -
                 row.calls = len(srv.requests) - before
                 row.mode, row.billed = str(r.mode), r.tokens.input + r.tokens.output
                 row.reason = str(r.why.get("reason", ""))[:300]
+                row.parts = prompt_parts(srv.requests[before:])
+                row.parts["output"] = r.tokens.output
                 if r.error:
                     lines = [ln for ln in r.error.strip().splitlines() if ln.strip()]
                     row.failed = lines[-1][:200] if lines else "error"
@@ -677,6 +699,18 @@ def print_tables(rows: list[Row], seconds: float) -> dict[str, float]:
         out[mode] = ratio
         print(f"| {mode} | {calls} | {ratio:.2f}× | {median:.2f}× | {top:.2f}× | ≤ {target:.1f}× |")
 
+    print("\nWhere the prompt tokens of those calls go (mean per call; the lean call's prompt and output "
+          "beside them):\n")
+    print("| mode | instruction | notes (facts) | worked example | tool schemas | messages | output | lean call |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode in ("LEARNER", "MIXED"):
+        sel = [r for r in rows if r.mode == mode and r.calls]
+        calls = sum(r.calls for r in sel) or 1
+        mean = {k: sum(r.parts.get(k, 0) for r in sel) / calls for k in
+                ("instruction", "notes", "example", "tools", "messages", "output")}
+        lean = sum(r.baseline for r in sel) / (len(sel) or 1)
+        print(f"| {mode} | " + " | ".join(f"{v:.0f}" for v in mean.values()) + f" | {lean:.0f} |")
+
     print(f"\n### Curve per {BLOCK} requests\n")
     print("| requests | new families | billed | baseline | % saved in the window | cumulative % saved "
           "| C / F / M / L | wrong | failed |")
@@ -721,12 +755,12 @@ def print_tables(rows: list[Row], seconds: float) -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="150 requests")
-    ap.add_argument("--requests", type=int, help="stream length (default 400; 150 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="200 requests")
+    ap.add_argument("--requests", type=int, help="stream length (default 1000; 200 with --quick)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--log", type=Path, help="write one JSON line per request here")
     args = ap.parse_args()
-    n = args.requests or (150 if args.quick else 400)
+    n = args.requests or (200 if args.quick else 1000)
     items = stream(n, args.seed)
     kinds = Counter(i.kind for i in items)
     print(f"## General programs: {n} requests over {len({i.family for i in items})} families, seed {args.seed}, "

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 
 from ..tokencount import count_tokens
+from .edits import as_edit
 from .llm_server import Reply, Request
 from .qiskit_model import _qubits, prompt_tokens
 
@@ -58,8 +59,9 @@ def _named(text: str, *names: str) -> float | None:
 
 def _pauli(text: str) -> str | None:
     """A Pauli label as Qiskit writes it: 'X⊗I', 'X ⊗ I', 'XI' -> 'XI' (upper case only: 'is' is a word)."""
-    m = re.search(r"(?<![A-Za-z0-9_])([IXYZ](?:\s*(?:⊗|\\otimes)\s*[IXYZ])+|[IXYZ]{2,})(?![A-Za-z0-9_])", text)
-    return re.sub(r"[^IXYZ]", "", m.group(1)) if m else None
+    m = re.search(r"(?<![A-Za-z0-9_])([IXYZ](?:\s*(?:⊗|\\otimes|\btensor\b)\s*[IXYZ])+|[IXYZ]{2,})(?![A-Za-z0-9_])",
+                  text)
+    return re.sub(r"tensor|[^IXYZ]", "", m.group(1)) if m else None
 
 
 def _level(text: str) -> int:
@@ -273,6 +275,8 @@ def program(request: str) -> str | None:
 def respond(req: Request) -> Reply:
     """ScriptedLLMServer responder: `server.responder = respond`."""
     code = program(req.last_user_text().rpartition("\nNew request: ")[2])
-    text = (f"I can only write {KINDS}." if code is None
-            else f"```python\n{code}```\nIt ends with the requested value.")
+    if code is None:
+        text = f"I can only write {KINDS}."
+    else:
+        text = as_edit(req, code) or f"```python\n{code}```\nIt ends with the requested value."
     return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=MODEL_NAME)
