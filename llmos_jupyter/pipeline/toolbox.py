@@ -50,11 +50,11 @@ class ToolBox:
                                     "description": f"{p.split('_')[1]} slot"}
             if p not in trace.defaults:
                 required.append(names[p])
-        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:3])
-        aliases = self.memory.traces.aliases(trace.id)[:2]
+        # Lean (every schema is billed on every call): the request it was verified on, one example of its values.
+        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:1])
         return ToolSpec(
             name=self.tool_name(trace),
-            description=f"{trace.title} (verified on Aer {max(trace.uses, 1)}x). Matches: {'; '.join(aliases)}.",
+            description=f"Verified skill: {trace.title}",
             input_schema={"type": "object", "properties": properties, "required": required},
             input_examples=tuple(e for e in examples if e),
         )
