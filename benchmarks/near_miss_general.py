@@ -7,7 +7,7 @@ What it measures
     (FOLLOWER or CRYSTALLIZED, verified or not) that ran anything but B's own program is a wrong replay. The
     classes are the ones issue #24 names and a few more: operator labels with an identity (X⊗I after X⊗X,
     IZ after ZZ), words about measurement, named values in another order, words that compose (then,
-    followed by, after, inverse of), repetition, and others (which gates get noise, the function's name,
+    followed by, after, inverse of), repetition, a gate named again, and others (which gates get noise, the function's name,
     the kind of result asked of the same circuit).
 
     A last table asks the same named values in another order: the replay, if any, must be the asked program.
@@ -102,6 +102,12 @@ PAIRS = [
     ("repetition", "Compute the matrix of applying T then H to a qubit",
      "Compute the matrix of applying T twice then H to a qubit"),
     ("repetition", "What is the unitary of X then S on one qubit?", "What is the unitary of X then S thrice on one qubit?"),
+    # a gate named again is applied again (found by general_programs.py: these replayed wrongly before)
+    ("restated gate", "Compute the matrix of applying H then X to a qubit",
+     "Compute the matrix of applying H then X then X to a qubit"),
+    ("restated gate", "What is the unitary of Z then H on one qubit?", "What is the unitary of Z then Z then H on one qubit?"),
+    ("restated gate", "Give me the Operator of a single qubit that gets S followed by H",
+     "Give me the Operator of a single qubit that gets S followed by H followed by H"),
     # which gates carry the noise, and which noise
     ("noise scope", "Build an Aer noise model with depolarizing error p = 0.01 on one-qubit gates and on CX",
      "Build an Aer noise model with depolarizing error p = 0.01 on CX gates only"),

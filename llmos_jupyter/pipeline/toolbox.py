@@ -50,8 +50,8 @@ class ToolBox:
                                     "description": f"{p.split('_')[1]} slot"}
             if p not in trace.defaults:
                 required.append(names[p])
-        # Lean (every schema is billed on every call): the request it was verified on, one example of its values.
-        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:1])
+        # Lean (every schema is billed on every call): the request it was verified on, two examples of its values.
+        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:2])
         return ToolSpec(
             name=self.tool_name(trace),
             description=f"Verified skill: {trace.title}",
