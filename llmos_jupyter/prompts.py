@@ -7,9 +7,8 @@ LEAN_SYSTEM = "You are a helpful assistant that writes Qiskit programs."
 # LEARNER's instruction, sent in parts as the request needs them (issue #24: a LEARNER call should cost little
 # more than the user's own call). The core goes on every call; the sampling recipe only to requests that run
 # a circuit for counts; the file rule only to requests that save something.
-LEARNER_CORE = ("Write one complete, runnable Qiskit 2.x program for a Jupyter notebook in a ```python block; end "
-                "with what is asked (a value, a circuit, a function with the named signature, a plot). "
-                "Prose: two sentences at most.")
+LEARNER_CORE = ("Reply with one complete, runnable Qiskit 2.x program in a ```python block that ends with what is "
+                "asked (a value, circuit, plot, or a function with the named signature); prose: two sentences at most.")
 LEARNER_SAMPLING = ("No execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); "
                     "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts; "
                     "shots as named, else 1024.")
@@ -30,8 +29,8 @@ _FILES = re.compile(r"\b(?:save|saves|saved|saving|file|files|disk|folder)\b|\b\
 
 # MIXED shows a verified program without its imports and asks for the lines to change: an edit is a fraction
 # of the program's tokens. pipeline/ask.py applies it (finetune/prompt.py's format) and puts the imports back.
-MIXED_SYSTEM = ("Adapt this verified Qiskit example to the new request: reply with the lines to change as a "
-                "```diff (@@ hunks; ' kept', '-removed', '+added' lines), or a whole ```python program.")
+MIXED_SYSTEM = ("Adapt the verified example to the new request: reply with a ```diff of the lines to change "
+                "(@@ hunks; ' kept', '-removed', '+added') or a whole ```python program.")
 
 
 PLANNER_SYSTEM = """\

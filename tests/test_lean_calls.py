@@ -132,3 +132,23 @@ def test_the_general_benchmark_stream_has_every_kind_of_request():
     assert kinds == set(g.KINDS) and len({i.family for i in items}) >= 15
     assert all(program(i.text) is not None for i in items)  # every request is one the model can answer
     assert json.dumps([i.text for i in items]) == json.dumps([i.text for i in g.stream(400, 11)])  # seeded
+
+
+def test_gates_composed_with_then_do_not_read_as_staged_work():
+    from llmos_jupyter.dispatch.plan import reads_staged
+
+    assert not reads_staged("What is the unitary of H then Z on one qubit?")  # one program: no `plan` schema
+    assert reads_staged("Prepare a Bell state, then add depolarizing noise")
+    assert reads_staged("Build a GHZ circuit then plot the counts")
+
+
+def test_a_skill_that_cannot_take_the_requests_values_is_not_offered(engine, server):
+    engine.run("I need the GHZ state vector for 6 qubits", namespace={})
+    name = engine.toolbox.tool_name(engine.memory.traces.all()[0])  # verified once: no parameter yet
+    assert name in [s.name for s in engine.toolbox.find("What are the amplitudes of the 6-qubit GHZ state?",
+                                                        fitting=True)]
+    assert name not in [s.name for s in engine.toolbox.find("What are the amplitudes of the 5-qubit GHZ state?",
+                                                            fitting=True)]
+    r = engine.run("What are the amplitudes of the 5-qubit GHZ state?", namespace={})
+    assert r.mode == Mode.LEARNER and r.verified
+    assert name not in [t["function"]["name"] for t in server.requests[-1].body.get("tools") or []]

@@ -38,8 +38,8 @@ def telling_words(text: str) -> set[str]:
 
 
 class Facts:
-    # ~2 facts: every one is billed on every LEARNER call, and the best two carry what the request needs (#24)
-    def __init__(self, store: Store, embedder: Embedder, budget: int = 90, min_score: float = 0.33):
+    # about one fact: every one is billed on every LEARNER call, and the best carries what the request needs (#24)
+    def __init__(self, store: Store, embedder: Embedder, budget: int = 60, min_score: float = 0.33):
         self.store = store
         self.embedder = embedder
         self.budget = budget
