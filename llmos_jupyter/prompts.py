@@ -1,20 +1,36 @@
 """The prompts sent to models. Kept short: every token here is billed on every LEARNER call."""
+import re
 
 # What a user would send without LLMOS: the yardstick for tokens saved (pipeline/baseline.py).
 LEAN_SYSTEM = "You are a helpful assistant that writes Qiskit programs."
 
-LEARNER_SYSTEM = """\
-Write one complete, runnable Python program for a Jupyter notebook in a ```python block; it runs at once.
-Qiskit 2.x has no execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); \
-sim.run(transpile(qc, sim), shots=N).result().get_counts()
-Print the counts, or end with what is asked (a function with the named signature, a circuit, a value, a plot). \
-Shots as named, else 1024. Prose: two sentences at most.
-To save a file, write it by relative path in the working folder (data, images, .qpy); never code, notebooks, \
-dotfiles or the user's own files."""
+# LEARNER's instruction, sent in parts as the request needs them (issue #24: a LEARNER call should cost little
+# more than the user's own call). The core goes on every call; the sampling recipe only to requests that run
+# a circuit for counts; the file rule only to requests that save something.
+LEARNER_CORE = ("Reply with one complete, runnable Qiskit 2.x program in a ```python block that ends with what is "
+                "asked (a value, circuit, plot, or a function with the named signature); prose: two sentences at most.")
+LEARNER_SAMPLING = ("No execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); "
+                    "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts; "
+                    "shots as named, else 1024.")
+LEARNER_FILES = ("To save a file, write it by relative path in the working folder (data, images, .qpy); never "
+                 "code, notebooks, dotfiles or the user's own files.")
+LEARNER_SYSTEM = "\n".join((LEARNER_CORE, LEARNER_SAMPLING, LEARNER_FILES))  # everything, for reference
 
-# MIXED shows a verified program; this one line is all the instruction it needs.
-MIXED_SYSTEM = "Adapt this verified Qiskit example to the new request: one complete program in a ```python block, " \
-               "shots as requested, else 1024."
+# A request that names a result other than counts does not need the sampling recipe. A wrong guess costs
+# nothing but tokens: the answer is still run and verified.
+_OTHER_RESULT = re.compile(
+    r"state\s*vector|amplitudes|\boperator\b|\bunitary\b|\bmatrix\b|\bfunction\b|\bdef\b|qasm|transpil|"
+    r"\bcompile|noise\s*model|expectation|estimator|sampler|eigen|density|\bdepth\b|parameters|\benergy\b|"
+    r"\bexport|serializ|\bplot\b|\bdraw\b", re.IGNORECASE)
+_SAMPLING = re.compile(r"\bmeasur|\bshots?\b|\bcounts?\b|\bsampl|\bsimulat|\bhistogram|\bexecute\b",
+                       re.IGNORECASE)
+_FILES = re.compile(r"\b(?:save|saves|saved|saving|file|files|disk|folder)\b|\b\w+\.(?:qpy|png|jpe?g|svg|pdf|"
+                    r"csv|json|txt|npy|npz|qasm|pkl|h5|dat)\b", re.IGNORECASE)
+
+# MIXED shows a verified program without its imports and asks for the lines to change: an edit is a fraction
+# of the program's tokens. pipeline/ask.py applies it (finetune/prompt.py's format) and puts the imports back.
+MIXED_SYSTEM = ("Adapt the verified example to the new request: reply with a ```diff of the lines to change "
+                "(@@ hunks; ' kept', '-removed', '+added') or a whole ```python program.")
 
 
 PLANNER_SYSTEM = """\
@@ -25,7 +41,18 @@ one program can do is one step."""
 
 
 def mixed_system(example_request: str, example_code: str) -> str:
-    return f"{MIXED_SYSTEM}\nWorked example: {example_request}\n```python\n{lean_code(example_code)}\n```"
+    body = shown_example(example_code)[1]
+    return f"{MIXED_SYSTEM}\nWorked example: {example_request}\n```python\n{body}\n```"
+
+
+def shown_example(code: str) -> tuple[str, str]:
+    """(the imports at the top of a program, the rest without blank lines and comments): MIXED shows the
+    model the rest; an edit of it gets the imports back (a new import is an added line)."""
+    lines = lean_code(code).splitlines()
+    k = 0
+    while k < len(lines) and re.match(r"(?:import|from)\s+[\w.]+(?:\s+import\s+[^(\\]*)?(?:\s+as\s+\w+)?\s*$", lines[k]):
+        k += 1
+    return "\n".join(lines[:k]), "\n".join(lines[k:])
 
 
 def lean_code(code: str) -> str:
@@ -42,10 +69,17 @@ def lean_code(code: str) -> str:
     return "\n".join(kept)
 
 
-def learner_system(facts: list[str]) -> str:
-    if not facts:
-        return LEARNER_SYSTEM
-    return LEARNER_SYSTEM + "\nNotes:\n" + "\n".join(f"- {f}" for f in facts)
+def learner_system(facts: list[str], request: str = "") -> str:
+    """The LEARNER instruction for `request`: the core, the sampling recipe when the request runs a circuit
+    for counts (it names sampling, or no other kind of result), the file rule when it saves, and `facts`."""
+    parts = [LEARNER_CORE]
+    if _SAMPLING.search(request) or not _OTHER_RESULT.search(request):
+        parts.append(LEARNER_SAMPLING)
+    if _FILES.search(request):
+        parts.append(LEARNER_FILES)
+    if facts:
+        parts.append("Notes:\n" + "\n".join(f"- {f}" for f in facts))
+    return "\n".join(parts)
 
 
 def with_context(system: str, context: list[tuple[str, str]]) -> str:

@@ -187,7 +187,7 @@ class Dispatcher:
         # Under the FOLLOWER threshold too, the words decide: each one said by a verified request, and one of those
         # saying nothing this request leaves out (the embedding only found the candidate).
         gates = gate_order(n.key)
-        if len(set(gates)) > 1 and gates not in {gate_order(alias) for alias in aliases}:
+        if len(gates) > 1 and gates not in {gate_order(alias) for alias in aliases}:
             return f"no verified request names the gates {', '.join(gates)} in this order"
         said = content_words(n.key)
         if composes(n.key) and not any(_same_order(word_sequence(n.key), word_sequence(a)) for a in aliases):

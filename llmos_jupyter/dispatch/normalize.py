@@ -48,7 +48,7 @@ SYNONYMS = [  # applied to the template before embedding; the canonical form com
 # Applied to the match key only: wording that changes no circuit. Articles, the verb that asks
 # for a circuit ('create', 'build', 'run'), and where the qubit count sits in the sentence.
 # KEY_VERSION changes with them, so homes keyed the old way are re-keyed (TraceStore).
-KEY_VERSION = 4
+KEY_VERSION = 5
 KEY_REWRITES = [
     (r"\bbernstein\s+vazirani\b", "bernstein-vazirani"),
     (r"\bdeutsch\s+jozsa\b", "deutsch-jozsa"),
@@ -56,8 +56,10 @@ KEY_REWRITES = [
     (r"\b(?:create|make|build|prepare|generate|construct|initiali[sz]e|produce|set up|put)\b", "prepare"),
     (r"^(?:run|show|perform|execute|implement|demonstrate|do)\b", " "),
     (r"\balgorithm\b", " "),
-    (r"\b(?:on|with|over|for|using|across|of|in|and)\s+(<qubits>\s+(?:input\s+)?qubits)\b", r"\1"),
+    # the plural first: 'on one qubit' and the stored 'on <qubits> qubits' must key alike (#24: an exact repeat
+    # of a one-qubit request missed its own trace)
     (r"<qubits>[- ]qubit\b", "<qubits> qubits"),
+    (r"\b(?:on|with|over|for|using|across|of|in|and)\s+(<qubits>\s+(?:input\s+)?qubits)\b", r"\1"),
 ]
 DOMAIN_TERMS = {
     "bell", "ghz", "w", "superposition", "uniform", "basis", "qft", "inverse", "grover", "bernstein-vazirani",

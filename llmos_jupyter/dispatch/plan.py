@@ -56,9 +56,12 @@ _STAGED = re.compile(
     r"\b(?:sweeps?|scan|vary|varying|for (?:each|every)|over a range|"
     r"at (?:several|multiple|various|different|\d+|two|three|four|five|six|seven|eight|nine|ten) \w+ (?:\w+ )?"
     r"(?:lengths?|distances?|angles?|values?|points?|settings?|depths?|levels?|rates?)|"
-    r"(?:and|then) (?:plot|graph|chart|compare|tabulate)|then)\b", re.I)
+    r"(?:and|then) (?:plot|graph|chart|compare|tabulate))\b", re.I)
 
 
 def reads_staged(text: str) -> bool:
-    """Whether `text` may need programs run one after another (so the model may answer with a plan)."""
-    return bool(_STAGED.search(text)) or len(plan(text)) > 1
+    """Whether `text` may need programs run one after another (so the model may answer with a plan): a
+    sweep or a result plotted or compared, or steps that each start with an action ('…, then add noise').
+    'H then Z' composes gates in one program: its `plan` schema would be billed for nothing (#24)."""
+    steps = plan(text)
+    return bool(_STAGED.search(text)) or (len(steps) > 1 and all(_starts_with_verb(s) for s in steps[1:]))

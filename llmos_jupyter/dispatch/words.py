@@ -109,23 +109,31 @@ def drop_empty_sentences(key: str) -> str:
     return " ".join(parts[start:end]).strip(" ,.;:")
 
 
+def _content_stems(key: str):
+    """(stem, token) for every content word of a match key, in order, repeats included."""
+    key = re.sub(r"\b[a-z]+\s*'\s*t\b", " not", key)  # "don ' t" -> "not"
+    key = re.sub(r"\s*'\s*s\b", "", key)  # "grover ' s" -> "grover"
+    key = re.sub(r"\s*'\s*(?:d|m|ll|ve|re)\b", "", key)  # "i ' d like" -> "i like"
+    for stem, token in _stems(key):
+        if not token.startswith("<") and stem not in IGNORABLE:
+            yield stem, token
+
+
 @lru_cache(maxsize=8192)
 def content_words(key: str) -> Mapping[str, str]:
     """The content words of a match key (Normalized.key), stem -> the word as written; slot markers and
     the fixed ignorable words are left out. Read-only: the answer is cached."""
-    key = re.sub(r"\b[a-z]+\s*'\s*t\b", " not", key)  # "don ' t" -> "not"
-    key = re.sub(r"\s*'\s*s\b", "", key)  # "grover ' s" -> "grover"
-    key = re.sub(r"\s*'\s*(?:d|m|ll|ve|re)\b", "", key)  # "i ' d like" -> "i like"
     words: dict[str, str] = {}
-    for stem, token in _stems(key):
-        if not token.startswith("<") and stem not in IGNORABLE:
-            words.setdefault(stem, token)
+    for stem, token in _content_stems(key):
+        words.setdefault(stem, token)
     return MappingProxyType(words)
 
 
+@lru_cache(maxsize=8192)
 def word_sequence(key: str) -> tuple[str, ...]:
-    """The content words of a match key as stems, in the order first said."""
-    return tuple(content_words(key))
+    """The content words of a match key as stems, in the order said, a word said again counted again:
+    'H then X then X' is not 'H then X' (issue #24: a gate restated is a gate applied again)."""
+    return tuple(stem for stem, _ in _content_stems(key))
 
 
 def composes(key: str) -> bool:
@@ -135,11 +143,14 @@ def composes(key: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def gate_order(key: str) -> tuple[str, ...]:
-    """The gates a match key names, canonical names in the order said, a repeat in a row said once:
+    """The gates a match key names, canonical names in the order said; a gate named again counts again
+    ('z then z then h' -> ('z', 'z', 'h')) unless it is the very next word ('hadamard (h)' is one gate):
     'apply x then a hadamard' -> ('x', 'h')."""
     order: list[str] = []
+    previous = None
     for token in _TOKEN.findall(key):
         gate = _GATES.get(_stem(token))
-        if gate and (not order or order[-1] != gate):
+        if gate and not (order and previous == gate):
             order.append(gate)
+        previous = gate
     return tuple(order)

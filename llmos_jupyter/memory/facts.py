@@ -38,7 +38,8 @@ def telling_words(text: str) -> set[str]:
 
 
 class Facts:
-    def __init__(self, store: Store, embedder: Embedder, budget: int = 200, min_score: float = 0.33,
+    # about one fact: every one is billed on every LEARNER call, and the best carries what the request needs (#24)
+    def __init__(self, store: Store, embedder: Embedder, budget: int = 60, min_score: float = 0.33,
                  read_only: bool = False):
         self.store = store
         self.read_only = read_only  # a read-only member neither caches vectors nor learns facts in the store

@@ -14,11 +14,11 @@ from ..finetune import prompt as adapter_prompt
 from ..ledger import Ledger, Usage
 from ..memory import Memory
 from ..prices import PriceTable
-from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, with_context
+from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, shown_example, with_context
 from ..providers import Message, Provider
 from .baseline import lean_baseline
 from .records import Answer, Request
-from ..tools.extract import PLAN_TOOL, plan_from
+from ..tools.extract import PLAN_TOOL, code_blocks, plan_from
 from .toolbox import ToolBox
 
 MAX_ROUNDS = 3  # search_tools rounds before the model must answer
@@ -52,7 +52,7 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
         system = mixed_system(*decision.trace.worked_example())
         tools = None
     else:
-        system = learner_system(deps.memory.facts.relevant(request.text))
+        system = learner_system(deps.memory.facts.relevant(request.text), request.text)
         tools = deps.toolbox.for_request(request.text) if llm.name != "local" else None
     system = with_context(system, list(request.context))
 
@@ -83,6 +83,14 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
             code, how = adapter_prompt.program_from(completion.text, decision.trace.worked_example()), "T0:edit"
         except adapter_prompt.EditError as exc:
             code, how, edit_error = None, None, str(exc)
+    elif mode == Mode.MIXED and decision.trace is not None and _has_diff(completion.text):
+        asked, example = decision.trace.worked_example()
+        imports, shown = shown_example(example)
+        try:  # MIXED may answer with an edit of the example as it was shown (prompts.mixed_system)
+            edited = adapter_prompt.program_from(completion.text, (asked, shown))
+            code, how = (imports + "\n" + edited if imports else edited), "edit"
+        except adapter_prompt.EditError as exc:
+            code, how, edit_error = None, None, str(exc)
     saved = 0
     if mode == Mode.MIXED and decision.trace is not None and code:
         saved = max(0, lean_baseline(request.text, code) - billed.usage.total)
@@ -92,6 +100,10 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
     return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
                   usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan,
                   tier=tier, edit_error=edit_error)
+
+
+def _has_diff(text: str) -> bool:
+    return any(lang in ("diff", "patch") for lang, _ in code_blocks(text))
 
 
 def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None) -> Answer:

@@ -57,11 +57,12 @@ VARIATION = Route("local model's variation", bounded=False, clean=False, verify=
 CHOSEN = Route("consensus choice", bounded=False, clean=False, verify="none", learn=False)
 
 
-def _verify(route: Route, decision: Decision | None, answer: Answer, run: Run) -> Verification:
+def _verify(route: Route, request: Request, decision: Decision | None, answer: Answer, run: Run) -> Verification:
     if route.verify == "replay":
         return verify_replay(decision, answer, run)
     if route.verify in ("answer", "variation"):
-        verification = verify_answer(decision, run)
+        # a step of a larger task reads the earlier steps' names by design (prompts.with_context)
+        verification = verify_answer(decision, run, None if request.context else answer.code)
         return verify_variation(decision, run, verification) if route.verify == "variation" else verification
     return Verification(None) if run.error or not run.executed else Verification(True)
 
@@ -92,7 +93,7 @@ class Stages:
                       clean=route.clean)
         if verdict.warned and not route.clean:
             runner.restart()  # what a flagged program patched stays in the process it ran in, which goes now
-        verification = _verify(route, decision, answer, run)
+        verification = _verify(route, request, decision, answer, run)
         return Attempt(answer, verdict, run, verification, self._learn(route, request, decision, answer, run,
                                                                        verification))
 

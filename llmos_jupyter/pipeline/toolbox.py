@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from ..dispatch.dispatcher import bind
+from ..dispatch.dispatcher import bind, request_values
 from ..dispatch.plan import reads_staged
 from ..memory import Memory
 from ..memory.templates import instantiate
@@ -26,10 +26,27 @@ SEARCH_TOOL = ToolSpec(
 _TYPES = {int: "integer", float: "number", str: "string"}
 
 
+def takes(trace: Trace, wanted: dict[str, object]) -> bool:
+    """Whether a call of the skill can answer a request with these slot values: each is one of the skill's
+    parameters or the value it was verified with (a skill for 6 qubits with no parameter does not fit 5)."""
+    for name, value in wanted.items():
+        if name.startswith("SLOT_shots_") or name in trace.generalized:
+            continue
+        if any(ex.get(name) == value for ex in trace.examples):
+            continue
+        if name.startswith("SLOT_qubits_") and name not in trace.bound and not any(name in ex for ex in trace.examples):
+            continue  # the skill never wrote this count down; its run is checked for the register width
+        return False
+    return True
+
+
 class ToolBox:
-    def __init__(self, memory: Memory, min_score: float = 0.5, limit: int = 3):
+    def __init__(self, memory: Memory, min_score: float = 0.5, limit: int = 3, search_score: float = 0.6):
         self.memory = memory
         self.min_score = min_score
+        # `search_tools` (~60 tokens on every call) only when a skill is this close: any Qiskit request scores
+        # ~0.55 against any other, and a search then finds nothing that fits (issue #24: lean calls)
+        self.search_score = search_score
         self.limit = limit
         self.offered: dict[str, Trace] = {}
 
@@ -50,29 +67,30 @@ class ToolBox:
                                     "description": f"{p.split('_')[1]} slot"}
             if p not in trace.defaults:
                 required.append(names[p])
-        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:3])
-        aliases = self.memory.traces.aliases(trace.id)[:2]
+        # Lean (every schema is billed on every call): the request it was verified on, two examples of its values.
+        examples = tuple({names[p]: ex[p] for p in params if p in ex} for ex in trace.examples[:2])
         return ToolSpec(
             name=self.tool_name(trace),
-            description=f"{trace.title} (verified on Aer {max(trace.uses, 1)}x). Matches: {'; '.join(aliases)}.",
+            description=f"Verified skill: {trace.title}",
             input_schema={"type": "object", "properties": properties, "required": required},
             input_examples=tuple(e for e in examples if e),
         )
 
-    def find(self, text: str, *, fitting: bool = False) -> list[ToolSpec]:
+    def find(self, text: str, *, fitting: bool = False, min_score: float | None = None) -> list[ToolSpec]:
         """Skills whose aliases are close to `text`; `fitting` also wants every domain term the alias
-        names ('ghz', 'balanced') in `text`, so a GHZ skill is not offered for a superposition request."""
+        names ('ghz', 'balanced') in `text`, so a GHZ skill is not offered for a superposition request, and a
+        skill that can take the request's values (`takes`)."""
         from ..dispatch.normalize import normalize
 
         n = normalize(text)
         hits = self.memory.traces.search(self.memory.embedder.one(n.key), k=12)
         specs, seen = [], set()
         for hit in hits:
-            if hit.score < self.min_score or hit.trace_id in seen or (fitting and not hit.terms <= n.terms):
+            if hit.score < (self.min_score if min_score is None else min_score) or hit.trace_id in seen or (fitting and not hit.terms <= n.terms):
                 continue
             seen.add(hit.trace_id)
             trace = self.memory.traces.get(hit.trace_id)
-            if trace is None:
+            if trace is None or (fitting and not takes(trace, request_values(n))):
                 continue
             spec = self.spec(trace)
             self.offered[spec.name] = trace
@@ -91,7 +109,7 @@ class ToolBox:
         if self.memory.traces.count():
             # Skills that fit are offered as they are; `search_tools` only when skills are close but none fits.
             fitting = self.find(text, fitting=True)
-            close = fitting or self.find(text)
+            close = fitting or self.find(text, min_score=self.search_score)
             self.offered = {s.name: self.offered[s.name] for s in fitting}
             tools += fitting or ([SEARCH_TOOL] if close else [])
         return tools or None

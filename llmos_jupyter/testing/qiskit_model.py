@@ -27,6 +27,7 @@ import json
 import re
 
 from ..tokencount import count_tokens
+from .edits import as_edit
 from .llm_server import Reply, Request
 
 NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -138,5 +139,5 @@ def respond(req: Request) -> Reply:
     if code is None:
         text = f"I can only write {FAMILIES} circuits."
     else:
-        text = f"```python\n{code}```\nThis prepares the requested state and samples it on Aer."
+        text = as_edit(req, code) or f"```python\n{code}```\nThis prepares the requested state and samples it on Aer."
     return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=MODEL_NAME)

@@ -74,3 +74,17 @@ def test_a_local_models_variation_must_pass_its_familys_checks(family, before, r
     else:
         assert (v.verified, v.problems, v.learnable) == (False, problems, False)
         assert "does not pass the checks of the family it learned" in v.notice
+
+
+def test_an_answer_that_reads_names_an_earlier_program_left_is_not_stored():
+    """It ran only because the session still held `np`; a replay starts clean and would raise NameError."""
+    from llmos_jupyter.pipeline.verify import borrowed_names
+
+    v = verify_answer(decision(Mode.LEARNER), ran(output="3.14\n"), "x = np.pi\nprint(x)\n")
+    assert v.verified is True and v.learnable is False and "np" in v.notice
+    assert verify_answer(decision(Mode.LEARNER), ran(output="3.14\n"), "import numpy as np\nprint(np.pi)\n").learnable
+    code = ("from qiskit import QuantumCircuit as QC\nimport numpy.linalg\ndef f(n, *a, k=1):\n    global g\n"
+            "    g = [i for i in range(n)]\n    return QC(n), numpy.linalg, a, k\ntry:\n    f(2)\nexcept ValueError as e:\n"
+            "    print(e, len(g))\nwith open('x') as fh:\n    pass\nclass C:\n    pass\nprint(C, fh, __name__, display)\n")
+    assert borrowed_names(code) == []
+    assert borrowed_names("def f():\n    return qc.depth()\n") == ["qc"]
