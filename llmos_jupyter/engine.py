@@ -28,7 +28,7 @@ from .pipeline.result import Result, Tokens
 from .pipeline.stages import CHOSEN, RunOptions, Stages
 from .pipeline.toolbox import ToolBox
 from .prices import PriceTable
-from .providers import Provider, resolve_auto
+from .providers import CallOptions, Provider, resolve_auto
 from .sentience import Sentience
 from .settings import FINETUNE, Settings
 from .store import Store
@@ -60,6 +60,8 @@ class LLMOS:
         self.dispatcher = Dispatcher(self.memory.traces, self.memory.embedder, self.thresholds, self.memory.limits)
         self.toolbox = ToolBox(self.memory)
         self.prices = PriceTable(s.prices)
+        # The configured model parameters, checked now so a bad %config fails here, not at the first call.
+        self._call = CallOptions.of(s.temperature, None, s.model_parameters)
         self._asking = Asking(self.memory, self.toolbox, self.ledger, self.prices, self.events, s.max_tokens,
                               s.stream)
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
@@ -90,14 +92,17 @@ class LLMOS:
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
-            trust: bool = False, plan: bool = False) -> Result:
+            trust: bool = False, plan: bool = False, call: CallOptions | None = None, base_url: str | None = None,
+            api_key_name: str | None = None) -> Result:
         """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
         configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
         back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
         ORCHESTRATOR runs when `plan` is set (the model is asked for the steps) or when the model answers with
-        a plan; each step is dispatched again as a request of its own and can replay."""
+        a plan; each step is dispatched again as a request of its own and can replay. `call`: model parameters
+        for this request's calls, over the configured ones; `base_url`, `api_key_name`: an alias's server and the
+        environment variable with its key."""
         options = RunOptions(provider, model, execute, namespace if namespace is not None else self.namespace,
-                             on_text, trust)
+                             on_text, trust, (call or CallOptions()).over(self._call), base_url, api_key_name)
         return self._request(text, options, plan=plan)
 
     def _request(self, text: str, options: RunOptions, *, plan: bool = False, parent_id: str | None = None,
@@ -127,7 +132,7 @@ class LLMOS:
             steps = tuple(split_steps(request.text))
             answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, planner="rules", why={"planner": "rules"})
         else:
-            answer = ask_for_plan(request, llm, self._asking, tier=tier)
+            answer = ask_for_plan(request, llm, self._asking, tier=tier, call=options.call)
         if len(answer.plan) > MAX_STEPS:
             raise ConfigError(f"The plan has {len(answer.plan)} steps; the orchestrator takes at most {MAX_STEPS}. "
                               "Split the task over several cells.")

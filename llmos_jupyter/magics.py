@@ -1,10 +1,8 @@
 """%%llmos and %llmos: a thin layer over the engine."""
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import shlex
 import time
 
 from IPython.core.error import UsageError
@@ -13,69 +11,11 @@ from IPython.display import display
 
 from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
-from .settings import FINETUNE
+from .aliases import Aliases
+from .magic_parsers import SUBCOMMANDS, USAGE, MagicUsage, parse
 from .texttable import text_table
 
-USAGE = """\
-%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--plan] [--consensus SPECS]
-<your request, e.g. Create a Bell state circuit>
-
-  The cell is one request, whatever its line breaks.
-  --plan asks the model to split the task into steps; each step runs as a request of its own (ORCHESTRATOR).
-
-  {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
-  --trust runs model-written code even if the guard blocks it (this cell only).
-  --consensus anthropic:claude-sonnet-5-5,openai:gpt-5.5,local asks several models in parallel and
-  weighs their answers (weights, causal graph, consensus answer, tokens and cost per model). Programs are
-  each run apart in the sandbox and weighed by what they compute; the chosen one runs in your namespace.
-  --synthesize SPEC: who writes a prose consensus (top: the heaviest answer's model; local; none).
-  The last result is kept in `_llmos`.
-
-%llmos status | providers | config | reset [--ledger] | help | costs
-%llmos budget 50000 | off     a token budget: energy falls as it is spent; at zero only memory answers
-%llmos dashboard              live widgets: mode, tokens saved, valence, consensus weights, causal graph
-%llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
-%llmos forget ID|TEXT         forget traces
-%llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
-%llmos finetune [--name N] [--steps K] [--base local|MODEL]
-                              train a local adapter on the verified traces; serve it with
-                              %config LLMOS.tiers = {"T0": "local:N"}
-%llmos <request on one line>
-Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
-
-SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
-               "costs", "dashboard", "finetune")
-HELP_WORDS = ("help", "-h", "--help")  # never sent to a model as a request
 _NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would call sys.exit
-        raise UsageError(f"{message}\n\n{USAGE}")
-
-
-def _cell_parser() -> _Parser:
-    p = _Parser(prog="%%llmos", add_help=False)
-    p.add_argument("--provider", "-p")
-    p.add_argument("--model", "-m")
-    p.add_argument("--no-exec", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-stream", action="store_true")
-    p.add_argument("--trust", action="store_true")
-    p.add_argument("--plan", action="store_true")
-    p.add_argument("--consensus", metavar="SPECS")
-    p.add_argument("--synthesize", metavar="SPEC", default="top")
-    p.add_argument("--help", "-h", action="store_true")
-    return p
-
-
-def _finetune_parser() -> _Parser:
-    p = _Parser(prog="%llmos finetune", add_help=False)
-    p.add_argument("--name", default=FINETUNE.name)
-    p.add_argument("--steps", type=int, default=FINETUNE.steps)
-    p.add_argument("--base", default=FINETUNE.base)
-    p.add_argument("--evaluate", type=int, default=FINETUNE.evaluate, help="held-out variations to test the adapter on")
-    return p
 
 
 def interpolate(text: str, namespace: dict) -> str:
@@ -99,6 +39,7 @@ class LLMOSMagics(Magics):
         self.settings.observe(lambda _change: self._drop_engine())
         self._engine = None
         self._dashboard = None
+        self.aliases = Aliases(reserved=SUBCOMMANDS)
 
     # The engine is made on first use so %load_ext stays fast and settings made before it apply.
     @property
@@ -119,61 +60,76 @@ class LLMOSMagics(Magics):
     @line_cell_magic
     def llmos(self, line: str, cell: str | None = None):
         try:
-            if cell is None:
-                return self._line(line)
-            return self._cell(line, cell)
+            parsed = parse(line, cell)
+        except MagicUsage as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            return getattr(self, f"handle_{parsed.command}")(parsed)
         except LLMOSError as exc:
             from .render import notice_bundle
 
             display(notice_bundle(str(exc), error=True), raw=True)
-
-    # -- line magic ------------------------------------------------------------------------------
-    def _line(self, line: str):
-        words = shlex.split(line)
-        if not words or words[0] in HELP_WORDS:
-            print(USAGE)
-            return None
-        command = words[0]
-        if command not in SUBCOMMANDS:
-            return self._cell("", line)
-        if command == "status":
-            self._print_status()
-        elif command == "providers":
-            self._print_providers()
-        elif command == "config":
-            print(self.settings.__class__.class_config_section() if "--help" in words else self._config_text())
-        elif command == "memory":
-            self._print_memory(" ".join(words[1:]) or None)
-        elif command == "forget":
-            if len(words) < 2:
-                raise UsageError("%llmos forget needs a trace id or text, e.g. %llmos forget ghz")
-            n = self.engine.forget(" ".join(words[1:]))
-            print(f"Forgot {n} trace{'s' * (n != 1)}.")
-        elif command == "export":
-            if len(words) < 2:
-                raise UsageError("%llmos export needs a file name, e.g. %llmos export skills.jsonl")
-            n = self.engine.export_memory(words[1], " ".join(words[2:]) or None)
-            print(f"Wrote {n} traces to {words[1]}.")
-        elif command == "import":
-            if len(words) != 2:
-                raise UsageError("%llmos import needs one file name, e.g. %llmos import skills.jsonl")
-            added, skipped = self.engine.import_memory(words[1])
-            print(f"Imported {added} traces from {words[1]}" + (f" ({skipped} already here)." if skipped else "."))
-        elif command == "dashboard":
-            from .widgets import show_dashboard
-
-            self._dashboard = show_dashboard(self.engine)
-        elif command == "budget":
-            self._budget(words[1:])
-        elif command == "costs":
-            self._print_costs()
-        elif command == "finetune":
-            self._finetune(words[1:])
-        elif command == "reset":
-            ledger = "--ledger" in words
-            self.engine.reset(ledger=ledger)
-            print("LLMOS reset: providers will be made afresh" + (" and the token ledger is cleared." if ledger else "."))
         return None
+
+    # -- one handler per subcommand (magic_parsers has their models) -----------------------------
+    def handle_help(self, _args) -> None:
+        print(USAGE)
+
+    def handle_status(self, _args) -> None:
+        self._print_status()
+
+    def handle_providers(self, _args) -> None:
+        self._print_providers()
+
+    def handle_config(self, args) -> None:
+        print(self.settings.__class__.class_config_section() if args.help else self._config_text())
+
+    def handle_memory(self, args) -> None:
+        self._print_memory(args.text)
+
+    def handle_forget(self, args) -> None:
+        n = self.engine.forget(args.what)
+        print(f"Forgot {n} trace{'s' * (n != 1)}.")
+
+    def handle_export(self, args) -> None:
+        n = self.engine.export_memory(args.path, args.text)
+        print(f"Wrote {n} traces to {args.path}.")
+
+    def handle_import(self, args) -> None:
+        added, skipped = self.engine.import_memory(args.path)
+        print(f"Imported {added} traces from {args.path}" + (f" ({skipped} already here)." if skipped else "."))
+
+    def handle_dashboard(self, _args) -> None:
+        from .widgets import show_dashboard
+
+        self._dashboard = show_dashboard(self.engine)
+
+    def handle_budget(self, args) -> None:
+        self._budget(args.value)
+
+    def handle_costs(self, _args) -> None:
+        self._print_costs()
+
+    def handle_finetune(self, args) -> None:
+        from .finetune import summary
+
+        card = self.engine.finetune(args.name, steps=args.steps, base=args.base, evaluate=args.evaluate)
+        print(summary(card, args.name))
+
+    def handle_reset(self, args) -> None:
+        self.engine.reset(ledger=args.ledger)
+        print("LLMOS reset: providers will be made afresh" + (" and the token ledger is cleared." if args.ledger
+                                                             else "."))
+
+    def handle_ask(self, args) -> None:
+        request = interpolate(args.request, self.shell.user_ns).strip()
+        if args.options.help or not request:
+            print(USAGE)
+            return
+        if args.options.consensus:
+            self._consensus(request, args.options)
+        else:
+            self._run(request, args.options)
 
     def _config_text(self) -> str:
         rows = [f"LLMOS.{k} = {v!r}" for k, v in self.settings.engine_options().items()]
@@ -220,31 +176,24 @@ class LLMOSMagics(Magics):
             rows.append((t.id, kind, t.uses, t.misses, rebinds, label))
         print(text_table(("id", "kind", "uses", "miss", "rebinds", "title / tool"), rows, right=(2, 3)))
 
-    def _budget(self, args: list[str]) -> None:
+    def _budget(self, value: str | None) -> None:
         engine = self.engine
-        if not args:
+        if value is None:
             snap = engine.sentience.snapshot()
             budget = snap.get("budget")
             print("No token budget." if budget is None else
                   f"Budget {budget['tokens']:,} tokens: {budget['spent']:,} spent, {budget['left']:,} left.")
             return
-        if args[0] in ("off", "none", "clear"):
+        if value in ("off", "none", "clear"):
             engine.set_budget(None)
             print("Token budget cleared.")
             return
         try:
-            tokens = int(args[0].replace(",", "").replace("_", ""))
+            tokens = int(value.replace(",", "").replace("_", ""))
             engine.set_budget(tokens)
         except ValueError:
             raise UsageError("%llmos budget takes a whole number of tokens, e.g. %llmos budget 50000, or off.") from None
         print(f"Token budget set to {tokens:,}. Energy is now 1.0 and falls as tokens are billed.")
-
-    def _finetune(self, args: list[str]) -> None:
-        from .finetune import summary
-
-        a = _finetune_parser().parse_args(args)
-        card = self.engine.finetune(a.name, steps=a.steps, base=a.base, evaluate=a.evaluate)
-        print(summary(card, a.name))
 
     def _print_costs(self) -> None:
         c = self.engine.costs()
@@ -277,58 +226,56 @@ class LLMOSMagics(Magics):
                 state = str(exc)
             print(f"{name:<10} {state}{'   <- auto picks this' if name == auto else ''}")
 
-    # -- cell magic ------------------------------------------------------------------------------
-    def _cell(self, line: str, cell: str):
-        args = _cell_parser().parse_args(shlex.split(line))
-        request = interpolate(cell, self.shell.user_ns).strip()
-        if args.help or not request:
-            print(USAGE)
-            return None
-        from .render import response_bundle, result_bundles, value_bundle
-
-        if args.consensus:
-            synthesize = None if args.synthesize.lower() == "none" else args.synthesize
-            from .events import Status
-
-            status = _StatusLine()  # the chosen program may run long
-            unsubscribe = self.engine.events.subscribe(status.show, Status)
-            try:
-                consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns,
-                                                  trust=args.trust, synthesize_with=synthesize)
-            finally:
-                unsubscribe()
-                status.clear()
-            self.shell.user_ns["_llmos"] = consensus
-            if args.json:
-                print(json.dumps(consensus.to_dict(), indent=2, default=str))
-            else:
-                display(consensus)
-            return None
-
-        stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
-        status = _StatusLine()
+    # -- a request ------------------------------------------------------------------------------
+    def _consensus(self, request: str, options) -> None:
         from .events import Status
 
+        synthesize = None if options.synthesize.lower() == "none" else options.synthesize
+        status = _StatusLine()  # the chosen program may run long
+        unsubscribe = self.engine.events.subscribe(status.show, Status)
+        try:
+            consensus = self.engine.consensus(request, options.consensus, namespace=self.shell.user_ns,
+                                              trust=options.trust, synthesize_with=synthesize)
+        finally:
+            unsubscribe()
+            status.clear()
+        self.shell.user_ns["_llmos"] = consensus
+        if options.json:
+            print(json.dumps(consensus.to_dict(), indent=2, default=str))
+        else:
+            display(consensus)
+
+    def _run(self, request: str, options) -> None:
+        from .events import Status
+        from .providers import CallOptions
+        from .render import response_bundle, result_bundles, value_bundle
+
+        # Checked before anything is shown or asked: a bad model or parameter runs nothing.
+        target = self.aliases.resolve(options.model_id, options.provider, options.model)
+        call = CallOptions.of(options.temperature, options.max_tokens, options.model_parameters)
+        stream = _StreamView() if not (options.no_stream or options.json or not self.settings.stream) else None
+        status = _StatusLine()
         unsubscribe = self.engine.events.subscribe(status.show, Status)
         summary = None
-        if not args.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
+        if not options.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
             from .widgets import live_summary
 
             summary = live_summary(self.engine)
             display(summary)
         try:
-            result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
-                                     on_text=stream.write if stream else None, trust=args.trust,
-                                     plan=args.plan)
+            result = self.engine.run(request, provider=target.provider, model=target.model,
+                                     base_url=target.base_url, api_key_name=target.api_key_name, call=call,
+                                     execute=not options.no_exec, on_text=stream.write if stream else None,
+                                     trust=options.trust, plan=options.plan)
         finally:
             unsubscribe()
             status.clear()
             if summary is not None:
                 summary.detach()
         self.shell.user_ns["_llmos"] = result
-        if args.json:
+        if options.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
-            return None
+            return
         if stream:
             stream.finish(result.response)
         elif result.response:
@@ -337,7 +284,6 @@ class LLMOSMagics(Magics):
             display(bundle, raw=True)
         if result.value is not None:  # the program's last expression, with what of its own display is safe
             display(value_bundle(_formats(self.shell, result.value), repr(result.value)), raw=True)
-        return None
 
 
 class _StatusLine:

@@ -38,7 +38,11 @@ class Settings:
     model: str | None = _setting(None, "Model name; None for the provider's default.")
     base_url: str | None = _setting(None, "API base URL (e.g. a local OpenAI-compatible server).")
     starter_skills: bool = _setting(True, "Start with verified skills for common circuits.")
-    max_tokens: int = _setting(2048, "Most output tokens per model call.")
+    max_tokens: int = _setting(2048, "Most output tokens per model call (a cell's --max-tokens overrides it).")
+    temperature: float | None = _setting(None, "Sampling temperature for model calls; None for the model's own "
+                                         "default (a cell's --temperature overrides it).")
+    model_parameters: dict[str, Any] = _setting({}, "Other parameters sent with every model call as the vendor "
+                                                "names them, e.g. {'top_p': 0.9} (a cell's -m JSON adds to them).")
     timeout: float = _setting(60.0, "Seconds to wait for a provider before giving up.")
     max_retries: int = _setting(2, "SDK retries (with backoff) on 429, 5xx and connection errors.")
     stream: bool = _setting(True, "Show the model's reply as it arrives.")

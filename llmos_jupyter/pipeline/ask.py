@@ -15,7 +15,7 @@ from ..ledger import Ledger, Usage
 from ..memory import Memory
 from ..prices import PriceTable
 from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, with_context
-from ..providers import Message, Provider
+from ..providers import CallOptions, Message, Provider
 from .baseline import lean_baseline
 from .records import Answer, Request
 from ..tools.extract import PLAN_TOOL, plan_from
@@ -40,7 +40,7 @@ class Asking:
 
 
 def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, tier: str | None = None,
-        on_text: Callable[[str], None] | None = None) -> Answer:
+        on_text: Callable[[str], None] | None = None, call: CallOptions = CallOptions()) -> Answer:
     mode = decision.mode
     messages = [Message("user", request.text)]  # the request reaches the model verbatim, last
     if tier == "T0" and decision.trace is not None:
@@ -61,7 +61,7 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
         if on_text is not None:
             on_text(piece)
 
-    billed = Billed()
+    billed = Billed(call)
     completion, code, how = None, None, None
     for _round in range(MAX_ROUNDS):
         completion = billed.call(llm, request, deps, system, messages, tools,
@@ -94,9 +94,10 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
                   tier=tier, edit_error=edit_error)
 
 
-def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None) -> Answer:
+def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None,
+                 call: CallOptions = CallOptions()) -> Answer:
     """--plan: one call that asks the model to split the task into steps with the `plan` tool."""
-    billed = Billed()
+    billed = Billed(call)
     completion = billed.call(llm, request, deps, PLANNER_SYSTEM, [Message("user", request.text)], [PLAN_TOOL], None)
     why = {"planner": "model", **({"tier": tier} if tier else {})}
     return Answer(mode=Mode.ORCHESTRATOR, code=None, response=completion.text, agent="orchestrator",
@@ -105,14 +106,17 @@ def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | N
 
 
 class Billed:
-    """Model calls for one request: each written to the ledger at once and announced, and their sum."""
+    """Model calls for one request, each with the user's model parameters (`call`): each written to the ledger
+    at once and announced, and their sum."""
 
-    def __init__(self) -> None:
+    def __init__(self, call: CallOptions = CallOptions()) -> None:
         self.usage, self.cost, self.ms = Usage(), 0.0, 0.0
+        self.options = call
 
     def call(self, llm: Provider, request: Request, deps: Asking, system: str, messages, tools, on_text):
         started = time.perf_counter()
-        completion = llm.complete(system, messages, tools=tools, max_tokens=deps.max_tokens, on_text=on_text)
+        completion = llm.complete(system, messages, tools=tools, max_tokens=self.options.max_tokens or deps.max_tokens,
+                                  on_text=on_text, options=self.options)
         self.ms += (time.perf_counter() - started) * 1000
         u = completion.usage
         cost = deps.prices.cost(completion.provider, completion.model, u)

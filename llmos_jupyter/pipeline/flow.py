@@ -103,8 +103,8 @@ class Flow:
                 f"The token budget of {self.sentience.budget:,} is spent ({self.sentience.spent:,} billed), so the "
                 "model was not asked. Answers from memory still work at zero tokens. Raise the budget with "
                 "%llmos budget 100000, or clear it with %llmos budget off.")
-        answer = with_earlier(ask(request, decision, llm, self.asking, tier=tier, on_text=options.on_text), earlier,
-                              tier_why)
+        answer = with_earlier(ask(request, decision, llm, self.asking, tier=tier, on_text=options.on_text,
+                                  call=options.call), earlier, tier_why)
         if answer.code is None:
             if answer.plan and request.parent_id is None:
                 return Attempt(answer)

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..dispatch.dispatcher import Decision
 from ..events import EventBus
+from ..providers import CallOptions
 from ..sentience import Sentience
 from .execute import execute, not_run
 from .guard import guard
@@ -24,14 +25,18 @@ NOT_RUN = "Not run (--no-exec)."
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How the caller wants one request run: the model it chose, whether to run the program, where its names
-    go, who hears the streamed text, and whether the guard is overridden for this request."""
+    """How the caller wants one request run: the model it chose (and that model's own server and key variable,
+    from an alias), the parameters its calls take, whether to run the program, where its names go, who hears
+    the streamed text, and whether the guard is overridden for this request."""
     provider: str | None = None
     model: str | None = None
     execute: bool = True
     namespace: dict[str, Any] = field(default_factory=dict, compare=False)
     on_text: Callable[[str], None] | None = None
     trust: bool = False
+    call: CallOptions = CallOptions()
+    base_url: str | None = None
+    api_key_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..ledger import Usage
-from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolSpec
+from .base import DEFAULTS, CallOptions, Completion, Message, Provider, TextCallback, ToolSpec
 
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _loaded: dict[str, tuple[object, object]] = {}
@@ -142,8 +142,11 @@ class LocalProvider(Provider):
         self.note = describe_adapter(self._card)
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None,
+                 options: CallOptions | None = None) -> Completion:
         import torch
+
+        sampling = _sampling(options)
 
         # An adapter gets the prompt it was trained on: the engine builds it for T0 (finetune.prompt).
         tokenizer, model = load_adapter(self._card) if self._card is not None else load(self._dir)
@@ -155,6 +158,7 @@ class LocalProvider(Provider):
         gen = dict(**inputs, max_new_tokens=min(max_tokens, self.max_new_tokens), do_sample=False, pad_token_id=pad)
         if self._card is None:  # the base model loops without it; an adapter was trained to stop
             gen["repetition_penalty"] = 1.1
+        gen.update(sampling)
         if on_text is None:
             with torch.inference_mode():
                 output = model.generate(**gen)
@@ -189,3 +193,26 @@ class LocalProvider(Provider):
         if "error" in result:
             raise result["error"]
         return result["output"]
+
+
+SAMPLING = ("top_p", "top_k", "seed")
+
+
+def _sampling(options: CallOptions | None) -> dict:
+    """A cell's temperature, top_p and top_k as transformers' generate() takes them (greedy when none is set);
+    a parameter the local model has no use for is an error, not silently dropped."""
+    if options is None:
+        return {}
+    extra = dict(options.extra)
+    unknown = sorted(set(extra) - set(SAMPLING))
+    if unknown:
+        raise ConfigError(f"The local model takes temperature, {', '.join(SAMPLING)} as model parameters, not "
+                          f"{', '.join(unknown)}.")
+    if "seed" in extra:
+        import torch
+
+        torch.manual_seed(int(extra.pop("seed")))
+    if not options.temperature and not extra:
+        return {}
+    return {"do_sample": True, "temperature": options.temperature or 1.0, **extra}
+
