@@ -21,6 +21,7 @@ from .pipeline.flow import Flow
 from .pipeline.guard import guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
+from .pipeline.prose import PROSE
 from .pipeline.records import Answer, Request
 from .pipeline.models import Models
 from .pipeline.runners import KernelRunner, Runners, WorkerRunner
@@ -93,16 +94,24 @@ class LLMOS:
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
             trust: bool = False, plan: bool = False, call: CallOptions | None = None, base_url: str | None = None,
-            api_key_name: str | None = None) -> Result:
+            api_key_name: str | None = None, answer_as: str | None = None) -> Result:
         """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
         configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
         back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
         ORCHESTRATOR runs when `plan` is set (the model is asked for the steps) or when the model answers with
         a plan; each step is dispatched again as a request of its own and can replay. `call`: model parameters
         for this request's calls, over the configured ones; `base_url`, `api_key_name`: an alias's server and the
-        environment variable with its key."""
-        options = RunOptions(provider, model, execute, namespace if namespace is not None else self.namespace,
-                             on_text, trust, (call or CallOptions()).over(self._call), base_url, api_key_name)
+        environment variable with its key. `answer_as`: "code" returns the program without running it; "markdown",
+        "text", "html", "math" or "json" asks the model for a prose answer in that form (nothing is replayed or
+        run)."""
+        if answer_as not in (None, "code", *PROSE):
+            raise ConfigError(f"answer_as is {answer_as!r}; use None (run the program), 'code', or one of "
+                              f"{', '.join(PROSE)}.")
+        if plan and answer_as in PROSE:
+            raise ConfigError(f"--plan splits a task into programs; a {answer_as} answer has none. Drop one of them.")
+        options = RunOptions(provider, model, execute and answer_as is None,
+                             namespace if namespace is not None else self.namespace, on_text, trust,
+                             (call or CallOptions()).over(self._call), base_url, api_key_name, answer_as)
         return self._request(text, options, plan=plan)
 
     def _request(self, text: str, options: RunOptions, *, plan: bool = False, parent_id: str | None = None,

@@ -266,7 +266,7 @@ class LLMOSMagics(Magics):
             result = self.engine.run(request, provider=target.provider, model=target.model,
                                      base_url=target.base_url, api_key_name=target.api_key_name, call=call,
                                      execute=not options.no_exec, on_text=stream.write if stream else None,
-                                     trust=options.trust, plan=options.plan)
+                                     trust=options.trust, plan=options.plan, answer_as=options.format)
         finally:
             unsubscribe()
             status.clear()
@@ -276,6 +276,12 @@ class LLMOSMagics(Magics):
         if options.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
             return
+        if options.format == "code":
+            self._into_new_cell(result, stream)
+            return
+        if options.format is not None:
+            self._show_prose(result, options.format, stream)
+            return
         if stream:
             stream.finish(result.response)
         elif result.response:
@@ -284,6 +290,32 @@ class LLMOSMagics(Magics):
             display(bundle, raw=True)
         if result.value is not None:  # the program's last expression, with what of its own display is safe
             display(value_bundle(_formats(self.shell, result.value), repr(result.value)), raw=True)
+
+
+    def _into_new_cell(self, result, stream) -> None:
+        """-f code: the program goes into a new cell below, unrun, as Jupyter AI's -f code does (JupyterLab turns
+        the set_next_input payload into a code cell)."""
+        from .render import metadata_bundle, notice_bundle
+
+        if stream:
+            stream.finish(result.response)
+        if result.code:
+            self.shell.set_next_input(result.code, replace=False)
+            display(notice_bundle("The program is in a new cell below; it has not run. Read it, then run that "
+                                  "cell."), raw=True)
+        elif result.error:
+            display(notice_bundle(result.error, error=True), raw=True)
+        display(metadata_bundle(result), raw=True)
+
+    def _show_prose(self, result, form: str, stream) -> None:
+        from .render import metadata_bundle, prose_bundle
+
+        bundle = prose_bundle(form, result.response)
+        if stream:
+            stream.finish_with(bundle)
+        else:
+            display(bundle, raw=True)
+        display(metadata_bundle(result), raw=True)
 
 
 class _StatusLine:
@@ -334,6 +366,13 @@ class _StreamView:
     def finish(self, text: str) -> None:
         if text or self.handle is not None:
             self._show(text)
+
+    def finish_with(self, bundle: dict) -> None:
+        """The streamed text replaced by its final form (a prose answer's -f form)."""
+        if self.handle is None:
+            display(bundle, raw=True)
+        else:
+            self.handle.update(bundle, raw=True)
 
 
 def _formats(shell, value) -> dict:

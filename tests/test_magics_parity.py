@@ -102,3 +102,64 @@ def test_no_parameters_means_none_are_sent(shell, server):
     cell(shell, "Create a Bell state circuit")
     body = server.requests[-1].body
     assert "temperature" not in body and "top_p" not in body and body["max_tokens"] == 2048
+
+
+# -- 3. output formats -------------------------------------------------------------------------------------------
+
+
+def test_format_code_puts_the_program_in_a_new_cell_and_runs_nothing(shell, server):
+    shell.rl_next_input = None
+    server.enqueue(Reply(text=fenced(BELL)))
+    cap = cell(shell, "Create a Bell state circuit", "-f code")
+    assert shell.rl_next_input == BELL.strip()  # what ZMQInteractiveShell sends as the set_next_input payload
+    assert not bundles(cap, PLOTLY) and shell.user_ns["_llmos"].executed is False
+    assert "new cell below" in shown(cap)
+
+
+def test_format_code_from_memory_is_the_whole_verified_program(shell, server):
+    server.enqueue(Reply(text=fenced(BELL)))
+    cell(shell, "Create a Bell state circuit")
+    shell.rl_next_input = None
+    cap = cell(shell, "Create a Bell state circuit", "-f code")
+    assert len(server.requests) == 1  # replayed: no model asked
+    assert "qc.cx(0, 1)" in shell.rl_next_input and "FOLLOWER" in shown(cap)
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_prose_formats_ask_the_model_run_nothing_and_show_safely(shell, server, monkeypatch, api):
+    if api == "anthropic":
+        use_anthropic(shell, server, monkeypatch)
+    server.enqueue(Reply(text=fenced(BELL)))
+    cell(shell, "Create a Bell state circuit")  # learned: a program request would now replay
+    evil = "**Bell** states <script>alert(1)</script> [x](javascript:alert(1))\n\n```python\nimport os\n```"
+    server.enqueue(Reply(text=evil))
+    cap = cell(shell, "Create a Bell state circuit", "-f markdown --temperature 0.1")
+    assert len(server.requests) == 2 and server.requests[-1].body["temperature"] == 0.1  # asked, not replayed
+    assert "Answer in Markdown" in str(server.requests[-1].body)
+    html = "".join(bundles(cap, "text/html"))
+    assert "<strong>Bell</strong>" in html and "<script" not in html and 'href="javascript' not in html
+    result = shell.user_ns["_llmos"]
+    assert result.executed is False and result.error is None and result.code is None and not bundles(cap, PLOTLY)
+    assert not bundles(cap, "text/markdown")
+
+
+def test_html_is_sanitized_json_parsed_math_typeset_only_when_safe(shell, server):
+    server.enqueue(Reply(text='<b>ok</b><img src=x onerror="alert(1)"><a href="/api/kernels">k</a>'))
+    cap = cell(shell, "Describe the Bell state", "-f html")
+    html = "".join(bundles(cap, "text/html"))
+    assert "<b>ok</b>" in html and "onerror" not in html and "<img" not in html and "/api/kernels" not in html
+    server.enqueue(Reply(text='```json\n{"00": 512, "11": 512}\n```'))
+    cap = cell(shell, "Expected Bell counts as JSON", "-f json")
+    assert bundles(cap, "application/json") == [{"00": 512, "11": 512}]
+    server.enqueue(Reply(text="not json at all"))
+    cap = cell(shell, "Expected GHZ counts as JSON", "-f json")
+    assert not bundles(cap, "application/json") and "is not JSON" in shown(cap)
+    server.enqueue(Reply(text=r"$$\frac{1}{\sqrt{2}}(|00\rangle + |11\rangle)$$"))
+    cap = cell(shell, "The Bell state in Dirac notation", "-f math")
+    assert bundles(cap, "text/latex") == ["$$\n\\frac{1}{\\sqrt{2}}(|00\\rangle + |11\\rangle)\n$$"]
+    server.enqueue(Reply(text=r"\href{javascript:alert(1)}{|0\rangle}"))
+    cap = cell(shell, "The zero state", "-f math")
+    assert not bundles(cap, "text/latex") and "shown as text" in shown(cap)
+    server.enqueue(Reply(text="plain <b>words</b>"))
+    cap = cell(shell, "Say it plainly", "-f text --no-stream")
+    assert "words" not in "".join(bundles(cap, "text/html")) and "plain <b>words</b>" in shown(cap)

@@ -27,7 +27,7 @@ NOT_RUN = "Not run (--no-exec)."
 class RunOptions:
     """How the caller wants one request run: the model it chose (and that model's own server and key variable,
     from an alias), the parameters its calls take, whether to run the program, where its names go, who hears
-    the streamed text, and whether the guard is overridden for this request."""
+    the streamed text, whether the guard is overridden for this request, and what form the answer takes."""
     provider: str | None = None
     model: str | None = None
     execute: bool = True
@@ -37,6 +37,7 @@ class RunOptions:
     call: CallOptions = CallOptions()
     base_url: str | None = None
     api_key_name: str | None = None
+    answer_as: str | None = None  # None: run the program; "code": the program only; else a prose form (prose.py)
 
 
 @dataclass(frozen=True)
