@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-import re
 import time
+import traceback
+from dataclasses import dataclass
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -13,22 +14,15 @@ from .errors import LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 from .aliases import Aliases
 from .magic_parsers import SUBCOMMANDS, USAGE, MagicUsage, parse
+from .references import fill
 from .texttable import text_table
 
-_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def interpolate(text: str, namespace: dict) -> str:
-    """Replace {name} with the value of `name`; unknown names stay as written."""
-
-    def sub(m: re.Match) -> str:
-        token = m.group(0)
-        if token in ("{{", "}}"):
-            return token[0]
-        name = m.group(1)
-        return str(namespace[name]) if name in namespace else token
-
-    return _NAME.sub(sub, text)
+@dataclass(frozen=True)
+class FailedCell:
+    """The last error LLMOS saw, for %llmos fix: the program that raised and what it raised."""
+    number: int | None
+    source: str
+    error: str
 
 
 @magics_class
@@ -40,6 +34,23 @@ class LLMOSMagics(Magics):
         self._engine = None
         self._dashboard = None
         self.aliases = Aliases(reserved=SUBCOMMANDS)
+        self.errors: dict[int, str] = {}  # cell number -> its error, for {Err[n]}
+        self.last_error: FailedCell | None = None
+
+    def remember_error(self, result) -> None:
+        """post_run_cell hook: a cell's exception, kept for {Err[n]} and %llmos fix. Its text is the exception
+        alone (type and message), which is what the model needs and stays the same when the cell is run again,
+        so a fix that was learned can replay."""
+        exc = result.error_in_exec or result.error_before_exec
+        if exc is None or isinstance(exc, UsageError):  # a mistyped magic is not a program to fix
+            return
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self._failed(result.execution_count, getattr(result.info, "raw_cell", "") or "", text)
+
+    def _failed(self, number: int | None, source: str, error: str) -> None:
+        if number is not None:
+            self.errors[number] = error
+        self.last_error = FailedCell(number, source, error)
 
     # The engine is made on first use so %load_ext stays fast and settings made before it apply.
     @property
@@ -122,7 +133,8 @@ class LLMOSMagics(Magics):
                                                              else "."))
 
     def handle_ask(self, args) -> None:
-        request = interpolate(args.request, self.shell.user_ns).strip()
+        filled = fill(args.request, self.shell.user_ns, self.errors)
+        request = filled.text.strip()
         if args.options.help or not request:
             print(USAGE)
             return
@@ -273,6 +285,8 @@ class LLMOSMagics(Magics):
             if summary is not None:
                 summary.detach()
         self.shell.user_ns["_llmos"] = result
+        if result.error and result.code:  # the model's program raised: %llmos fix and {Err[n]} can refer to it
+            self._failed(self.shell.execution_count, result.code, result.error.strip())
         if options.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
             return
@@ -394,11 +408,15 @@ def _formats(shell, value) -> dict:
 def register(shell) -> None:
     magics = LLMOSMagics(shell)
     shell.register_magics(magics)
+    shell.events.register("post_run_cell", magics.remember_error)
     if magics.settings not in shell.configurables:
         shell.configurables.append(magics.settings)
 
 
 def unregister(shell) -> None:
+    magics = shell.magics_manager.registry.get("LLMOSMagics")
+    if magics is not None and magics.remember_error in shell.events.callbacks["post_run_cell"]:
+        shell.events.unregister("post_run_cell", magics.remember_error)
     if "llmos" in shell.magics_manager.magics["cell"]:
         del shell.magics_manager.magics["cell"]["llmos"]
         del shell.magics_manager.magics["line"]["llmos"]

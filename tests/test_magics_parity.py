@@ -163,3 +163,40 @@ def test_html_is_sanitized_json_parsed_math_typeset_only_when_safe(shell, server
     server.enqueue(Reply(text="plain <b>words</b>"))
     cap = cell(shell, "Say it plainly", "-f text --no-stream")
     assert "words" not in "".join(bundles(cap, "text/html")) and "plain <b>words</b>" in shown(cap)
+
+
+# -- 4. references to earlier cells ------------------------------------------------------------------------------
+
+
+def test_in_out_err_and_names_are_filled_and_a_literal_brace_pair_survives(shell, server):
+    shell.run_cell("x = 41 + 1", store_history=True)
+    n_in = shell.execution_count - 1
+    shell.run_cell("x * 2", store_history=True)
+    n_out = shell.execution_count - 1
+    with capture_output():
+        shell.run_cell("1 / 0", store_history=True)
+    n_err = shell.execution_count - 1
+    server.enqueue(Reply(text="Because you divided by zero."))
+    cell(shell, f"Why {{x}}? Cell {{In[{n_in}]}} gave {{Out[{n_out}]}}; then {{Err[{n_err}]}}. A dict: {{}}.",
+         "-f text")
+    assert server.requests[-1].last_user_text() == (
+        "Why 42? Cell x = 41 + 1 gave 84; then ZeroDivisionError: division by zero. A dict: {}.")
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("Make {In[999]} run on 5 qubits", "In[999]} refers to cell 999"),
+    ("Show {Out[998]}", "cell 998 has no output"),
+    ("Why does {Err[997]} happen?", "cell 997 raised no error"),
+    ("Use {&no_such_function}", "no function of that name"),
+])
+def test_a_reference_to_nothing_is_explained_and_nothing_is_sent(shell, server, text, needle):
+    cap = cell(shell, text)
+    assert needle in shown(cap) and "Nothing was sent" in shown(cap) and not server.requests
+
+
+def test_a_failed_llmos_program_is_an_err_reference(shell, server):
+    server.enqueue(Reply(text=fenced("import math\nmath.sqrt(-1)\n")))
+    cell(shell, "do something impossible")
+    magics = shell.magics_manager.registry["LLMOSMagics"]
+    assert "ValueError: math domain error" in magics.last_error.error
+    assert magics.last_error.source.startswith("import math")

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from llmos_jupyter.dispatch.normalize import normalize
 from llmos_jupyter.dispatch.plan import plan
 from llmos_jupyter.magic_parsers import MagicUsage, cell_parser
-from llmos_jupyter.magics import interpolate
+from llmos_jupyter.references import interpolate
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
        "seventeen eighteen nineteen".split()
