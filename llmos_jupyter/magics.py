@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from .errors import LLMOSError
+from .errors import ConfigError, LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
 from .aliases import Aliases
 from .magic_parsers import SUBCOMMANDS, USAGE, MagicUsage, parse
@@ -238,6 +238,16 @@ class LLMOSMagics(Magics):
                 state = str(exc)
             print(f"{name:<10} {state}{'   <- auto picks this' if name == auto else ''}")
 
+    def handle_fix(self, args) -> None:
+        """The last error with the program that raised it, sent as a request like any other: through the
+        dispatcher, so a fix that was learned replays; the corrected program runs, or with -f code goes into a
+        new cell."""
+        failed = self.last_error
+        if failed is None:
+            raise ConfigError("There is no error to fix yet: LLMOS keeps the last error a cell raised in this "
+                              "session (since %load_ext llmos_jupyter). Run the failing cell, then %llmos fix.")
+        self._run(fix_request(failed), args.options)
+
     # -- a request ------------------------------------------------------------------------------
     def _consensus(self, request: str, options) -> None:
         from .events import Status
@@ -330,6 +340,11 @@ class LLMOSMagics(Magics):
         else:
             display(bundle, raw=True)
         display(metadata_bundle(result), raw=True)
+
+
+def fix_request(failed: FailedCell) -> str:
+    return (f"Fix this program so that it runs without the error below; answer with the whole corrected program."
+            f"\n```python\n{failed.source.rstrip()}\n```\nIt raised:\n{failed.error}")
 
 
 class _StatusLine:

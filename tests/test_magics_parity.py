@@ -200,3 +200,44 @@ def test_a_failed_llmos_program_is_an_err_reference(shell, server):
     magics = shell.magics_manager.registry["LLMOSMagics"]
     assert "ValueError: math domain error" in magics.last_error.error
     assert magics.last_error.source.startswith("import math")
+
+
+# -- 5. %llmos fix -----------------------------------------------------------------------------------------------
+
+BROKEN = "import math\nprint(math.sqrt(-1))"
+FIXED = "import cmath\nprint(cmath.sqrt(-1))\n"
+
+
+def fix(shell, line=""):
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", f"fix {line}".strip())
+    return cap
+
+
+def test_fix_sends_the_last_error_with_its_cell_runs_the_fix_and_a_learned_fix_replays(shell, server):
+    with capture_output():
+        shell.run_cell(BROKEN, store_history=True)
+    server.enqueue(Reply(text=fenced(FIXED)))
+    cap = fix(shell)
+    sent = server.requests[-1].last_user_text()
+    assert BROKEN in sent and "ValueError: math domain error" in sent
+    assert "1j" in cap.stdout + shown(cap) and shell.user_ns["_llmos"].error is None
+    with capture_output():
+        shell.run_cell(BROKEN, store_history=True)  # the same mistake again, later
+    cap = fix(shell)
+    assert len(server.requests) == 1 and "FOLLOWER" in shown(cap)  # the learned fix replayed: no model asked
+
+
+def test_fix_with_format_code_puts_the_fix_in_a_new_cell(shell, server):
+    with capture_output():
+        shell.run_cell("import math\nprint(math.log(0))", store_history=True)
+    shell.rl_next_input = None
+    server.enqueue(Reply(text=fenced("import math\nprint(math.log(1))\n")))
+    fix(shell, "-f code")
+    assert shell.rl_next_input == "import math\nprint(math.log(1))" and not shell.user_ns["_llmos"].executed
+
+
+def test_fix_with_no_error_says_so(shell, server):
+    shell.magics_manager.registry["LLMOSMagics"].last_error = None
+    cap = fix(shell)
+    assert "no error to fix yet" in shown(cap) and not server.requests
