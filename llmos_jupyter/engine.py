@@ -85,10 +85,12 @@ class LLMOS:
         return [recording.ledger_totals(self.ledger), recording.valence(self.sentience)]
 
     # -- providers -------------------------------------------------------------------------------
-    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None) -> Provider:
+    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None,
+                 api_key_name: str | None = None) -> Provider:
         """The provider for a run; created on first use and kept (the local model loads once). `base_url`: a
-        tier's own server (e.g. vLLM serving an adapter)."""
-        return self._models.provider(name, model, base_url)
+        tier's or an alias's own server (e.g. vLLM serving an adapter); `api_key_name`: the environment variable
+        with an alias's key."""
+        return self._models.provider(name, model, base_url, api_key_name)
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,

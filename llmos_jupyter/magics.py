@@ -238,6 +238,40 @@ class LLMOSMagics(Magics):
                 state = str(exc)
             print(f"{name:<10} {state}{'   <- auto picks this' if name == auto else ''}")
 
+    def handle_alias(self, args) -> None:
+        target = self.aliases.add(args.name, args.target, args.base_url, args.api_key_name)
+        extras = ([f"at {target.base_url}"] if target.base_url else []) + \
+            ([f"key from ${target.api_key_name}"] if target.api_key_name else [])
+        print(f"{args.name} -> {target.spec()}" + (f" ({', '.join(extras)})" if extras else "")
+              + f". Use it with %%llmos {args.name}.")
+
+    def handle_unalias(self, args) -> None:
+        self.aliases.remove(args.name)
+        print(f"Removed alias {args.name}.")
+
+    def handle_list(self, args) -> None:
+        """The models a provider lists (asked of its API), and the aliases."""
+        from .providers import available, resolve_auto
+
+        aliased = dict(self.aliases.items())
+        if args.provider in aliased:
+            t = aliased[args.provider]
+            provider = self.engine.provider(t.provider, t.model, t.base_url, t.api_key_name)
+        elif args.provider is None or args.provider in available():
+            provider = self.engine.provider(args.provider)
+        else:
+            raise ConfigError(f"%llmos list takes a provider ({', '.join(available())}) or an alias, not "
+                              f"{args.provider!r}.")
+        models = provider.list_models()
+        print(text_table((f"{provider.name} models", "use as"), [(m, f"{provider.name}:{m}") for m in models]))
+        if aliased:
+            print()
+            print(text_table(("alias", "model", "base URL", "key from"),
+                             [(n, t.spec(), t.base_url or "-", t.api_key_name or "-") for n, t in aliased.items()]))
+        if args.provider is None:
+            print(f"\n(the configured provider, {resolve_auto(self.settings.provider)}; %llmos list PROVIDER for "
+                  "another)")
+
     def handle_fix(self, args) -> None:
         """The last error with the program that raised it, sent as a request like any other: through the
         dispatcher, so a fix that was learned replays; the corrected program runs, or with -f code goes into a

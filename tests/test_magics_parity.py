@@ -241,3 +241,82 @@ def test_fix_with_no_error_says_so(shell, server):
     shell.magics_manager.registry["LLMOSMagics"].last_error = None
     cap = fix(shell)
     assert "no error to fix yet" in shown(cap) and not server.requests
+
+
+# -- 6. aliases and listing --------------------------------------------------------------------------------------
+
+
+def line(shell, text):
+    with capture_output() as cap:
+        shell.run_line_magic("llmos", text)
+    return cap
+
+
+def test_an_alias_sends_to_its_model_server_and_key(shell, server, monkeypatch):
+    monkeypatch.setenv("MY_CLAUDE_KEY", "secret-from-env")
+    cap = line(shell, f"alias fast anthropic:claude-haiku-5-5 --base-url {server.base_url} "
+                      "--api-key-name MY_CLAUDE_KEY")
+    assert "fast -> anthropic:claude-haiku-5-5" in cap.stdout and "secret" not in cap.stdout
+    server.enqueue(Reply(text=fenced(BELL)))
+    cap = cell(shell, "Create a Bell state circuit", "fast --temperature 0.2")
+    req = server.requests[-1]
+    assert req.api == "anthropic" and req.body["model"] == "claude-haiku-5-5" and req.body["temperature"] == 0.2
+    sent_key = req.headers.get("x-api-key") or req.headers.get("authorization", "").removeprefix("Bearer ")
+    assert sent_key == "secret-from-env" and bundles(cap, PLOTLY)
+    line(shell, "unalias fast")
+    cap = cell(shell, "Create a Bell state circuit", "fast")
+    assert "is neither provider:model" in shown(cap) and len(server.requests) == 1
+
+
+def test_an_aliass_missing_key_variable_is_explained(shell, server, monkeypatch):
+    monkeypatch.delenv("NOT_SET_KEY", raising=False)
+    line(shell, f"alias nokey openai:gpt-5.5 --base-url {server.openai_base_url} --api-key-name NOT_SET_KEY")
+    try:
+        cap = cell(shell, "Create a Bell state circuit", "nokey")
+    finally:
+        line(shell, "unalias nokey")
+    assert "$NOT_SET_KEY, which is not set" in shown(cap) and not server.requests
+
+
+@pytest.mark.parametrize("args,needle", [
+    ("fast gpt-5.5", "provider:model"),
+    ("fast gemini:pro", "Unknown provider 'gemini'"),
+    ("openai openai:gpt-5.5", "already a provider"),
+    ("list openai:gpt-5.5", "already a provider or a %llmos command"),
+    ("9lives openai:gpt-5.5", "is not a name"),
+    ("fast openai:", "names no model"),
+    ("fast openai:gpt-5.5 --base-url ftp://x", "not an http(s) URL"),
+    ("fast openai:gpt-5.5 --api-key-name sk-abc123", "name of an environment variable"),
+])
+def test_a_bad_alias_is_explained_and_not_made(shell, server, args, needle):
+    cap = line(shell, f"alias {args}")
+    assert needle in shown(cap)
+    assert not shell.magics_manager.registry["LLMOSMagics"].aliases.items()
+
+
+def test_a_bad_alias_line_and_unknown_unalias(shell):
+    with pytest.raises(UsageError, match="the following arguments are required"):
+        shell.run_line_magic("llmos", "alias fast")
+    assert "There is no alias 'ghost'" in shown(line(shell, "unalias ghost"))
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_list_asks_the_providers_models_endpoint(shell, server, monkeypatch, api):
+    if api == "anthropic":
+        use_anthropic(shell, server, monkeypatch)
+    server.models = ["model-b", "model-a"]
+    line(shell, f"alias mine {api}:model-a")
+    try:
+        cap = line(shell, "list")
+    finally:
+        line(shell, "unalias mine")
+    req = server.requests[-1]
+    assert req.path == "/v1/models" and req.api == api
+    rows = [row.split() for row in cap.stdout.splitlines()]
+    assert ["model-a", f"{api}:model-a"] in rows and ["model-b", f"{api}:model-b"] in rows
+    assert "mine" in cap.stdout and f"the configured provider, {api}" in cap.stdout
+
+
+def test_list_local_names_the_embedded_model_and_an_unknown_provider_is_explained(shell, server):
+    assert "SmolLM2-135M-Instruct" in line(shell, "list local").stdout
+    assert "takes a provider" in shown(line(shell, "list gemini"))

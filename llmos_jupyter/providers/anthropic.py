@@ -61,6 +61,11 @@ class AnthropicProvider(Provider):
                             "%%llmos --no-stream.", provider=self.name, kind="malformed") from None
         return self._completion(message)
 
+    def list_models(self) -> list[str]:
+        """GET /v1/models through the SDK (which follows its pages)."""
+        with translated_errors(self):
+            return sorted(m.id for m in self._client.models.list())
+
     def _completion(self, message) -> Completion:
         text = "".join(b.text for b in message.content if b.type == "text")
         calls = [ToolCall(b.name, dict(b.input or {}), b.id) for b in message.content if b.type == "tool_use"]

@@ -138,5 +138,11 @@ class Provider(ABC):
         """One completion. With `on_text`, stream and call it with each text piece as it arrives. `options`: the
         user's model parameters (its max_tokens already folded into `max_tokens` by the caller)."""
 
+    def list_models(self) -> list[str]:
+        """The models this provider serves, asked of its API where the API lists them."""
+        from ..errors import ConfigError
+
+        raise ConfigError(f"The {self.name} provider has no way to list its models; see its documentation.")
+
     def describe(self) -> dict[str, Any]:
         return {"provider": self.name, "model": self.model, "note": self.note}

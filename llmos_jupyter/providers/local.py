@@ -129,6 +129,7 @@ class LocalProvider(Provider):
         super().__init__(model)
         self.max_new_tokens = max_new_tokens
         self._card = None
+        self._adapters = Path(adapters) if adapters is not None else None
         if model in (None, self.default_model):
             self._dir = model_dir()  # fail early with the install hint, before any request
             return
@@ -140,6 +141,12 @@ class LocalProvider(Provider):
         # Fail at configuration, not mid-request, on a missing or half-written adapter.
         self._card = read_card(Path(adapters).parent, model)
         self.note = describe_adapter(self._card)
+
+    def list_models(self) -> list[str]:
+        """The embedded model and the adapters fine-tuned in this home (each served as local:<name>)."""
+        from ..finetune.adapters import names
+
+        return [self.default_model, *(names(self._adapters.parent) if self._adapters is not None else [])]
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
                  max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None,

@@ -60,6 +60,11 @@ class OpenAIProvider(Provider):
                 return self._completion(self._client.chat.completions.create(**kwargs))
             return self._stream(kwargs, on_text)
 
+    def list_models(self) -> list[str]:
+        """GET /v1/models through the SDK (which follows its pages)."""
+        with translated_errors(self):
+            return sorted(m.id for m in self._client.models.list())
+
     def _completion(self, response) -> Completion:
         choice = response.choices[0]
         calls = [ToolCall(c.function.name, _arguments(c.function.arguments), c.id)
