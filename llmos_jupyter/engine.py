@@ -64,7 +64,7 @@ class LLMOS:
         # The configured model parameters, checked now so a bad %config fails here, not at the first call.
         self._call = CallOptions.of(s.temperature, None, s.model_parameters)
         self._asking = Asking(self.memory, self.toolbox, self.ledger, self.prices, self.events, s.max_tokens,
-                              s.stream)
+                              s.stream, s.tool_steps)
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
                                     disk_mb=s.disk_mb,
                                     saved_manifest=self.home / "saved-files.json")  # the worker cannot write the home
@@ -96,7 +96,7 @@ class LLMOS:
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
             trust: bool = False, plan: bool = False, call: CallOptions | None = None, base_url: str | None = None,
-            api_key_name: str | None = None, answer_as: str | None = None) -> Result:
+            api_key_name: str | None = None, answer_as: str | None = None, functions: tuple[str, ...] = ()) -> Result:
         """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
         configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
         back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
@@ -105,7 +105,8 @@ class LLMOS:
         for this request's calls, over the configured ones; `base_url`, `api_key_name`: an alias's server and the
         environment variable with its key. `answer_as`: "code" returns the program without running it; "markdown",
         "text", "html", "math" or "json" asks the model for a prose answer in that form (nothing is replayed or
-        run)."""
+        run). `functions`: names of functions in `namespace` offered to the model as tools; it may call them, with
+        arguments checked against their signatures, before it answers."""
         if answer_as not in (None, "code", *PROSE):
             raise ConfigError(f"answer_as is {answer_as!r}; use None (run the program), 'code', or one of "
                               f"{', '.join(PROSE)}.")
@@ -113,7 +114,8 @@ class LLMOS:
             raise ConfigError(f"--plan splits a task into programs; a {answer_as} answer has none. Drop one of them.")
         options = RunOptions(provider, model, execute and answer_as is None,
                              namespace if namespace is not None else self.namespace, on_text, trust,
-                             (call or CallOptions()).over(self._call), base_url, api_key_name, answer_as)
+                             (call or CallOptions()).over(self._call), base_url, api_key_name, answer_as,
+                             tuple(functions))
         return self._request(text, options, plan=plan)
 
     def _request(self, text: str, options: RunOptions, *, plan: bool = False, parent_id: str | None = None,

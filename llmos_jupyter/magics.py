@@ -139,9 +139,12 @@ class LLMOSMagics(Magics):
             print(USAGE)
             return
         if args.options.consensus:
+            if filled.functions:
+                raise ConfigError("--consensus asks several models at once and offers them no tools; drop "
+                                  f"{{&{filled.functions[0]}}} or --consensus.")
             self._consensus(request, args.options)
         else:
-            self._run(request, args.options)
+            self._run(request, args.options, filled.functions)
 
     def _config_text(self) -> str:
         rows = [f"LLMOS.{k} = {v!r}" for k, v in self.settings.engine_options().items()]
@@ -301,7 +304,7 @@ class LLMOSMagics(Magics):
         else:
             display(consensus)
 
-    def _run(self, request: str, options) -> None:
+    def _run(self, request: str, options, functions: tuple[str, ...] = ()) -> None:
         from .events import Status
         from .providers import CallOptions
         from .render import response_bundle, result_bundles, value_bundle
@@ -322,7 +325,8 @@ class LLMOSMagics(Magics):
             result = self.engine.run(request, provider=target.provider, model=target.model,
                                      base_url=target.base_url, api_key_name=target.api_key_name, call=call,
                                      execute=not options.no_exec, on_text=stream.write if stream else None,
-                                     trust=options.trust, plan=options.plan, answer_as=options.format)
+                                     trust=options.trust, plan=options.plan, answer_as=options.format,
+                                     functions=functions)
         finally:
             unsubscribe()
             status.clear()
@@ -353,10 +357,14 @@ class LLMOSMagics(Magics):
     def _into_new_cell(self, result, stream) -> None:
         """-f code: the program goes into a new cell below, unrun, as Jupyter AI's -f code does (JupyterLab turns
         the set_next_input payload into a code cell)."""
+        from .pipeline.stages import NOT_RUN
         from .render import metadata_bundle, notice_bundle
 
         if stream:
             stream.finish(result.response)
+        notice = "\n".join(line for line in (result.notice or "").splitlines() if line != NOT_RUN)
+        if notice:  # e.g. a call of the user's function that was refused
+            display(notice_bundle(notice), raw=True)
         if result.code:
             self.shell.set_next_input(result.code, replace=False)
             display(notice_bundle("The program is in a new cell below; it has not run. Read it, then run that "
@@ -366,13 +374,15 @@ class LLMOSMagics(Magics):
         display(metadata_bundle(result), raw=True)
 
     def _show_prose(self, result, form: str, stream) -> None:
-        from .render import metadata_bundle, prose_bundle
+        from .render import metadata_bundle, notice_bundle, prose_bundle
 
         bundle = prose_bundle(form, result.response)
         if stream:
             stream.finish_with(bundle)
         else:
             display(bundle, raw=True)
+        if result.notice:
+            display(notice_bundle(result.notice), raw=True)
         display(metadata_bundle(result), raw=True)
 
 

@@ -45,6 +45,8 @@ class Settings:
                                                 "names them, e.g. {'top_p': 0.9} (a cell's -m JSON adds to them).")
     timeout: float = _setting(60.0, "Seconds to wait for a provider before giving up.")
     max_retries: int = _setting(2, "SDK retries (with backoff) on 429, 5xx and connection errors.")
+    tool_steps: int = _setting(5, "Most calls of your own functions ({&fn} in a request) the model may make in one "
+                               "request; past it, calls are refused and the model must answer.")
     stream: bool = _setting(True, "Show the model's reply as it arrives.")
     follower_threshold: float = _setting(0.92, "Similarity at or above which a verified trace is replayed.")
     mixed_threshold: float = _setting(0.75, "Similarity at or above which the nearest trace guides the LLM.")
@@ -73,6 +75,8 @@ class Settings:
                               "'kernel' (runs model code in your kernel, beside your API keys).")
         if not (isinstance(self.disk_mb, int) and self.disk_mb > 0):
             raise ConfigError(f"LLMOS.disk_mb must be a positive number of MiB, not {self.disk_mb!r}.")
+        if not (isinstance(self.tool_steps, int) and self.tool_steps > 0):
+            raise ConfigError(f"LLMOS.tool_steps must be a positive whole number, not {self.tool_steps!r}.")
         if not self.run_timeout > 0:
             raise ConfigError(f"LLMOS.run_timeout must be a positive number of seconds, not {self.run_timeout!r}.")
 

@@ -1,6 +1,8 @@
 """What a Jupyter AI user reaches for in %%ai, through a real IPython shell and the scripted server (issue #28):
 model parameters forwarded, output formats, references to earlier cells, %llmos fix, aliases and listing,
 kernel functions as tools, config and the README's table of options."""
+import json
+
 import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
@@ -320,3 +322,71 @@ def test_list_asks_the_providers_models_endpoint(shell, server, monkeypatch, api
 def test_list_local_names_the_embedded_model_and_an_unknown_provider_is_explained(shell, server):
     assert "SmolLM2-135M-Instruct" in line(shell, "list local").stdout
     assert "takes a provider" in shown(line(shell, "list gemini"))
+
+
+# -- 7. kernel functions as tools ({&fn}) ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots_for(shell):
+    calls = []
+
+    def shots_for(qubits: int, label: str = "run") -> dict:
+        """How many shots a circuit on `qubits` qubits should take."""
+        calls.append((qubits, label))
+        return {"shots": 100 * qubits}
+
+    shell.user_ns["shots_for"] = shots_for
+    yield calls
+    shell.user_ns.pop("shots_for", None)
+
+
+def tool_results(request) -> str:
+    return json.dumps(request.body["messages"])
+
+
+def test_a_kernel_function_is_offered_called_in_the_kernel_and_its_result_seen(shell, server, shots_for):
+    server.enqueue(Reply(tool_calls=[("shots_for", {"qubits": 3})]), Reply(text=fenced(BELL)))
+    cap = cell(shell, "Create a Bell state with as many shots as {&shots_for} says for 3 qubits")
+    first, second = server.requests
+    (tool,) = [t["function"] for t in first.body["tools"] if t["function"]["name"] == "shots_for"]
+    assert tool["parameters"]["properties"] == {"qubits": {"type": "integer"}, "label": {"type": "string"}}
+    assert tool["parameters"]["required"] == ["qubits"] and "How many shots" in tool["description"]
+    assert "`shots_for`" in first.last_user_text()
+    assert shots_for == [(3, "run")] and '{\\"shots\\": 300}' in tool_results(second)
+    assert bundles(cap, PLOTLY) and shell.user_ns["_llmos"].why["your_functions_called"] == ["shots_for(qubits=3)"]
+
+
+def test_arguments_that_do_not_fit_the_signature_are_refused_and_nothing_runs(shell, server, shots_for):
+    server.enqueue(Reply(tool_calls=[("shots_for", {"qubits": "three"})]),
+                   Reply(tool_calls=[("shots_for", {"qubits": 2, "rm": "-rf /"})]),
+                   Reply(tool_calls=[("shots_for", {"qubits": True})]),
+                   Reply(text="I could not call it."))
+    cap = cell(shell, "Use {&shots_for} for 3 qubits")
+    assert shots_for == []
+    sent = tool_results(server.requests[-1])
+    assert "qubits must be a JSON integer" in sent and "unexpected keyword argument 'rm'" in sent
+    assert "not true" in sent and sent.count("must be a JSON integer") == 2  # a bool is no integer here
+    assert shown(cap).count("was not run") == 3
+
+
+@pytest.mark.parametrize("api", ["openai", "anthropic"])
+def test_calls_are_bounded_and_prose_answers_can_call_functions_too(shell, server, monkeypatch, shots_for, api):
+    if api == "anthropic":
+        use_anthropic(shell, server, monkeypatch)
+    shell.run_line_magic("config", "LLMOS.tool_steps = 2")
+    try:
+        server.enqueue(*[Reply(tool_calls=[("shots_for", {"qubits": q})]) for q in (1, 2, 3)],
+                       Reply(text="Use 100 or 200 shots."))
+        cap = cell(shell, "How many shots should {&shots_for} give?", "-f markdown")
+    finally:
+        shell.run_line_magic("config", "LLMOS.tool_steps = 5")
+    assert shots_for == [(1, "run"), (2, "run")] and len(server.requests) == 4
+    assert "at most 2 times" in shown(cap) and "Use 100 or 200 shots." in shown(cap)
+
+
+def test_a_function_the_local_model_or_consensus_cannot_use_is_explained(shell, server, shots_for):
+    cap = cell(shell, "Use {&shots_for}", "local")
+    assert "the local model cannot call tools" in shown(cap)
+    cap = cell(shell, "Use {&shots_for}", "--consensus openai:a,openai:b")
+    assert "offers them no tools" in shown(cap) and not server.requests and not shots_for

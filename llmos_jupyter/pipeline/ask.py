@@ -17,6 +17,7 @@ from ..prices import PriceTable
 from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, with_context
 from ..providers import CallOptions, Message, Provider
 from .baseline import lean_baseline
+from .kernel_tools import KernelTools
 from .records import Answer, Request
 from ..tools.extract import PLAN_TOOL, plan_from
 from .toolbox import ToolBox
@@ -37,10 +38,14 @@ class Asking:
     events: EventBus
     max_tokens: int
     stream: bool
+    tool_steps: int  # calls of the user's {&fn} functions one request may make (Settings.tool_steps)
 
 
 def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, tier: str | None = None,
-        on_text: Callable[[str], None] | None = None, call: CallOptions = CallOptions()) -> Answer:
+        on_text: Callable[[str], None] | None = None, call: CallOptions = CallOptions(),
+        kernel: KernelTools | None = None) -> Answer:
+    """The model's program for the request. `kernel`: the user's functions offered as tools ({&fn}); the model
+    may call them (kernel_tools checks each call) before it answers."""
     mode = decision.mode
     messages = [Message("user", request.text)]  # the request reaches the model verbatim, last
     if tier == "T0" and decision.trace is not None:
@@ -54,6 +59,8 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
     else:
         system = learner_system(deps.memory.facts.relevant(request.text))
         tools = deps.toolbox.for_request(request.text) if llm.name != "local" else None
+    if kernel:  # flow asks LEARNER, never the local model, when the request offers the user's functions
+        tools = (tools or []) + kernel.specs()
     system = with_context(system, list(request.context))
 
     def stream(piece: str) -> None:
@@ -63,19 +70,25 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
 
     billed = Billed(call)
     completion, code, how = None, None, None
-    for _round in range(MAX_ROUNDS):
+    for _round in range(MAX_ROUNDS + (kernel.steps + 1 if kernel else 0)):
         completion = billed.call(llm, request, deps, system, messages, tools,
                                  stream if (deps.stream or on_text is not None) else None)
         code, how = deps.toolbox.code_for(completion)
         searches = [c for c in completion.tool_calls if c.name == "search_tools"]
-        if code or not searches or tools is None:
+        mine = [c for c in completion.tool_calls if kernel and c.name in kernel]
+        if code or not (searches or mine) or tools is None:
             break
-        # search_tools: answer it and let the model go on with what it found.
+        # search_tools and the user's functions: answer them and let the model go on with what it found.
         messages.append(Message("assistant", completion.text, tool_calls=tuple(completion.tool_calls)))
-        for call in completion.tool_calls:
-            found_text, found = deps.toolbox.answer_search(str(call.arguments.get("query", request.text)))
-            messages.append(Message("tool", found_text if call.name == "search_tools" else "not run",
-                                    tool_call_id=call.id))
+        messages += kernel.answer(mine) if mine else []
+        for tool_call in completion.tool_calls:
+            if kernel and tool_call.name in kernel:
+                continue
+            if tool_call.name != "search_tools":
+                messages.append(Message("tool", "not run", tool_call_id=tool_call.id))
+                continue
+            found_text, found = deps.toolbox.answer_search(str(tool_call.arguments.get("query", request.text)))
+            messages.append(Message("tool", found_text, tool_call_id=tool_call.id))
             tools = tools + [t for t in found if t.name not in {x.name for x in tools}]
     edit_error = None
     if tier == "T0" and decision.trace is not None:
@@ -88,10 +101,12 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
         saved = max(0, lean_baseline(request.text, code) - billed.usage.total)
     plan = () if code else plan_from(completion.tool_calls)
     why = {"answer": how or ("tool:plan" if plan else None), **({"tier": tier} if tier else {}),
-           **({"edit_error": edit_error} if edit_error else {})}
+           **({"edit_error": edit_error} if edit_error else {}),
+           **({"your_functions_called": list(kernel.calls)} if kernel else {})}
     return Answer(mode=mode, code=code, response=completion.text, provider=llm.name, model=completion.model,
                   usage=billed.usage, cost_usd=billed.cost, saved=saved, llm_ms=billed.ms, why=why, plan=plan,
-                  tier=tier, edit_error=edit_error)
+                  tier=tier, edit_error=edit_error,
+                  notice="\n".join(kernel.problems) if kernel and kernel.problems else None)
 
 
 def ask_for_plan(request: Request, llm: Provider, deps: Asking, *, tier: str | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..dispatch.dispatcher import Decision, Dispatcher, Thresholds
 from ..dispatch.modes import Mode
-from ..errors import BudgetExhausted, LLMOSError
+from ..errors import BudgetExhausted, ConfigError, LLMOSError
 from ..events import EventBus, ModeChosen
 from ..providers import Provider
 from ..sentience import Sentience
@@ -25,7 +25,8 @@ from .record import Recorder
 from .records import Attempt, Request, Run
 from .replay import replay
 from .result import Result
-from .stages import ANSWER, REPLAY, VARIATION, RunOptions, Stages, with_earlier
+from .kernel_tools import KernelTools
+from .stages import ANSWER, CALLED, REPLAY, VARIATION, RunOptions, Stages, with_earlier
 
 @dataclass(frozen=True)
 class Dispatched:
@@ -90,6 +91,10 @@ class Flow:
         if options.answer_as in PROSE:
             return Decision(Mode.LEARNER, why={"reason": f"a {options.answer_as} answer was asked for: the model "
                                                          "answers in prose; nothing is replayed or run"})
+        if options.functions:
+            return Decision(Mode.LEARNER, why={"reason": "the request offers your functions "
+                                                         f"({', '.join(options.functions)}) as tools: the model is "
+                                                         "asked, and its program is not stored"})
         decision = decide(self.dispatcher, request, self.thresholds, policy)
         if options.answer_as == "code" and decision.mode == Mode.CRYSTALLIZED:
             decision = replace(decision, mode=Mode.FOLLOWER, why={
@@ -99,8 +104,19 @@ class Flow:
     def _prose(self, request: Request, options: RunOptions) -> tuple[Provider, Attempt]:
         llm, _tier, _why = self.models.choose(Mode.LEARNER, options)
         self._check_budget()
-        answer = ask_prose(request, llm, self.asking, options.answer_as, on_text=options.on_text, call=options.call)
+        answer = ask_prose(request, llm, self.asking, options.answer_as, on_text=options.on_text, call=options.call,
+                           kernel=self._kernel(options, llm))
         return llm, Attempt(answer)
+
+    def _kernel(self, options: RunOptions, llm: Provider) -> KernelTools | None:
+        """The user's functions this request offers, for one model call loop; the local model calls no tools."""
+        if not options.functions:
+            return None
+        if llm.name == "local":
+            raise ConfigError(f"{{&{options.functions[0]}}} offers your function as a tool, but the local model "
+                              "cannot call tools. Choose a remote model (e.g. %%llmos openai:gpt-5.5), or write "
+                              "the function's result into the request with {name}.")
+        return KernelTools(options.functions, options.namespace, self.asking.tool_steps)
 
     def _check_budget(self) -> None:
         left = self.sentience.budget_left()
@@ -130,12 +146,13 @@ class Flow:
              tier_why: str | None, earlier=None) -> Attempt:
         self._check_budget()
         answer = with_earlier(ask(request, decision, llm, self.asking, tier=tier, on_text=options.on_text,
-                                  call=options.call), earlier, tier_why)
+                                  call=options.call, kernel=self._kernel(options, llm)), earlier, tier_why)
         if answer.code is None:
             if answer.plan and request.parent_id is None:
                 return Attempt(answer)
             return Attempt(answer, run=Run(executed=False, error=NO_PROGRAM))
-        return self.stages.through(VARIATION if tier == "T0" else ANSWER, request, decision, answer, options)
+        route = VARIATION if tier == "T0" else CALLED if options.functions else ANSWER
+        return self.stages.through(route, request, decision, answer, options)
 
     def _close(self, request: Request, decision: Decision, attempt: Attempt | None, tried: list[Attempt],
                error: str | None, dispatch_ms: float, sentience: dict[str, Any], started: float,

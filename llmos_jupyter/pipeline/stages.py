@@ -38,6 +38,7 @@ class RunOptions:
     base_url: str | None = None
     api_key_name: str | None = None
     answer_as: str | None = None  # None: run the program; "code": the program only; else a prose form (prose.py)
+    functions: tuple[str, ...] = ()  # names of the user's functions offered to the model as tools ({&fn})
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Route:
 # not run unguarded in the kernel after the user switches to execution = "kernel".
 REPLAY = Route("replay", bounded=True, clean=True, verify="replay", learn=True)
 ANSWER = Route("answer", bounded=False, clean=False, verify="answer", learn=True)
+# A program written after calling the user's own functions may hold what they returned: it is not stored, so it
+# never replays for a request that did not call them.
+CALLED = Route("answer that called your functions", bounded=False, clean=False, verify="answer", learn=False)
 # A fine-tuned local model's answer to a new value of a family it learned must also pass that family's checks.
 VARIATION = Route("local model's variation", bounded=False, clean=False, verify="variation", learn=True)
 # The program a consensus chose runs where the user works; it was weighed, not verified against a request.
