@@ -390,3 +390,54 @@ def test_a_function_the_local_model_or_consensus_cannot_use_is_explained(shell, 
     assert "the local model cannot call tools" in shown(cap)
     cap = cell(shell, "Use {&shots_for}", "--consensus openai:a,openai:b")
     assert "offers them no tools" in shown(cap) and not server.requests and not shots_for
+
+
+# -- 8. config the Jupyter way; 9. the README's table -----------------------------------------------------------
+
+
+def test_every_setting_is_under_config_llmos_with_its_help(shell):
+    from llmos_jupyter.settings import Settings
+
+    with capture_output() as cap:
+        shell.run_line_magic("config", "LLMOS")
+    text = " ".join(cap.stdout.split())
+    for name in Settings.names():
+        assert f"LLMOS.{name}=" in text
+        assert " ".join(Settings.help(name).split())[:60] in text
+
+
+def test_a_bad_configured_parameter_is_explained_at_the_next_cell(shell, server):
+    shell.run_line_magic("config", "LLMOS.model_parameters = {'messages': []}")
+    try:
+        cap = cell(shell, "Create a Bell state circuit")
+    finally:
+        shell.run_line_magic("config", "LLMOS.model_parameters = {}")
+    assert "may not set messages" in shown(cap) and not server.requests
+
+
+def _table(marker: str) -> list[str]:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
+    rows = [r for r in block.strip().splitlines()[2:]]
+    return [r.split("|")[1] for r in rows]
+
+
+def test_the_readme_table_names_every_option_of_the_magic_and_no_other():
+    import re
+
+    from llmos_jupyter.magic_parsers import cell_parser
+
+    documented = [set(re.findall(r"`([^`]+)`", first)) for first in _table("magic-options")]
+    options = [set(a.option_strings) or {a.metavar} for a in cell_parser()._actions]
+    assert sorted(map(sorted, options)) == sorted(map(sorted, [d for d in documented if d]))
+
+
+def test_the_readme_table_names_every_line_command():
+    import re
+
+    from llmos_jupyter.magic_parsers import SUBCOMMANDS
+
+    documented = {name for first in _table("line-commands") for name in re.findall(r"`([^`]+)`", first)}
+    assert documented == set(SUBCOMMANDS)
