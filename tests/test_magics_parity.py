@@ -441,3 +441,19 @@ def test_the_readme_table_names_every_line_command():
 
     documented = {name for first in _table("line-commands") for name in re.findall(r"`([^`]+)`", first)}
     assert documented == set(SUBCOMMANDS)
+
+
+# -- 10. files the program writes ------------------------------------------------------------------------------
+
+
+def test_a_file_the_program_saves_lands_beside_the_notebook_and_the_cell_links_it(shell, server, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the notebook's folder; the engine (and its worker) are made afresh per test
+    program = BELL + "import json\nwith open('counts.json', 'w') as f:\n    json.dump(counts, f)\n"
+    server.enqueue(Reply(text=fenced(program)))
+    cap = cell(shell, "Create a Bell state circuit and save the counts to counts.json")
+    assert "working folder" in json.dumps(server.requests[-1].body["messages"][0])  # the model is told where
+    assert set(json.loads((tmp_path / "counts.json").read_text())) <= {"00", "11"}
+    assert "Saved in your folder: counts.json" in shown(cap)
+    assert 'href="counts.json"' in "".join(bundles(cap, "text/html"))
+    assert shell.user_ns["_llmos"].protections["where"] == "worker"
