@@ -10,12 +10,13 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
+from .aliases import Aliases
 from .errors import ConfigError, LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
-from .aliases import Aliases
 from .magic_parsers import SUBCOMMANDS, USAGE, MagicUsage, parse
 from .references import fill
 from .texttable import text_table
+
 
 @dataclass(frozen=True)
 class FailedCell:
@@ -42,10 +43,14 @@ class LLMOSMagics(Magics):
         alone (type and message), which is what the model needs and stays the same when the cell is run again,
         so a fix that was learned can replay."""
         exc = result.error_in_exec or result.error_before_exec
-        if exc is None or isinstance(exc, UsageError):  # a mistyped magic is not a program to fix
+        source = getattr(result.info, "raw_cell", "") or ""
+        # A mistyped magic, or a request cell itself, is not a program to fix (a request's failed program is
+        # kept by _run).
+        if exc is None or isinstance(exc, UsageError) or source.lstrip().startswith("%llmos") \
+                or source.lstrip().startswith("%%llmos"):
             return
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        self._failed(result.execution_count, getattr(result.info, "raw_cell", "") or "", text)
+        self._failed(result.execution_count, source, text)
 
     def _failed(self, number: int | None, source: str, error: str) -> None:
         if number is not None:
@@ -86,17 +91,8 @@ class LLMOSMagics(Magics):
     def handle_help(self, _args) -> None:
         print(USAGE)
 
-    def handle_status(self, _args) -> None:
-        self._print_status()
-
-    def handle_providers(self, _args) -> None:
-        self._print_providers()
-
     def handle_config(self, args) -> None:
         print(self.settings.__class__.class_config_section() if args.help else self._config_text())
-
-    def handle_memory(self, args) -> None:
-        self._print_memory(args.text)
 
     def handle_forget(self, args) -> None:
         n = self.engine.forget(args.what)
@@ -115,12 +111,6 @@ class LLMOSMagics(Magics):
 
         self._dashboard = show_dashboard(self.engine)
 
-    def handle_budget(self, args) -> None:
-        self._budget(args.value)
-
-    def handle_costs(self, _args) -> None:
-        self._print_costs()
-
     def handle_finetune(self, args) -> None:
         from .finetune import summary
 
@@ -133,11 +123,11 @@ class LLMOSMagics(Magics):
                                                              else "."))
 
     def handle_ask(self, args) -> None:
-        filled = fill(args.request, self.shell.user_ns, self.errors)
-        request = filled.text.strip()
-        if args.options.help or not request:
+        if args.options.help or not args.request.strip():
             print(USAGE)
             return
+        filled = fill(args.request, self.shell.user_ns, self.errors)
+        request = filled.text.strip()
         if args.options.consensus:
             if filled.functions:
                 raise ConfigError("--consensus asks several models at once and offers them no tools; drop "
@@ -150,7 +140,7 @@ class LLMOSMagics(Magics):
         rows = [f"LLMOS.{k} = {v!r}" for k, v in self.settings.engine_options().items()]
         return "\n".join(rows) + "\n\nChange with %config LLMOS.<name> = <value>."
 
-    def _print_status(self) -> None:
+    def handle_status(self, _args) -> None:
         s = self.engine.status()
         led = s["ledger"]
         lines = [
@@ -176,7 +166,8 @@ class LLMOSMagics(Magics):
             lines.append(f"budget   : {b['tokens']:,} tokens, {b['left']:,} left")
         print("\n".join(lines))
 
-    def _print_memory(self, text: str | None) -> None:
+    def handle_memory(self, args) -> None:
+        text = args.text
         engine = self.engine
         engine.memory.ready()
         traces = engine.memory.traces.all(text)
@@ -191,7 +182,8 @@ class LLMOSMagics(Magics):
             rows.append((t.id, kind, t.uses, t.misses, rebinds, label))
         print(text_table(("id", "kind", "uses", "miss", "rebinds", "title / tool"), rows, right=(2, 3)))
 
-    def _budget(self, value: str | None) -> None:
+    def handle_budget(self, args) -> None:
+        value = args.value
         engine = self.engine
         if value is None:
             snap = engine.sentience.snapshot()
@@ -210,7 +202,7 @@ class LLMOSMagics(Magics):
             raise UsageError("%llmos budget takes a whole number of tokens, e.g. %llmos budget 50000, or off.") from None
         print(f"Token budget set to {tokens:,}. Energy is now 1.0 and falls as tokens are billed.")
 
-    def _print_costs(self) -> None:
+    def handle_costs(self, _args) -> None:
         c = self.engine.costs()
 
         def usd(v):
@@ -230,7 +222,7 @@ class LLMOSMagics(Magics):
                          right=(1, 2)))
         print("Set one with %config LLMOS.prices = {'model-prefix': (input, output)}; local models: {'local': (i, o)}.")
 
-    def _print_providers(self) -> None:
+    def handle_providers(self, _args) -> None:
         from .providers import available, key_status, resolve_auto
 
         auto = resolve_auto("auto")
@@ -289,6 +281,15 @@ class LLMOSMagics(Magics):
     def _consensus(self, request: str, options) -> None:
         from .events import Status
 
+        # The models and how they are called come from SPECS; a flag that would be dropped is an error instead.
+        unused = [flag for flag, value in (("provider:model", options.model_id), ("--provider", options.provider),
+                                           ("--model", options.model), ("-m", options.model_parameters),
+                                           ("--temperature", options.temperature),
+                                           ("--max-tokens", options.max_tokens), ("-f", options.format),
+                                           ("--plan", options.plan), ("--no-exec", options.no_exec)) if value]
+        if unused:
+            raise ConfigError(f"--consensus takes its models from SPECS and does not use {', '.join(unused)}; "
+                              "drop them, or run the cell without --consensus.")
         synthesize = None if options.synthesize.lower() == "none" else options.synthesize
         status = _StatusLine()  # the chosen program may run long
         unsubscribe = self.engine.events.subscribe(status.show, Status)

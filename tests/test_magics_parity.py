@@ -457,3 +457,8 @@ def test_a_file_the_program_saves_lands_beside_the_notebook_and_the_cell_links_i
     assert "Saved in your folder: counts.json" in shown(cap)
     assert 'href="counts.json"' in "".join(bundles(cap, "text/html"))
     assert shell.user_ns["_llmos"].protections["where"] == "worker"
+
+
+def test_flags_consensus_would_drop_are_an_error(shell, server):
+    cap = cell(shell, "Create a Bell state circuit", "--consensus openai:a,openai:b --temperature 0.2 -f code")
+    assert "does not use --temperature, -f" in shown(cap) and not server.requests
