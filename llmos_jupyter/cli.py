@@ -6,7 +6,7 @@ import json
 import sys
 
 from .errors import LLMOSError
-from .settings import Settings
+from .settings import FINETUNE, Settings
 
 
 def _parser() -> argparse.ArgumentParser:

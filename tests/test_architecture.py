@@ -19,8 +19,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "events", "tokencount", "dispatch.modes", "dispatch.symbols", "quiet"),
     ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
-    # finetune: training sets from memory, AdaLoRA training, adapter folders; providers.local serves adapters.
-    ("providers", "memory", "tools", "consensus", "sandbox", "finetune"),
+    # localmodel: weights and adapter folders, served by providers.local and trained by finetune.
+    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel"),
     # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
     ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),
