@@ -21,6 +21,7 @@ from .pipeline.flow import Flow
 from .pipeline.guard import guard_problem
 from .pipeline.learn import Learning
 from .pipeline.normalize import normalize
+from .pipeline.prose import PROSE
 from .pipeline.records import Answer, Request
 from .pipeline.models import Models
 from .pipeline.runners import KernelRunner, Runners, WorkerRunner
@@ -28,7 +29,7 @@ from .pipeline.result import Result, Tokens
 from .pipeline.stages import CHOSEN, RunOptions, Stages
 from .pipeline.toolbox import ToolBox
 from .prices import PriceTable
-from .providers import Provider, resolve_auto
+from .providers import CallOptions, Provider, resolve_auto
 from .sentience import Sentience
 from .settings import FINETUNE, Settings
 from .store import open_store
@@ -62,8 +63,10 @@ class LLMOS:
         self.dispatcher = Dispatcher(self.memory.traces, self.memory.embedder, self.thresholds, self.memory.limits)
         self.toolbox = ToolBox(self.memory)
         self.prices = PriceTable(s.prices)
+        # The configured model parameters, checked now so a bad %config fails here, not at the first call.
+        self._call = CallOptions.of(s.temperature, None, s.model_parameters)
         self._asking = Asking(self.memory, self.toolbox, self.ledger, self.prices, self.events, s.max_tokens,
-                              s.stream)
+                              s.stream, s.tool_steps)
         self._worker = WorkerRunner(protect=(self.home,), outputs=Path(s.outputs), timeout=s.run_timeout,
                                     disk_mb=s.disk_mb,
                                     saved_manifest=self.home / "saved-files.json")  # the worker cannot write the home
@@ -84,22 +87,37 @@ class LLMOS:
         return [recording.ledger_totals(self.ledger), recording.valence(self.sentience)]
 
     # -- providers -------------------------------------------------------------------------------
-    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None) -> Provider:
+    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None,
+                 api_key_name: str | None = None) -> Provider:
         """The provider for a run; created on first use and kept (the local model loads once). `base_url`: a
-        tier's own server (e.g. vLLM serving an adapter)."""
-        return self._models.provider(name, model, base_url)
+        tier's or an alias's own server (e.g. vLLM serving an adapter); `api_key_name`: the environment variable
+        with an alias's key."""
+        return self._models.provider(name, model, base_url, api_key_name)
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, text: str, *, provider: str | None = None, model: str | None = None, execute: bool = True,
             namespace: dict[str, Any] | None = None, on_text: Callable[[str], None] | None = None,
-            trust: bool = False, plan: bool = False) -> Result:
+            trust: bool = False, plan: bool = False, call: CallOptions | None = None, base_url: str | None = None,
+            api_key_name: str | None = None, answer_as: str | None = None, functions: tuple[str, ...] = ()) -> Result:
         """Answer one request: a cell is one request, whatever its line breaks or 'then's. Provider and
         configuration failures raise LLMOSError; a program that raises, or an answer with no program, comes
         back as `Result.error`. Model-written code passes the guard before it runs, unless `trust` is set.
         ORCHESTRATOR runs when `plan` is set (the model is asked for the steps) or when the model answers with
-        a plan; each step is dispatched again as a request of its own and can replay."""
-        options = RunOptions(provider, model, execute, namespace if namespace is not None else self.namespace,
-                             on_text, trust)
+        a plan; each step is dispatched again as a request of its own and can replay. `call`: model parameters
+        for this request's calls, over the configured ones; `base_url`, `api_key_name`: an alias's server and the
+        environment variable with its key. `answer_as`: "code" returns the program without running it; "markdown",
+        "text", "html", "math" or "json" asks the model for a prose answer in that form (nothing is replayed or
+        run). `functions`: names of functions in `namespace` offered to the model as tools; it may call them, with
+        arguments checked against their signatures, before it answers."""
+        if answer_as not in (None, "code", *PROSE):
+            raise ConfigError(f"answer_as is {answer_as!r}; use None (run the program), 'code', or one of "
+                              f"{', '.join(PROSE)}.")
+        if plan and answer_as in PROSE:
+            raise ConfigError(f"--plan splits a task into programs; a {answer_as} answer has none. Drop one of them.")
+        options = RunOptions(provider, model, execute and answer_as is None,
+                             namespace if namespace is not None else self.namespace, on_text, trust,
+                             (call or CallOptions()).over(self._call), base_url, api_key_name, answer_as,
+                             tuple(functions))
         return self._request(text, options, plan=plan)
 
     def _request(self, text: str, options: RunOptions, *, plan: bool = False, parent_id: str | None = None,
@@ -129,7 +147,7 @@ class LLMOS:
             steps = tuple(split_steps(request.text))
             answer = Answer(Mode.ORCHESTRATOR, None, plan=steps, planner="rules", why={"planner": "rules"})
         else:
-            answer = ask_for_plan(request, llm, self._asking, tier=tier)
+            answer = ask_for_plan(request, llm, self._asking, tier=tier, call=options.call)
         if len(answer.plan) > MAX_STEPS:
             raise ConfigError(f"The plan has {len(answer.plan)} steps; the orchestrator takes at most {MAX_STEPS}. "
                               "Split the task over several cells.")

@@ -1,95 +1,30 @@
 """%%llmos and %llmos: a thin layer over the engine."""
 from __future__ import annotations
 
-import argparse
 import json
-import re
-import shlex
 import time
+import traceback
+from dataclasses import dataclass
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 
-from .errors import LLMOSError
+from .aliases import Aliases
+from .errors import ConfigError, LLMOSError
 from .jupyter_config import LLMOS as LLMOSConfig
-from .settings import FINETUNE
+from .magic_parsers import SUBCOMMANDS, USAGE, MagicUsage, parse
+from .references import fill
 from .team import handle_team
 from .texttable import text_table
 
-USAGE = """\
-%%llmos [--provider NAME] [--model NAME] [--no-exec] [--json] [--no-stream] [--trust] [--plan] [--consensus SPECS]
-<your request, e.g. Create a Bell state circuit>
 
-  The cell is one request, whatever its line breaks.
-  --plan asks the model to split the task into steps; each step runs as a request of its own (ORCHESTRATOR).
-
-  {name} in the request is replaced by the value of `name` in your namespace ({{ and }} for braces).
-  --trust runs model-written code even if the guard blocks it (this cell only).
-  --consensus anthropic:claude-sonnet-5-5,openai:gpt-5.5,local asks several models in parallel and
-  weighs their answers (weights, causal graph, consensus answer, tokens and cost per model). Programs are
-  each run apart in the sandbox and weighed by what they compute; the chosen one runs in your namespace.
-  --synthesize SPEC: who writes a prose consensus (top: the heaviest answer's model; local; none).
-  The last result is kept in `_llmos`.
-
-%llmos status | providers | config | reset [--ledger] | help | costs
-%llmos budget 50000 | off     a token budget: energy falls as it is spent; at zero only memory answers
-%llmos dashboard              live widgets: mode, tokens saved, valence, consensus weights, causal graph
-%llmos memory [TEXT]          list learned traces and tools (those matching TEXT)
-%llmos forget ID|TEXT         forget traces
-%llmos export PATH [TEXT]     write memory as JSON lines;  %llmos import PATH  read it
-%llmos finetune [--name N] [--steps K] [--base local|MODEL]
-                              train a local adapter on the verified traces; serve it with
-                              %config LLMOS.tiers = {"T0": "local:N"}
-%llmos <request on one line>
-Settings: %config LLMOS.provider = 'openai'   (see %llmos config)"""
-
-SUBCOMMANDS = ("status", "providers", "config", "reset", "help", "memory", "forget", "export", "import", "budget",
-               "costs", "dashboard", "finetune")
-HELP_WORDS = ("help", "-h", "--help")  # never sent to a model as a request
-_NAME = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would call sys.exit
-        raise UsageError(f"{message}\n\n{USAGE}")
-
-
-def _cell_parser() -> _Parser:
-    p = _Parser(prog="%%llmos", add_help=False)
-    p.add_argument("--provider", "-p")
-    p.add_argument("--model", "-m")
-    p.add_argument("--no-exec", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-stream", action="store_true")
-    p.add_argument("--trust", action="store_true")
-    p.add_argument("--plan", action="store_true")
-    p.add_argument("--consensus", metavar="SPECS")
-    p.add_argument("--synthesize", metavar="SPEC", default="top")
-    p.add_argument("--help", "-h", action="store_true")
-    return p
-
-
-def _finetune_parser() -> _Parser:
-    p = _Parser(prog="%llmos finetune", add_help=False)
-    p.add_argument("--name", default=FINETUNE.name)
-    p.add_argument("--steps", type=int, default=FINETUNE.steps)
-    p.add_argument("--base", default=FINETUNE.base)
-    p.add_argument("--evaluate", type=int, default=FINETUNE.evaluate, help="held-out variations to test the adapter on")
-    return p
-
-
-def interpolate(text: str, namespace: dict) -> str:
-    """Replace {name} with the value of `name`; unknown names stay as written."""
-
-    def sub(m: re.Match) -> str:
-        token = m.group(0)
-        if token in ("{{", "}}"):
-            return token[0]
-        name = m.group(1)
-        return str(namespace[name]) if name in namespace else token
-
-    return _NAME.sub(sub, text)
+@dataclass(frozen=True)
+class FailedCell:
+    """The last error LLMOS saw, for %llmos fix: the program that raised and what it raised."""
+    number: int | None
+    source: str
+    error: str
 
 
 @magics_class
@@ -100,6 +35,28 @@ class LLMOSMagics(Magics):
         self.settings.observe(lambda _change: self._drop_engine())
         self._engine = None
         self._dashboard = None
+        self.aliases = Aliases(reserved=SUBCOMMANDS)
+        self.errors: dict[int, str] = {}  # cell number -> its error, for {Err[n]}
+        self.last_error: FailedCell | None = None
+
+    def remember_error(self, result) -> None:
+        """post_run_cell hook: a cell's exception, kept for {Err[n]} and %llmos fix. Its text is the exception
+        alone (type and message), which is what the model needs and stays the same when the cell is run again,
+        so a fix that was learned can replay."""
+        exc = result.error_in_exec or result.error_before_exec
+        source = getattr(result.info, "raw_cell", "") or ""
+        # A mistyped magic, or a request cell itself, is not a program to fix (a request's failed program is
+        # kept by _run).
+        if exc is None or isinstance(exc, UsageError) or source.lstrip().startswith("%llmos") \
+                or source.lstrip().startswith("%%llmos"):
+            return
+        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self._failed(result.execution_count, source, text)
+
+    def _failed(self, number: int | None, source: str, error: str) -> None:
+        if number is not None:
+            self.errors[number] = error
+        self.last_error = FailedCell(number, source, error)
 
     # The engine is made on first use so %load_ext stays fast and settings made before it apply.
     @property
@@ -120,69 +77,71 @@ class LLMOSMagics(Magics):
     @line_cell_magic
     def llmos(self, line: str, cell: str | None = None):
         try:
-            if cell is None:
-                return self._line(line)
-            return self._cell(line, cell)
+            parsed = parse(line, cell)
+        except MagicUsage as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            return getattr(self, f"handle_{parsed.command}")(parsed)
         except LLMOSError as exc:
             from .render import notice_bundle
 
             display(notice_bundle(str(exc), error=True), raw=True)
-
-    # -- line magic ------------------------------------------------------------------------------
-    def _line(self, line: str):
-        words = shlex.split(line)
-        if not words or words[0] in HELP_WORDS:
-            print(USAGE)
-            return None
-        command = words[0]
-        if command not in SUBCOMMANDS:
-            return self._cell("", line)
-        if "--team" in words[1:]:  # team store views (team.py)
-            return print(handle_team(self.engine, command, " ".join(w for w in words[1:] if w != "--team") or None))
-        if command == "status":
-            self._print_status()
-        elif command == "providers":
-            self._print_providers()
-        elif command == "config":
-            print(self.settings.__class__.class_config_section() if "--help" in words else self._config_text())
-        elif command == "memory":
-            self._print_memory(" ".join(words[1:]) or None)
-        elif command == "forget":
-            if len(words) < 2:
-                raise UsageError("%llmos forget needs a trace id or text, e.g. %llmos forget ghz")
-            n = self.engine.forget(" ".join(words[1:]))
-            print(f"Forgot {n} trace{'s' * (n != 1)}.")
-        elif command == "export":
-            if len(words) < 2:
-                raise UsageError("%llmos export needs a file name, e.g. %llmos export skills.jsonl")
-            n = self.engine.export_memory(words[1], " ".join(words[2:]) or None)
-            print(f"Wrote {n} traces to {words[1]}.")
-        elif command == "import":
-            if len(words) != 2:
-                raise UsageError("%llmos import needs one file name, e.g. %llmos import skills.jsonl")
-            added, skipped = self.engine.import_memory(words[1])
-            print(f"Imported {added} traces from {words[1]}" + (f" ({skipped} already here)." if skipped else "."))
-        elif command == "dashboard":
-            from .widgets import show_dashboard
-
-            self._dashboard = show_dashboard(self.engine)
-        elif command == "budget":
-            self._budget(words[1:])
-        elif command == "costs":
-            self._print_costs()
-        elif command == "finetune":
-            self._finetune(words[1:])
-        elif command == "reset":
-            ledger = "--ledger" in words
-            self.engine.reset(ledger=ledger)
-            print("LLMOS reset: providers will be made afresh" + (" and the token ledger is cleared." if ledger else "."))
         return None
+
+    # -- one handler per subcommand (magic_parsers has their models) -----------------------------
+    def handle_help(self, _args) -> None:
+        print(USAGE)
+
+    def handle_config(self, args) -> None:
+        print(self.settings.__class__.class_config_section() if args.help else self._config_text())
+
+    def handle_forget(self, args) -> None:
+        n = self.engine.forget(args.what)
+        print(f"Forgot {n} trace{'s' * (n != 1)}.")
+
+    def handle_export(self, args) -> None:
+        n = self.engine.export_memory(args.path, args.text)
+        print(f"Wrote {n} traces to {args.path}.")
+
+    def handle_import(self, args) -> None:
+        added, skipped = self.engine.import_memory(args.path)
+        print(f"Imported {added} traces from {args.path}" + (f" ({skipped} already here)." if skipped else "."))
+
+    def handle_dashboard(self, _args) -> None:
+        from .widgets import show_dashboard
+
+        self._dashboard = show_dashboard(self.engine)
+
+    def handle_finetune(self, args) -> None:
+        from .finetune import summary
+
+        card = self.engine.finetune(args.name, steps=args.steps, base=args.base, evaluate=args.evaluate)
+        print(summary(card, args.name))
+
+    def handle_reset(self, args) -> None:
+        self.engine.reset(ledger=args.ledger)
+        print("LLMOS reset: providers will be made afresh" + (" and the token ledger is cleared." if args.ledger
+                                                             else "."))
+
+    def handle_ask(self, args) -> None:
+        if args.options.help or not args.request.strip():
+            print(USAGE)
+            return
+        filled = fill(args.request, self.shell.user_ns, self.errors)
+        request = filled.text.strip()
+        if args.options.consensus:
+            if filled.functions:
+                raise ConfigError("--consensus asks several models at once and offers them no tools; drop "
+                                  f"{{&{filled.functions[0]}}} or --consensus.")
+            self._consensus(request, args.options)
+        else:
+            self._run(request, args.options, filled.functions)
 
     def _config_text(self) -> str:
         rows = [f"LLMOS.{k} = {v!r}" for k, v in self.settings.engine_options().items()]
         return "\n".join(rows) + "\n\nChange with %config LLMOS.<name> = <value>."
 
-    def _print_status(self) -> None:
+    def handle_status(self, _args) -> None:
         s = self.engine.status()
         led = s["ledger"]
         lines = [
@@ -208,7 +167,10 @@ class LLMOSMagics(Magics):
             lines.append(f"budget   : {b['tokens']:,} tokens, {b['left']:,} left")
         print("\n".join(lines))
 
-    def _print_memory(self, text: str | None) -> None:
+    def handle_memory(self, args) -> None:
+        if args.team:
+            return print(handle_team(self.engine, "memory", args.text))
+        text = args.text
         engine = self.engine
         engine.memory.ready()
         traces = engine.memory.traces.all(text)
@@ -223,33 +185,29 @@ class LLMOSMagics(Magics):
             rows.append((t.id, kind, t.uses, t.misses, rebinds, label))
         print(text_table(("id", "kind", "uses", "miss", "rebinds", "title / tool"), rows, right=(2, 3)))
 
-    def _budget(self, args: list[str]) -> None:
+    def handle_budget(self, args) -> None:
+        value = args.value
         engine = self.engine
-        if not args:
+        if value is None:
             snap = engine.sentience.snapshot()
             budget = snap.get("budget")
             print("No token budget." if budget is None else
                   f"Budget {budget['tokens']:,} tokens: {budget['spent']:,} spent, {budget['left']:,} left.")
             return
-        if args[0] in ("off", "none", "clear"):
+        if value in ("off", "none", "clear"):
             engine.set_budget(None)
             print("Token budget cleared.")
             return
         try:
-            tokens = int(args[0].replace(",", "").replace("_", ""))
+            tokens = int(value.replace(",", "").replace("_", ""))
             engine.set_budget(tokens)
         except ValueError:
             raise UsageError("%llmos budget takes a whole number of tokens, e.g. %llmos budget 50000, or off.") from None
         print(f"Token budget set to {tokens:,}. Energy is now 1.0 and falls as tokens are billed.")
 
-    def _finetune(self, args: list[str]) -> None:
-        from .finetune import summary
-
-        a = _finetune_parser().parse_args(args)
-        card = self.engine.finetune(a.name, steps=a.steps, base=a.base, evaluate=a.evaluate)
-        print(summary(card, a.name))
-
-    def _print_costs(self) -> None:
+    def handle_costs(self, args) -> None:
+        if args.team:
+            return print(handle_team(self.engine, "costs"))
         c = self.engine.costs()
 
         def usd(v):
@@ -269,7 +227,7 @@ class LLMOSMagics(Magics):
                          right=(1, 2)))
         print("Set one with %config LLMOS.prices = {'model-prefix': (input, output)}; local models: {'local': (i, o)}.")
 
-    def _print_providers(self) -> None:
+    def handle_providers(self, _args) -> None:
         from .providers import available, key_status, resolve_auto
 
         auto = resolve_auto("auto")
@@ -280,58 +238,118 @@ class LLMOSMagics(Magics):
                 state = str(exc)
             print(f"{name:<10} {state}{'   <- auto picks this' if name == auto else ''}")
 
-    # -- cell magic ------------------------------------------------------------------------------
-    def _cell(self, line: str, cell: str):
-        args = _cell_parser().parse_args(shlex.split(line))
-        request = interpolate(cell, self.shell.user_ns).strip()
-        if args.help or not request:
-            print(USAGE)
-            return None
-        from .render import response_bundle, result_bundles, value_bundle
+    def handle_alias(self, args) -> None:
+        target = self.aliases.add(args.name, args.target, args.base_url, args.api_key_name)
+        extras = ([f"at {target.base_url}"] if target.base_url else []) + \
+            ([f"key from ${target.api_key_name}"] if target.api_key_name else [])
+        print(f"{args.name} -> {target.spec()}" + (f" ({', '.join(extras)})" if extras else "")
+              + f". Use it with %%llmos {args.name}.")
 
-        if args.consensus:
-            synthesize = None if args.synthesize.lower() == "none" else args.synthesize
-            from .events import Status
+    def handle_unalias(self, args) -> None:
+        self.aliases.remove(args.name)
+        print(f"Removed alias {args.name}.")
 
-            status = _StatusLine()  # the chosen program may run long
-            unsubscribe = self.engine.events.subscribe(status.show, Status)
-            try:
-                consensus = self.engine.consensus(request, args.consensus, namespace=self.shell.user_ns,
-                                                  trust=args.trust, synthesize_with=synthesize)
-            finally:
-                unsubscribe()
-                status.clear()
-            self.shell.user_ns["_llmos"] = consensus
-            if args.json:
-                print(json.dumps(consensus.to_dict(), indent=2, default=str))
-            else:
-                display(consensus)
-            return None
+    def handle_list(self, args) -> None:
+        """The models a provider lists (asked of its API), and the aliases."""
+        from .providers import available, resolve_auto
 
-        stream = _StreamView() if not (args.no_stream or args.json or not self.settings.stream) else None
-        status = _StatusLine()
+        aliased = dict(self.aliases.items())
+        if args.provider in aliased:
+            t = aliased[args.provider]
+            provider = self.engine.provider(t.provider, t.model, t.base_url, t.api_key_name)
+        elif args.provider is None or args.provider in available():
+            provider = self.engine.provider(args.provider)
+        else:
+            raise ConfigError(f"%llmos list takes a provider ({', '.join(available())}) or an alias, not "
+                              f"{args.provider!r}.")
+        models = provider.list_models()
+        print(text_table((f"{provider.name} models", "use as"), [(m, f"{provider.name}:{m}") for m in models]))
+        if aliased:
+            print()
+            print(text_table(("alias", "model", "base URL", "key from"),
+                             [(n, t.spec(), t.base_url or "-", t.api_key_name or "-") for n, t in aliased.items()]))
+        if args.provider is None:
+            print(f"\n(the configured provider, {resolve_auto(self.settings.provider)}; %llmos list PROVIDER for "
+                  "another)")
+
+    def handle_fix(self, args) -> None:
+        """The last error with the program that raised it, sent as a request like any other: through the
+        dispatcher, so a fix that was learned replays; the corrected program runs, or with -f code goes into a
+        new cell."""
+        failed = self.last_error
+        if failed is None:
+            raise ConfigError("There is no error to fix yet: LLMOS keeps the last error a cell raised in this "
+                              "session (since %load_ext llmos_jupyter). Run the failing cell, then %llmos fix.")
+        self._run(fix_request(failed), args.options)
+
+    # -- a request ------------------------------------------------------------------------------
+    def _consensus(self, request: str, options) -> None:
         from .events import Status
 
+        # The models and how they are called come from SPECS; a flag that would be dropped is an error instead.
+        unused = [flag for flag, value in (("provider:model", options.model_id), ("--provider", options.provider),
+                                           ("--model", options.model), ("-m", options.model_parameters),
+                                           ("--temperature", options.temperature),
+                                           ("--max-tokens", options.max_tokens), ("-f", options.format),
+                                           ("--plan", options.plan), ("--no-exec", options.no_exec)) if value]
+        if unused:
+            raise ConfigError(f"--consensus takes its models from SPECS and does not use {', '.join(unused)}; "
+                              "drop them, or run the cell without --consensus.")
+        synthesize = None if options.synthesize.lower() == "none" else options.synthesize
+        status = _StatusLine()  # the chosen program may run long
+        unsubscribe = self.engine.events.subscribe(status.show, Status)
+        try:
+            consensus = self.engine.consensus(request, options.consensus, namespace=self.shell.user_ns,
+                                              trust=options.trust, synthesize_with=synthesize)
+        finally:
+            unsubscribe()
+            status.clear()
+        self.shell.user_ns["_llmos"] = consensus
+        if options.json:
+            print(json.dumps(consensus.to_dict(), indent=2, default=str))
+        else:
+            display(consensus)
+
+    def _run(self, request: str, options, functions: tuple[str, ...] = ()) -> None:
+        from .events import Status
+        from .providers import CallOptions
+        from .render import response_bundle, result_bundles, value_bundle
+
+        # Checked before anything is shown or asked: a bad model or parameter runs nothing.
+        target = self.aliases.resolve(options.model_id, options.provider, options.model)
+        call = CallOptions.of(options.temperature, options.max_tokens, options.model_parameters)
+        stream = _StreamView() if not (options.no_stream or options.json or not self.settings.stream) else None
+        status = _StatusLine()
         unsubscribe = self.engine.events.subscribe(status.show, Status)
         summary = None
-        if not args.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
+        if not options.json and getattr(self.shell, "kernel", None) is not None:  # widgets render only in a kernel
             from .widgets import live_summary
 
             summary = live_summary(self.engine)
             display(summary)
         try:
-            result = self.engine.run(request, provider=args.provider, model=args.model, execute=not args.no_exec,
-                                     on_text=stream.write if stream else None, trust=args.trust,
-                                     plan=args.plan)
+            result = self.engine.run(request, provider=target.provider, model=target.model,
+                                     base_url=target.base_url, api_key_name=target.api_key_name, call=call,
+                                     execute=not options.no_exec, on_text=stream.write if stream else None,
+                                     trust=options.trust, plan=options.plan, answer_as=options.format,
+                                     functions=functions)
         finally:
             unsubscribe()
             status.clear()
             if summary is not None:
                 summary.detach()
         self.shell.user_ns["_llmos"] = result
-        if args.json:
+        if result.error and result.code:  # the model's program raised: %llmos fix and {Err[n]} can refer to it
+            self._failed(self.shell.execution_count, result.code, result.error.strip())
+        if options.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
-            return None
+            return
+        if options.format == "code":
+            self._into_new_cell(result, stream)
+            return
+        if options.format is not None:
+            self._show_prose(result, options.format, stream)
+            return
         if stream:
             stream.finish(result.response)
         elif result.response:
@@ -340,7 +358,43 @@ class LLMOSMagics(Magics):
             display(bundle, raw=True)
         if result.value is not None:  # the program's last expression, with what of its own display is safe
             display(value_bundle(_formats(self.shell, result.value), repr(result.value)), raw=True)
-        return None
+
+
+    def _into_new_cell(self, result, stream) -> None:
+        """-f code: the program goes into a new cell below, unrun, as Jupyter AI's -f code does (JupyterLab turns
+        the set_next_input payload into a code cell)."""
+        from .pipeline.stages import NOT_RUN
+        from .render import metadata_bundle, notice_bundle
+
+        if stream:
+            stream.finish(result.response)
+        notice = "\n".join(line for line in (result.notice or "").splitlines() if line != NOT_RUN)
+        if notice:  # e.g. a call of the user's function that was refused
+            display(notice_bundle(notice), raw=True)
+        if result.code:
+            self.shell.set_next_input(result.code, replace=False)
+            display(notice_bundle("The program is in a new cell below; it has not run. Read it, then run that "
+                                  "cell."), raw=True)
+        elif result.error:
+            display(notice_bundle(result.error, error=True), raw=True)
+        display(metadata_bundle(result), raw=True)
+
+    def _show_prose(self, result, form: str, stream) -> None:
+        from .render import metadata_bundle, notice_bundle, prose_bundle
+
+        bundle = prose_bundle(form, result.response)
+        if stream:
+            stream.finish_with(bundle)
+        else:
+            display(bundle, raw=True)
+        if result.notice:
+            display(notice_bundle(result.notice), raw=True)
+        display(metadata_bundle(result), raw=True)
+
+
+def fix_request(failed: FailedCell) -> str:
+    return (f"Fix this program so that it runs without the error below; answer with the whole corrected program."
+            f"\n```python\n{failed.source.rstrip()}\n```\nIt raised:\n{failed.error}")
 
 
 class _StatusLine:
@@ -392,6 +446,13 @@ class _StreamView:
         if text or self.handle is not None:
             self._show(text)
 
+    def finish_with(self, bundle: dict) -> None:
+        """The streamed text replaced by its final form (a prose answer's -f form)."""
+        if self.handle is None:
+            display(bundle, raw=True)
+        else:
+            self.handle.update(bundle, raw=True)
+
 
 def _formats(shell, value) -> dict:
     """The mime bundle IPython would make for `value`, without letting it display itself (_ipython_display_
@@ -412,11 +473,15 @@ def _formats(shell, value) -> dict:
 def register(shell) -> None:
     magics = LLMOSMagics(shell)
     shell.register_magics(magics)
+    shell.events.register("post_run_cell", magics.remember_error)
     if magics.settings not in shell.configurables:
         shell.configurables.append(magics.settings)
 
 
 def unregister(shell) -> None:
+    magics = shell.magics_manager.registry.get("LLMOSMagics")
+    if magics is not None and magics.remember_error in shell.events.callbacks["post_run_cell"]:
+        shell.events.unregister("post_run_cell", magics.remember_error)
     if "llmos" in shell.magics_manager.magics["cell"]:
         del shell.magics_manager.magics["cell"]["llmos"]
         del shell.magics_manager.magics["line"]["llmos"]

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .pipeline.result import Result
-from .safe_markup import NO_MATH, Markup, code_html, markdown_html, plotly_text, safe_bundle, tag
+from .safe_markup import (NO_MATH, Markup, clean_html, code_html, markdown_html, plotly_text, safe_bundle, safe_latex,
+                          tag, unfenced)
 
 MAX_BARS = 64
 # The dashboard's bundles take the same file (js/src/lib/format.js), so badge and dashboard agree.
@@ -65,6 +66,33 @@ def notice_bundle(text: str, *, error: bool = False) -> dict[str, Any]:
 def response_bundle(text: str) -> dict[str, Any]:
     """The model's prose: its Markdown rendered with raw HTML off, then sanitized (safe_markup)."""
     return {"text/plain": text, "text/html": markdown_html(text)}
+
+
+def prose_bundle(form: str, text: str) -> dict[str, Any]:
+    """A prose answer (-f FORM) as the page may show it: Markdown rendered with raw HTML off, HTML sanitized,
+    LaTeX typeset only when it holds no command that makes links or markup, JSON only when it parses; whatever
+    fails its form is shown as text with a notice saying why."""
+    if form == "markdown":
+        return response_bundle(text)
+    if form == "html":
+        return {"text/plain": text, "text/html": tag("div", {"class": f"llmos-prose {NO_MATH}"},
+                                                     clean_html(unfenced(text)))}
+    if form == "math":
+        latex = safe_latex(text)
+        if latex is None:
+            return notice_bundle("The answer is shown as text: it is not LaTeX that can be typeset safely (a link, "
+                                 f"style or macro command, or a stray $).\n\n{text}")
+        return {"text/plain": text, "text/latex": latex}
+    if form == "json":
+        try:
+            value = json.loads(unfenced(text))
+        except ValueError as exc:
+            return notice_bundle(f"The answer is not JSON ({exc}); shown as text. Ask again, or use -f text."
+                                 f"\n\n{text}")
+        # JupyterLab's JSON viewer shows values as data, never as markup.
+        return {"application/json": value if isinstance(value, (dict, list)) else {"value": value},
+                "text/plain": json.dumps(value, indent=2, ensure_ascii=False)}
+    return {"text/plain": text}
 
 
 def code_bundle(code: str) -> dict[str, Any]:

@@ -141,3 +141,33 @@ def safe_bundle(formats: dict[str, Any], text: str) -> dict[str, Any]:
     elif isinstance(formats.get("text/markdown"), str):
         out["text/html"] = markdown_html(formats["text/markdown"])
     return out
+
+
+# MathJax commands that make links, set classes, ids or styles, load extensions or reach HTML: LaTeX holding
+# one is shown as text, never typeset. What is left draws symbols only.
+_UNSAFE_TEX = re.compile(r"\\(href|url|class|cssId|style|require|html|data|unicode|mmlToken|begingroup|def|"
+                         r"newcommand|renewcommand|let|input|include)(?![A-Za-z])")
+
+
+def safe_latex(text: str) -> str | None:
+    """LaTeX for text/latex (typeset by MathJax), between $$ delimiters; None when it holds a command that could
+    make a link or markup, or a $ of its own that could end the math early."""
+    body = unfenced(text)
+    for opening, closing in (("$$", "$$"), ("\\[", "\\]"), ("$", "$")):
+        if len(body) > len(opening) + len(closing) and body.startswith(opening) and body.endswith(closing):
+            body = body[len(opening):-len(closing)].strip()
+            break
+    if not body or _UNSAFE_TEX.search(body) or "$" in body:
+        return None
+    return f"$$\n{body}\n$$"
+
+
+_FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*\n(.*?)\n?```\Z", re.S)
+
+
+def unfenced(text: str) -> str:
+    """A reply that is one code fence, without the fence (models fence JSON, HTML and LaTeX when told not to)."""
+    body = text.strip()
+    m = _FENCE.match(body)
+    return m.group(1).strip() if m else body
+

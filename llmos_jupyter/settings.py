@@ -38,9 +38,15 @@ class Settings:
     model: str | None = _setting(None, "Model name; None for the provider's default.")
     base_url: str | None = _setting(None, "API base URL (e.g. a local OpenAI-compatible server).")
     starter_skills: bool = _setting(True, "Start with verified skills for common circuits.")
-    max_tokens: int = _setting(2048, "Most output tokens per model call.")
+    max_tokens: int = _setting(2048, "Most output tokens per model call (a cell's --max-tokens overrides it).")
+    temperature: float | None = _setting(None, "Sampling temperature for model calls; None for the model's own "
+                                         "default (a cell's --temperature overrides it).")
+    model_parameters: dict[str, Any] = _setting({}, "Other parameters sent with every model call as the vendor "
+                                                "names them, e.g. {'top_p': 0.9} (a cell's -m JSON adds to them).")
     timeout: float = _setting(60.0, "Seconds to wait for a provider before giving up.")
     max_retries: int = _setting(2, "SDK retries (with backoff) on 429, 5xx and connection errors.")
+    tool_steps: int = _setting(5, "Most calls of your own functions ({&fn} in a request) the model may make in one "
+                               "request; past it, calls are refused and the model must answer.")
     stream: bool = _setting(True, "Show the model's reply as it arrives.")
     follower_threshold: float = _setting(0.92, "Similarity at or above which a verified trace is replayed.")
     mixed_threshold: float = _setting(0.75, "Similarity at or above which the nearest trace guides the LLM.")
@@ -81,6 +87,8 @@ class Settings:
             raise ConfigError(f"LLMOS.disk_mb must be a positive number of MiB, not {self.disk_mb!r}.")
         if not self.store_timeout > 0:
             raise ConfigError(f"LLMOS.store_timeout must be a positive number of seconds, not {self.store_timeout!r}.")
+        if not (isinstance(self.tool_steps, int) and self.tool_steps > 0):
+            raise ConfigError(f"LLMOS.tool_steps must be a positive whole number, not {self.tool_steps!r}.")
         if not self.run_timeout > 0:
             raise ConfigError(f"LLMOS.run_timeout must be a positive number of seconds, not {self.run_timeout!r}.")
 

@@ -25,7 +25,7 @@ def test_help_on_the_line_magic_prints_usage_and_asks_no_model(shell, server, fl
     before = shell.user_ns.get("_llmos")  # another test's cell may have left one: it must stay as it was
     with capture_output() as cap:
         shell.run_line_magic("llmos", flag)
-    assert "%%llmos [--provider NAME]" in cap.stdout and "%llmos status" in cap.stdout
+    assert "%%llmos [provider:model | ALIAS] [--provider NAME]" in cap.stdout and "%llmos status" in cap.stdout
     assert not server.requests and shell.user_ns.get("_llmos") is before
 
 
@@ -33,7 +33,7 @@ def test_help_on_the_line_magic_prints_usage_and_asks_no_model(shell, server, fl
 def test_help_on_the_cell_magic_prints_usage_and_asks_no_model(shell, server, flag):
     with capture_output() as cap:
         shell.run_cell_magic("llmos", flag, "Create a Bell state circuit")
-    assert "%%llmos [--provider NAME]" in cap.stdout
+    assert "%%llmos [provider:model | ALIAS] [--provider NAME]" in cap.stdout
     assert not server.requests
 
 

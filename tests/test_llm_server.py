@@ -325,11 +325,18 @@ def test_empty_queue_answers_500(srv):
 
 def test_unknown_path_is_404_in_matching_format(srv):
     with pytest.raises(anthropic.NotFoundError) as ai:
-        make_anthropic(srv).models.list()
+        make_anthropic(srv).models.retrieve("no-such-model")
     assert ai.value.body["error"]["type"] == "not_found_error"
     with pytest.raises(openai.NotFoundError):
-        make_openai(srv).models.list()
+        make_openai(srv).models.retrieve("no-such-model")
     assert [r.api for r in srv.requests] == ["anthropic", "openai"]
+
+
+def test_models_are_listed_in_each_apis_shape(srv):
+    srv.models = ["m-1", "m-2"]
+    assert [m.id for m in make_anthropic(srv).models.list()] == ["m-1", "m-2"]
+    assert [m.id for m in make_openai(srv).models.list()] == ["m-1", "m-2"]
+    assert [(r.api, r.path) for r in srv.requests] == [("anthropic", "/v1/models"), ("openai", "/v1/models")]
 
 
 # -- responder, requests, last_user_text --------------------------------------

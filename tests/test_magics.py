@@ -102,7 +102,7 @@ def test_unknown_provider_and_missing_key_are_explained(shell):
 
 def test_empty_cell_and_bad_option_show_usage(shell, server):
     cap = cell(shell, "   \n")
-    assert "%%llmos [--provider NAME]" in cap.stdout
+    assert "%%llmos [provider:model | ALIAS] [--provider NAME]" in cap.stdout
     assert not server.requests
     from IPython.core.error import UsageError
 

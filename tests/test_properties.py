@@ -1,11 +1,11 @@
 """Property-based tests of the request normalizer, the plan splitter and the magic's argument parsing."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from IPython.core.error import UsageError
 
 from llmos_jupyter.dispatch.normalize import normalize
 from llmos_jupyter.dispatch.plan import plan
-from llmos_jupyter.magics import _cell_parser, interpolate
+from llmos_jupyter.magic_parsers import MagicUsage, cell_parser
+from llmos_jupyter.references import interpolate
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
        "seventeen eighteen nineteen".split()
@@ -79,8 +79,8 @@ def test_plan_never_loses_or_invents_text(text):
 @settings(max_examples=300, deadline=None)
 def test_magic_arguments_parse_or_raise_a_usage_error(args):
     try:
-        parsed = _cell_parser().parse_args(args)
-    except UsageError as exc:
+        parsed = cell_parser().parse_args(args)
+    except MagicUsage as exc:
         assert "%%llmos" in str(exc)
     else:
         assert parsed.provider in (None, "openai", "m", "x", "--", "-") or isinstance(parsed.provider, str)

@@ -200,7 +200,7 @@ def test_hostile_cells_are_handled(name, server, home):
             ip.run_cell_magic("llmos", "", HOSTILE_CELLS[name])
         shown = cap.stdout + "".join(str(o.data) for o in cap.outputs)
         if name == "whitespace":
-            assert "%%llmos [--provider NAME]" in cap.stdout and not server.requests
+            assert "%%llmos [provider:model | ALIAS] [--provider NAME]" in cap.stdout and not server.requests
         else:  # it ran in the sandboxed worker: no key to print, no process to start, and the cell says so
             result = ip.user_ns["_llmos"]
             assert result.protections["where"] == "worker" and result.warnings

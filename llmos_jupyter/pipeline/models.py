@@ -2,9 +2,11 @@
 provider. Each provider is made once and kept (the local model loads once)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..dispatch.modes import Mode
+from ..errors import ConfigError
 from ..prices import PriceTable
 from ..providers import Provider, make_provider, provider_class, resolve_auto
 from ..sentience import Sentience
@@ -21,16 +23,23 @@ class Models:
         self.sentience = sentience
         self._made: dict[tuple, Provider] = {}
 
-    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None) -> Provider:
-        """The provider `name` (the configured one when None) for `model`; `base_url`: a tier's own server (e.g.
-        vLLM serving an adapter)."""
+    def provider(self, name: str | None = None, model: str | None = None, base_url: str | None = None,
+                 api_key_name: str | None = None) -> Provider:
+        """The provider `name` (the configured one when None) for `model`; `base_url`: a tier's or an alias's own
+        server (e.g. vLLM serving an adapter); `api_key_name`: the environment variable with an alias's key."""
         s = self.settings
         configured = name in (None, s.provider)
         chosen = resolve_auto(name or s.provider)
         # The configured model, base URL and key belong to the configured provider only.
         model = model or (s.model if configured else None)
         base_url, api_key = (base_url or s.base_url, self._api_key) if configured else (base_url, None)
-        key = (chosen, model, base_url)
+        if api_key_name is not None:
+            api_key = os.environ.get(api_key_name)
+            if not api_key:
+                raise ConfigError(f"The alias for {chosen}:{model} reads its key from ${api_key_name}, which is not "
+                                  f"set. Set it in the kernel's environment (os.environ[{api_key_name!r}] = ...) "
+                                  "or make the alias again with another --api-key-name.")
+        key = (chosen, model, base_url, api_key_name)
         if key not in self._made:
             options = {"timeout": s.timeout, "max_retries": s.max_retries}
             if chosen != "local":
@@ -55,7 +64,7 @@ class Models:
                 spec = routing.parse(tier, tiers[tier])
                 return self.provider(spec.provider, spec.model, spec.base_url), tier, why
             return self.provider(), None, why
-        return self.provider(options.provider, options.model), None, None
+        return self.provider(options.provider, options.model, options.base_url, options.api_key_name), None, None
 
     def saved_usd(self, saved: int) -> float | None:
         """Saved tokens priced as input to the configured model (a floor: output tokens cost more)."""

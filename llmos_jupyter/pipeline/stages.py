@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ..dispatch.dispatcher import Decision
 from ..events import EventBus
+from ..providers import CallOptions
 from ..sentience import Sentience
 from .execute import execute, not_run
 from .guard import guard
@@ -24,14 +25,20 @@ NOT_RUN = "Not run (--no-exec)."
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How the caller wants one request run: the model it chose, whether to run the program, where its names
-    go, who hears the streamed text, and whether the guard is overridden for this request."""
+    """How the caller wants one request run: the model it chose (and that model's own server and key variable,
+    from an alias), the parameters its calls take, whether to run the program, where its names go, who hears
+    the streamed text, whether the guard is overridden for this request, and what form the answer takes."""
     provider: str | None = None
     model: str | None = None
     execute: bool = True
     namespace: dict[str, Any] = field(default_factory=dict, compare=False)
     on_text: Callable[[str], None] | None = None
     trust: bool = False
+    call: CallOptions = CallOptions()
+    base_url: str | None = None
+    api_key_name: str | None = None
+    answer_as: str | None = None  # None: run the program; "code": the program only; else a prose form (prose.py)
+    functions: tuple[str, ...] = ()  # names of the user's functions offered to the model as tools ({&fn})
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class Route:
 # not run unguarded in the kernel after the user switches to execution = "kernel".
 REPLAY = Route("replay", bounded=True, clean=True, verify="replay", learn=True)
 ANSWER = Route("answer", bounded=False, clean=False, verify="answer", learn=True)
+# A program written after calling the user's own functions may hold what they returned: it is not stored, so it
+# never replays for a request that did not call them.
+CALLED = Route("answer that called your functions", bounded=False, clean=False, verify="answer", learn=False)
 # A fine-tuned local model's answer to a new value of a family it learned must also pass that family's checks.
 VARIATION = Route("local model's variation", bounded=False, clean=False, verify="variation", learn=True)
 # The program a consensus chose runs where the user works; it was weighed, not verified against a request.

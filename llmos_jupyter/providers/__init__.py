@@ -6,7 +6,7 @@ import os
 from importlib.metadata import entry_points
 
 from ..errors import ConfigError
-from .base import Completion, Message, Provider, ToolCall, ToolSpec
+from .base import CallOptions, Completion, Message, Provider, ToolCall, ToolSpec
 
 BUILTIN = {
     "anthropic": "llmos_jupyter.providers.anthropic:AnthropicProvider",
@@ -62,5 +62,5 @@ def key_status(name: str) -> str:
     return f"{env} is set" if os.environ.get(env) else f"{env} is not set"
 
 
-__all__ = ["Completion", "Message", "Provider", "ToolCall", "ToolSpec", "available", "make_provider",
+__all__ = ["CallOptions", "Completion", "Message", "Provider", "ToolCall", "ToolSpec", "available", "make_provider",
            "provider_class", "resolve_auto", "key_status"]

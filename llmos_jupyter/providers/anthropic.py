@@ -5,7 +5,7 @@ import os
 
 from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
-from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
+from .base import DEFAULTS, CallOptions, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
 
 
@@ -32,12 +32,14 @@ class AnthropicProvider(Provider):
         self.endpoint = str(self._client.base_url)
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None,
+                 options: CallOptions | None = None) -> Completion:
         kwargs: dict = {
             "model": self.model,
             "max_tokens": max_tokens,
             "system": system,
             "messages": _messages(messages),
+            **(options.sdk_arguments() if options else {}),
         }
         if tools:
             kwargs["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
@@ -58,6 +60,11 @@ class AnthropicProvider(Provider):
                             "Nothing was run. If this is a local server, check that it supports streaming or use "
                             "%%llmos --no-stream.", provider=self.name, kind="malformed") from None
         return self._completion(message)
+
+    def list_models(self) -> list[str]:
+        """GET /v1/models through the SDK (which follows its pages)."""
+        with translated_errors(self):
+            return sorted(m.id for m in self._client.models.list())
 
     def _completion(self, message) -> Completion:
         text = "".join(b.text for b in message.content if b.type == "text")

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..ledger import Usage
 from ..localmodel.adapters import read_card
 from ..localmodel.weights import DEFAULT_MODEL, describe_adapter, load, load_adapter, model_dir
-from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolSpec
+from .base import DEFAULTS, CallOptions, Completion, Message, Provider, TextCallback, ToolSpec
 
 
 class LocalProvider(Provider):
@@ -31,6 +31,7 @@ class LocalProvider(Provider):
         super().__init__(model)
         self.max_new_tokens = max_new_tokens
         self._card = None
+        self._adapters = Path(adapters) if adapters is not None else None
         if model in (None, self.default_model):
             self._dir = model_dir()  # fail early with the install hint, before any request
             return
@@ -41,9 +42,18 @@ class LocalProvider(Provider):
         self._card = read_card(Path(adapters).parent, model)
         self.note = describe_adapter(self._card)
 
+    def list_models(self) -> list[str]:
+        """The embedded model and the adapters fine-tuned in this home (each served as local:<name>)."""
+        from ..localmodel.adapters import names
+
+        return [self.default_model, *(names(self._adapters.parent) if self._adapters is not None else [])]
+
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None,
+                 options: CallOptions | None = None) -> Completion:
         import torch
+
+        sampling = _sampling(options)
 
         # An adapter gets the prompt it was trained on: the engine builds it for T0 (finetune.prompt).
         tokenizer, model = load_adapter(self._card) if self._card is not None else load(self._dir)
@@ -55,6 +65,7 @@ class LocalProvider(Provider):
         gen = dict(**inputs, max_new_tokens=min(max_tokens, self.max_new_tokens), do_sample=False, pad_token_id=pad)
         if self._card is None:  # the base model loops without it; an adapter was trained to stop
             gen["repetition_penalty"] = 1.1
+        gen.update(sampling)
         if on_text is None:
             with torch.inference_mode():
                 output = model.generate(**gen)
@@ -89,3 +100,26 @@ class LocalProvider(Provider):
         if "error" in result:
             raise result["error"]
         return result["output"]
+
+
+SAMPLING = ("top_p", "top_k", "seed")
+
+
+def _sampling(options: CallOptions | None) -> dict:
+    """A cell's temperature, top_p and top_k as transformers' generate() takes them (greedy when none is set);
+    a parameter the local model has no use for is an error, not silently dropped."""
+    if options is None:
+        return {}
+    extra = dict(options.extra)
+    unknown = sorted(set(extra) - set(SAMPLING))
+    if unknown:
+        raise ConfigError(f"The local model takes temperature, {', '.join(SAMPLING)} as model parameters, not "
+                          f"{', '.join(unknown)}.")
+    if "seed" in extra:
+        import torch
+
+        torch.manual_seed(int(extra.pop("seed")))
+    if not options.temperature and not extra:
+        return {}
+    return {"do_sample": True, "temperature": options.temperature or 1.0, **extra}
+

@@ -10,7 +10,7 @@ import os
 
 from ..errors import ConfigError, ProviderError
 from ..ledger import Usage
-from .base import DEFAULTS, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
+from .base import DEFAULTS, CallOptions, Completion, Message, Provider, TextCallback, ToolCall, ToolSpec
 from .sdk_errors import translated_errors
 
 
@@ -41,13 +41,15 @@ class OpenAIProvider(Provider):
         self._max_tokens_param = "max_completion_tokens" if official else "max_tokens"
 
     def complete(self, system: str, messages: list[Message], *, tools: list[ToolSpec] | None = None,
-                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None) -> Completion:
+                 max_tokens: int = DEFAULTS.max_tokens, on_text: TextCallback | None = None,
+                 options: CallOptions | None = None) -> Completion:
         kwargs: dict = {
             "model": self.model,
             # OpenAI's current models take max_completion_tokens and refuse max_tokens; compatible
             # local servers (Ollama, llama.cpp) know only max_tokens.
             self._max_tokens_param: max_tokens,
             "messages": [{"role": "system", "content": system}] + [_message(m) for m in messages],
+            **(options.sdk_arguments() if options else {}),
         }
         if tools:
             kwargs["tools"] = [{"type": "function", "function": {
@@ -57,6 +59,11 @@ class OpenAIProvider(Provider):
             if on_text is None:
                 return self._completion(self._client.chat.completions.create(**kwargs))
             return self._stream(kwargs, on_text)
+
+    def list_models(self) -> list[str]:
+        """GET /v1/models through the SDK (which follows its pages)."""
+        with translated_errors(self):
+            return sorted(m.id for m in self._client.models.list())
 
     def _completion(self, response) -> Completion:
         choice = response.choices[0]

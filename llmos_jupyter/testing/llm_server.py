@@ -24,6 +24,7 @@ __all__ = ["Reply", "Request", "ScriptedLLMServer"]
 
 OPENAI_PATH = "/v1/chat/completions"
 ANTHROPIC_PATH = "/v1/messages"
+MODELS_PATH = "/v1/models"  # GET: the models a provider lists, in the dialect the client speaks
 
 _ANTHROPIC_ERROR_TYPES = {
     400: "invalid_request_error",
@@ -154,6 +155,7 @@ class ScriptedLLMServer:
         self.port = port
         self.responder: Responder | None = None
         self.requests: list[Request] = []
+        self.models: list[str] = ["scripted-model"]  # what GET /v1/models lists
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -226,6 +228,7 @@ class ScriptedLLMServer:
             self._queue.clear()
             self.requests.clear()
             self.responder = None
+            self.models = ["scripted-model"]
 
     def _record(self, request: Request) -> None:
         with self._lock:
@@ -319,6 +322,10 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(api=api, path=path, headers=headers, body=body, stream=bool(body.get("stream")))
         scripted._record(request)
 
+        if self.command == "GET" and path == MODELS_PATH:
+            with scripted._lock:
+                models = list(scripted.models)
+            return self._send_json(api, 200, _models_page(api, models), {})
         if self.command != "POST" or path not in (OPENAI_PATH, ANTHROPIC_PATH):
             return self._send_error(api, 404, f"Not found: {self.command} {path}", {})
         if bad_json:
@@ -395,6 +402,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # closing without the last chunk = abrupt EOF
             return
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _models_page(api: str, models: list[str]) -> dict:
+    """One page holding every model, as each API's list endpoint sends it."""
+    if api == "anthropic":
+        data = [{"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"} for m in models]
+        return {"data": data, "has_more": False, "first_id": models[0] if models else None,
+                "last_id": models[-1] if models else None}
+    return {"object": "list",
+            "data": [{"id": m, "object": "model", "created": 1767225600, "owned_by": "scripted"} for m in models]}
 
 
 def _error_body(api: str, status: int, message: str) -> dict:

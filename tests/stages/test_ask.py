@@ -16,6 +16,7 @@ from llmos_jupyter.pipeline.baseline import lean_baseline
 from llmos_jupyter.pipeline.toolbox import ToolBox
 from llmos_jupyter.prices import PriceTable
 from llmos_jupyter.prompts import PLANNER_SYSTEM
+from llmos_jupyter.settings import Settings
 from llmos_jupyter.providers.openai import OpenAIProvider
 from llmos_jupyter.store import SQLiteStore as Store
 
@@ -29,7 +30,8 @@ FENCED = BELL.rstrip("\n")  # a block's program, as the reply's text holds it
 def deps(tmp_path):
     store = Store(tmp_path / "home")
     memory = Memory(store, tmp_path / "home", starter_skills=False)
-    yield Asking(memory, ToolBox(memory), Ledger(store), PriceTable(), EventBus(), max_tokens=512, stream=False)
+    yield Asking(memory, ToolBox(memory), Ledger(store), PriceTable(), EventBus(), max_tokens=512, stream=False,
+                 tool_steps=Settings().tool_steps)
     store.close()
 
 
