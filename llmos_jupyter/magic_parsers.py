@@ -289,7 +289,6 @@ def _need(words: list[str], count: int, message: str) -> None:
 
 
 def _line(command: str, words: list[str]):
-    rest = " ".join(words) or None
     if command == "status":
         return Status()
     if command == "providers":

@@ -10,9 +10,10 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads with the first vector, not at %load_ext
+    import numpy as np
 
 from ..errors import StoreError
 from .base import Cursor, Store
@@ -273,9 +274,13 @@ class SQLiteStore(Store):
             return self._conn.execute(sql, tuple(params)).fetchall()
 
     def vector(self, v: np.ndarray) -> bytes:
+        import numpy as np
+
         return np.asarray(v, np.float32).tobytes()
 
     def vectors_of(self, values: Iterable[bytes], dim: int) -> np.ndarray:
+        import numpy as np
+
         return np.frombuffer(b"".join(values), dtype=np.float32).reshape(-1, dim)
 
     def close(self) -> None:
