@@ -55,7 +55,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmos_jupyter import LLMOS  # noqa: E402
-from llmos_jupyter.dispatch.normalize import normalize  # noqa: E402
+from llmos_jupyter.text.normalize import normalize  # noqa: E402
 from llmos_jupyter.memory.embed import Embedder  # noqa: E402
 from llmos_jupyter.memory.templates import bindings_of  # noqa: E402
 from llmos_jupyter.memory.traces import _COLUMNS, Trace, _trace_to_row  # noqa: E402

@@ -198,7 +198,7 @@ def stage_train(args, home: Path) -> None:
         card = {"base": trained.base, "examples": len(train_set), "trace_ids": sorted({e.trace_id for e in train_set}),
                 "steps": args.steps, "seconds": round(trained.seconds, 1), "loss_curve": trained.losses,
                 "benchmark": "benchmarks/finetune.py"}
-        from llmos_jupyter.dispatch.normalize import normalize
+        from llmos_jupyter.text.normalize import normalize
 
         card["families"] = sorted({tuple(sorted(normalize(e.request).terms)) for e in train_set} - {()})
         folder = adapters.save(home, NAME, lambda f: write_adapter(trained, f), card)

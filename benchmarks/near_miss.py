@@ -13,7 +13,7 @@ What it measures
     and counts how many still replay; "word rule" marks those the rule turned away.
 
     A last table asks the same words in another order: gates named in another order never replay
-    (dispatch/words.py gate_order), slot values in another order do not bind, and named values
+    (text/words.py gate_order), slot values in another order do not bind, and named values
     ('beta = 0.2 and gamma = 0.7') bind by name: a replay there is right only when it ran the asked program.
 
     python benchmarks/near_miss.py
@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llmos_jupyter import LLMOS, Mode  # noqa: E402
 from llmos_jupyter.testing import Reply, ScriptedLLMServer  # noqa: E402
-from llmos_jupyter.dispatch.normalize import normalize  # noqa: E402
-from llmos_jupyter.dispatch.words import content_words  # noqa: E402
+from llmos_jupyter.text.normalize import normalize  # noqa: E402
+from llmos_jupyter.text.words import content_words  # noqa: E402
 from llmos_jupyter.testing import qiskit_model  # noqa: E402
 
 HEAD = "from qiskit import QuantumCircuit, transpile\nfrom qiskit_aer import AerSimulator\n\n"

@@ -133,7 +133,7 @@ def many_kernels(url: str, processes: int, requests: int, tmp: Path) -> None:
 def follower(url: str, home: str, texts: list[str], ready, out: str) -> None:
     """The reading kernel: dispatches request i until it replays the trace learned from it."""
     from llmos_jupyter import LLMOS
-    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.text.normalize import normalize
 
     llmos = LLMOS(home=home, store=url, member="reader", provider="openai", base_url="http://127.0.0.1:9/v1",
                   api_key="x", stream=False, starter_skills=False)
@@ -157,8 +157,8 @@ def follower(url: str, home: str, texts: list[str], ready, out: str) -> None:
 def following(url: str, kind: str, skills: int, tmp: Path) -> list[float]:
     from dispatch_overhead import distinct_templates
 
-    from llmos_jupyter.dispatch.dispatcher import request_values
-    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.pipeline.dispatcher import request_values
+    from llmos_jupyter.text.normalize import normalize
     from llmos_jupyter.memory.embed import Embedder
     from llmos_jupyter.memory.learn import learn
     from llmos_jupyter.memory.traces import TraceStore
@@ -248,7 +248,7 @@ def dispatch(url: str, sizes: list[int], n_requests: int, templates: int, tmp: P
     from dispatch_overhead import NOVEL, Filler, request
 
     from llmos_jupyter import LLMOS
-    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.text.normalize import normalize
 
     rng = random.Random(11)  # the same seed for both stores: the same traces, vectors and requests
     llmos = LLMOS(home=tmp / f"dispatch-{kind}", store=url, provider="openai", base_url="http://127.0.0.1:9/v1",

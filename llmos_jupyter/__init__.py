@@ -17,7 +17,7 @@ def __getattr__(name: str):
 
         return getattr(engine, name)
     if name == "Mode":
-        from .dispatch.modes import Mode
+        from .modes import Mode
 
         return Mode
     if name == "LLMOSError":

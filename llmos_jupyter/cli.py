@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _migrate(args) -> int:
-    from .store.migrate import migrate
+    from .memory.migrate import migrate
     from .texttable import text_table
 
     moved = migrate(args.src, args.dst, Settings(member=args.member).who())

@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .dispatch.dispatcher import Dispatcher, Thresholds
-from .dispatch.modes import Mode
-from .dispatch.plan import plan as split_steps
+from .pipeline.dispatcher import Dispatcher, Thresholds
+from .modes import Mode
+from .text.plan import plan as split_steps
 from .errors import ConfigError, LLMOSError
 from .events import EventBus, ModeChosen, RequestStarted, Status, StepStarted
 from .ledger import Ledger

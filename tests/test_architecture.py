@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "llmos_jupyter"
 # Lowest first. A module may import from its own layer or a lower one, never a higher one. An entry names a
 # module and everything under it; "=name" names that module alone.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "settings", "events", "tokencount", "dispatch.modes", "dispatch.symbols", "quiet"),
-    ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
+    # text: request text before memory or models see it (symbols, words, the normalized template, steps).
+    ("errors", "settings", "events", "tokencount", "modes", "text", "quiet"),
+    ("store", "prompts"),
     ("ledger", "sentience", "prices"),
     # localmodel: weights and adapter folders, served by providers.local and trained by finetune.
-    # store.migrate moves a memory between stores, so it knows what memory's records mean.
-    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel", "store.migrate"),
-    # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
-    ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
+    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel"),
+    # The consensus package's face re-exports its pipeline, which asks models; its maths sit a layer lower.
+    ("pipeline", "consensus.pipeline", "=consensus"),
     ("engine",),
     ("cli", "magics", "render", "jupyter_config", "widgets", "testing", ""),
 ]
@@ -99,6 +99,29 @@ def test_no_import_runs_back_up_the_layers():
     upward = sorted(f"{m} ({layer(m)}) -> {t} ({layer(t)})" for m, (ours, _) in GRAPH.items() for t in ours
                     if t in MODULES and layer(t) > layer(m))
     assert upward == []
+
+
+# A folder is one layer, except one whose maths sit below the pipeline that uses them (said in LAYERS).
+SPLIT_FOLDERS = ("consensus",)
+
+
+def _folder(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_each_folder_sits_in_one_layer():
+    layers: dict[str, set[int]] = {}
+    for m in MODULES:
+        layers.setdefault(_folder(m), set()).add(layer(m))
+    assert {f: sorted(ls) for f, ls in layers.items() if len(ls) > 1 and f not in SPLIT_FOLDERS} == {}
+    assert layer("text.normalize") == layer("text.symbols") < layer("memory.traces") < layer("pipeline.dispatcher")
+
+
+def test_no_import_circles_between_folders():
+    graph: dict[str, set[str]] = {}
+    for m, (ours, _) in GRAPH.items():
+        graph.setdefault(_folder(m), set()).update(_folder(t) for t in ours if t in MODULES and _folder(t) != _folder(m))
+    assert _cycles(graph) == []
 
 
 def test_the_checker_sees_an_upward_import(tmp_path):

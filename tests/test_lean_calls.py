@@ -135,7 +135,7 @@ def test_the_general_benchmark_stream_has_every_kind_of_request():
 
 
 def test_gates_composed_with_then_do_not_read_as_staged_work():
-    from llmos_jupyter.dispatch.plan import reads_staged
+    from llmos_jupyter.text.plan import reads_staged
 
     assert not reads_staged("What is the unitary of H then Z on one qubit?")  # one program: no `plan` schema
     assert reads_staged("Prepare a Bell state, then add depolarizing noise")

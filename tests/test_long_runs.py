@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from llmos_jupyter.events import EventBus, Status
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.pipeline.execute import execute
 from llmos_jupyter.pipeline.records import Answer
 from llmos_jupyter.pipeline.runners import WorkerRunner

@@ -68,7 +68,7 @@ def test_shots_rebind_at_once_and_are_verified(engine):
 
 def ghz_model(entangle):
     """A model that answers GHZ requests correctly, with `entangle(n)` as its CNOT lines."""
-    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.text.normalize import normalize
 
     def answer(req):
         n = normalize(req.last_user_text()).first("qubits")
@@ -443,8 +443,8 @@ def test_a_kernel_sees_what_another_added_and_forgot(make_engine, server, home):
 def learned_trace(request: str, code: str | None = None, **changes):
     """The trace one verified run of `code` (the scripted model's program for `request`) would make, used
     five times and with every slot generalized."""
-    from llmos_jupyter.dispatch.dispatcher import request_values
-    from llmos_jupyter.dispatch.normalize import normalize
+    from llmos_jupyter.pipeline.dispatcher import request_values
+    from llmos_jupyter.text.normalize import normalize
     from llmos_jupyter.memory import checks
     from llmos_jupyter.memory.templates import make_template
     from llmos_jupyter.memory.traces import Trace
@@ -604,7 +604,7 @@ def test_memory_imports_neither_the_dispatcher_nor_the_executor():
 
     for path in Path(memory.__file__).parent.glob("*.py"):
         modules = [n.module or "" for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)]
-        assert not [m for m in modules if m.endswith(("dispatch.dispatcher", "tools.qiskit_exec"))], path.name
+        assert not [m for m in modules if m.endswith(("pipeline.dispatcher", "tools.qiskit_exec"))], path.name
 
 
 def test_curated_facts_are_encoded_once_per_home_and_again_when_their_text_changes(tmp_path, monkeypatch):

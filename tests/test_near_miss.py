@@ -162,8 +162,8 @@ def test_under_the_follower_threshold_the_words_still_decide(make_engine, server
 
 
 def test_content_words_leave_out_slots_and_only_the_fixed_words():
-    from llmos_jupyter.dispatch.normalize import normalize
-    from llmos_jupyter.dispatch.words import content_words
+    from llmos_jupyter.text.normalize import normalize
+    from llmos_jupyter.text.words import content_words
 
     def words(text):
         return set(content_words(normalize(text).key).values())

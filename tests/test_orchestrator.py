@@ -2,7 +2,7 @@
 import pytest
 from conftest import Reply
 from llmos_jupyter import Mode
-from llmos_jupyter.dispatch.plan import plan, reads_staged
+from llmos_jupyter.text.plan import plan, reads_staged
 from llmos_jupyter.testing.qiskit_model import respond
 
 NOISE_STEPS = {

@@ -14,7 +14,7 @@ from IPython.utils.capture import capture_output
 from page_check import check_bundle, check_html
 
 from llmos_jupyter import render
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.pipeline.result import Result, Tokens
 from llmos_jupyter.safe_markup import clean_html, code_html, markdown_html, plotly_text, safe_bundle, tag
 

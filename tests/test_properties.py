@@ -2,8 +2,8 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmos_jupyter.dispatch.normalize import normalize
-from llmos_jupyter.dispatch.plan import plan
+from llmos_jupyter.text.normalize import normalize
+from llmos_jupyter.text.plan import plan
 from llmos_jupyter.magic_parsers import MagicUsage, cell_parser
 from llmos_jupyter.references import interpolate
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from llmos_jupyter.dispatch.normalize import normalize
+from llmos_jupyter.text.normalize import normalize
 from llmos_jupyter.memory import checks
 from llmos_jupyter.memory.qiskit_facts import FACTS, Fact
 from llmos_jupyter.memory.starter_skills import PLACEHOLDER, SKILLS, Param, Skill, skill

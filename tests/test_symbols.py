@@ -1,11 +1,11 @@
-"""Typed symbols are slots before a request is split into words (dispatch/symbols.py): an operator label or a
+"""Typed symbols are slots before a request is split into words (text/symbols.py): an operator label or a
 named value keeps its identity, whatever letters it is made of."""
 import math
 
 import pytest
 
-from llmos_jupyter.dispatch.normalize import normalize
-from llmos_jupyter.dispatch.words import content_words
+from llmos_jupyter.text.normalize import normalize
+from llmos_jupyter.text.words import content_words
 
 
 def slots(text):

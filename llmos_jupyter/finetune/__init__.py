@@ -120,7 +120,7 @@ def _card(trained, examples: list[Example], traces, left_out: dict[str, str]) ->
     losses = trained.losses
     stride = max(1, len(losses) // 100)  # the curve, at most ~100 points
     ids = sorted({e.trace_id for e in examples})
-    from ..dispatch.normalize import normalize
+    from ..text.normalize import normalize
 
     # The term sets of what it learned: T0 routing sends a request here only when its terms are one of them.
     families = sorted({tuple(sorted(normalize(e.request).terms)) for e in examples} - {()})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from ..dispatch.normalize import normalize
+from ..text.normalize import normalize
 from ..memory.templates import bindings_of, instantiate
 from ..memory.traces import Trace
 from ..settings import DEFAULT_SHOTS

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dispatch.modes import Mode
+from ..modes import Mode
 from ..errors import ConfigError
 
 _cards: dict[str, tuple[float, frozenset, frozenset]] = {}

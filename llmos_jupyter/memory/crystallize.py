@@ -38,7 +38,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from ..dispatch.normalize import normalize
+from ..text.normalize import normalize
 from ..errors import LLMOSError
 from . import checks
 from .checks import check_values

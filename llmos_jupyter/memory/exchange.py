@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..dispatch.normalize import rekey, terms_of
+from ..text.normalize import rekey, terms_of
 from ..errors import LLMOSError
 from .templates import PLACEHOLDER, shape_of
 from .traces import Trace, TraceStore

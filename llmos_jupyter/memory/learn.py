@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ..dispatch.normalize import Normalized
+from ..text.normalize import Normalized
 from . import checks, results
 from .checks import check_values
 from .templates import SIZE_CALLS, make_template

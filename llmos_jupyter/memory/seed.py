@@ -1,7 +1,7 @@
 """Starter skills as traces: verified, parameterized, and free to rebind every parameter."""
 from __future__ import annotations
 
-from ..dispatch.normalize import normalize
+from ..text.normalize import normalize
 from ..prompts import LEAN_SYSTEM
 from ..tokencount import count_tokens
 from .templates import shape_of

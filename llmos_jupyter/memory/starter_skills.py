@@ -2,7 +2,7 @@
 
 Each skill is a complete Qiskit 2.x program in which the request's parameters are
 placeholders (`SLOT_<kind>_<i>`, the i-th slot of that kind in the request, as
-`dispatch.normalize` reads it). Instantiating a skill replaces each placeholder with the
+`text.normalize` reads it). Instantiating a skill replaces each placeholder with the
 Python literal of its value. `checks` names the checks from `checks.CHECKS` that hold for
 every valid parameter value, so a replay of the skill can be verified like a learned trace.
 

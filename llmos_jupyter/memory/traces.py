@@ -332,9 +332,9 @@ class TraceStore:
             return [Hit(float(scores[i]), *self._rows[i]) for i in top]
 
     def _upgrade_keys(self) -> None:
-        """Bring aliases keyed by an older normalizer (dispatch.normalize.KEY_VERSION) up to date, once per
+        """Bring aliases keyed by an older normalizer (text.normalize.KEY_VERSION) up to date, once per
         home: re-key and re-embed them in one transaction, so old and new requests meet on equal terms."""
-        from ..dispatch.normalize import KEY_VERSION, rekey
+        from ..text.normalize import KEY_VERSION, rekey
 
         self._keys_checked = True
         if self.read_only:  # the store's writers keep its keys and seals up to date

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..dispatch.dispatcher import Decision
-from ..dispatch.modes import Mode
+from .dispatcher import Decision
+from ..modes import Mode
 from ..events import EventBus, LLMCall, LLMText
 from ..finetune import prompt as adapter_prompt
 from ..ledger import Ledger, Usage

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ..dispatch.dispatcher import Decision, Dispatcher, Thresholds
-from ..dispatch.modes import Mode
+from .dispatcher import Decision, Dispatcher, Thresholds
+from ..modes import Mode
 from ..sentience import Policy
 from .records import Request
 

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..dispatch.dispatcher import Decision, Dispatcher, Thresholds
-from ..dispatch.modes import Mode
+from .dispatcher import Decision, Dispatcher, Thresholds
+from ..modes import Mode
 from ..errors import BudgetExhausted, ConfigError, LLMOSError
 from ..events import EventBus, ModeChosen
 from ..providers import Provider

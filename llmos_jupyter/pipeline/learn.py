@@ -3,7 +3,7 @@ count a replay as a verified use or a miss, and crystallize a trace used often e
 from __future__ import annotations
 
 
-from ..dispatch.dispatcher import Decision
+from .dispatcher import Decision
 from ..events import Crystallized, EventBus
 from ..memory import Memory
 from ..sentience import Sentience

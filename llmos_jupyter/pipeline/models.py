@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..dispatch.modes import Mode
+from ..modes import Mode
 from ..errors import ConfigError
 from ..prices import PriceTable
 from ..providers import Provider, make_provider, provider_class, resolve_auto

@@ -1,7 +1,7 @@
 """Stage 1, normalize: the cell's text becomes a `Request` with typed slots and a template."""
 from __future__ import annotations
 
-from ..dispatch.normalize import normalize as normalize_text
+from ..text.normalize import normalize as normalize_text
 from ..errors import ConfigError
 from .records import Request
 

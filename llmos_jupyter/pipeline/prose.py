@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..dispatch.modes import Mode
+from ..modes import Mode
 from ..events import LLMText
 from ..providers import CallOptions, Message, Provider
 from .ask import Asking, Billed

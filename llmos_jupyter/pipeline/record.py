@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..dispatch.dispatcher import Decision
+from .dispatcher import Decision
 from ..events import EventBus, LedgerTotals, RequestEnded, ValenceChanged
 from ..ledger import Ledger
 from ..memory import Memory

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dispatch.modes import Mode
-from ..dispatch.normalize import Normalized
+from ..modes import Mode
+from ..text.normalize import Normalized
 from ..ledger import Usage
 
 

@@ -2,8 +2,8 @@
 of the tool it became. No model is asked."""
 from __future__ import annotations
 
-from ..dispatch.dispatcher import Decision
-from ..dispatch.modes import Mode
+from .dispatcher import Decision
+from ..modes import Mode
 from ..memory import Memory
 from ..memory.templates import instantiate
 from .baseline import lean_baseline

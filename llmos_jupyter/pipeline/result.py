@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..dispatch.modes import Mode
+from ..modes import Mode
 from ..events import RequestSummary
 from ..ledger import Usage
 

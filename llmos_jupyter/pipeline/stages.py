@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from ..dispatch.dispatcher import Decision
+from .dispatcher import Decision
 from ..events import EventBus
 from ..providers import CallOptions
 from ..sentience import Sentience

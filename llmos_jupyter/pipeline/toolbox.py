@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from ..dispatch.dispatcher import bind, request_values
-from ..dispatch.plan import reads_staged
+from .dispatcher import bind, request_values
+from ..text.plan import reads_staged
 from ..memory import Memory
 from ..memory.templates import instantiate
 from ..memory.traces import Trace
@@ -80,7 +80,7 @@ class ToolBox:
         """Skills whose aliases are close to `text`; `fitting` also wants every domain term the alias
         names ('ghz', 'balanced') in `text`, so a GHZ skill is not offered for a superposition request, and a
         skill that can take the request's values (`takes`)."""
-        from ..dispatch.normalize import normalize
+        from ..text.normalize import normalize
 
         n = normalize(text)
         hits = self.memory.traces.search(self.memory.embedder.one(n.key), k=12)

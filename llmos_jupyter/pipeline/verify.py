@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 import builtins
 
-from ..dispatch.dispatcher import Decision
-from ..dispatch.modes import Mode
+from .dispatcher import Decision
+from ..modes import Mode
 from ..memory import results
 from ..memory.checks import check_values, failures
 from .records import Answer, Run, Verification

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 
 import anywidget
 
-from ..dispatch.modes import Mode
+from ..modes import Mode
 from ..events import Event, EventBus, RequestEnded
 
 STATIC = Path(__file__).resolve().parent.parent / "static"

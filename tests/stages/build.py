@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmos_jupyter.dispatch.dispatcher import Decision
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.pipeline.dispatcher import Decision
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.memory.traces import Trace
 from llmos_jupyter.pipeline.normalize import normalize
 from llmos_jupyter.pipeline.records import Answer, Request, Run

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import Reply, fenced
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.events import EventBus, LLMCall, LLMText
 from llmos_jupyter.ledger import Ledger, Usage
 from llmos_jupyter.memory import Memory

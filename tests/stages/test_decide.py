@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from conftest import Reply, fenced, ghz
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.pipeline.decide import decide, fall_back
 from llmos_jupyter.pipeline.normalize import normalize
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.events import EventBus, Executed, ExecutionStarted
 from llmos_jupyter.pipeline.execute import execute, not_run
 from llmos_jupyter.pipeline.runners import KernelRunner

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.ledger import Usage
 from llmos_jupyter.pipeline.record import assemble, succeeded
 from llmos_jupyter.pipeline.records import NOT_RUN, Attempt, Learned, Verdict, Verification

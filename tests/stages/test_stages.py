@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.events import EventBus, GuardBlocked
 from llmos_jupyter.pipeline.flow import timings
 from llmos_jupyter.pipeline.records import Attempt, Verification

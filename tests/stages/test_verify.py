@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmos_jupyter.dispatch.modes import Mode
+from llmos_jupyter.modes import Mode
 from llmos_jupyter.pipeline.records import NOT_RUN, Verification
 from llmos_jupyter.pipeline.verify import NO_RESULT, verify_answer, verify_replay, verify_variation
 

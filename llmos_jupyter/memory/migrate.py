@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreError
-from . import Store, open_store, sqlite_path
+from ..store import Store, open_store, sqlite_path
 
 # table: (columns that identify a record, columns the destination assigns itself, vector columns). In the order
 # the tables are written (an alias needs its trace).
@@ -62,7 +62,7 @@ def _rows(store: Store, table: str, skip: tuple[str, ...], vectors: tuple[str, .
 
 
 def _as_home_member(table: str, row: dict, member: str) -> dict:
-    from ..memory.traces import STARTER
+    from .traces import STARTER
 
     if table in ("requests", "llm_calls") and not row.get("member"):
         return {**row, "member": member}

@@ -14,9 +14,9 @@ from ..memory.templates import bindings_of
 from ..memory.traces import Trace, TraceStore
 from ..memory.embed import Embedder
 from ..settings import DEFAULT_SHOTS, Settings
-from .modes import Mode
-from .normalize import Normalized
-from .words import COMPOSING, composes, content_words, gate_order, word_sequence
+from ..modes import Mode
+from ..text.normalize import Normalized
+from ..text.words import COMPOSING, composes, content_words, gate_order, word_sequence
 
 
 @dataclass(frozen=True)

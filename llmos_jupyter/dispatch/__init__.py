@@ -1,4 +1,0 @@
-"""Choosing how a request is answered."""
-from .modes import Mode
-
-__all__ = ["Mode"]
