@@ -7,6 +7,7 @@ import json
 import sys
 
 from .errors import LLMOSError
+from .magic_parsers import FORMATS, json_object, positive_tokens, temperature
 from .settings import FINETUNE, Settings
 
 
@@ -22,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("request", nargs="+")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--no-exec", action="store_true", help="show the code without running it")
+    run.add_argument("--format", "-f", choices=FORMATS,
+                     help="code: print the program only, unrun; markdown, text, html, math, json: a prose answer")
+    run.add_argument("--model-parameters", "-m", type=json_object, default={}, metavar="JSON",
+                     help="JSON object sent with the model call, e.g. '{\"top_p\": 0.9}'")
+    run.add_argument("--temperature", type=temperature, help="sampling temperature for the model call")
+    run.add_argument("--max-tokens", type=positive_tokens, help="most output tokens for the model call")
     sub.add_parser("status", help="provider, home and token totals")
     move = sub.add_parser("migrate", help="copy a store into another, checked record by record (a home's "
                                           "sqlite:///path/llmos.db into a team's postgresql://..., or back)")
@@ -63,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             card = engine.finetune(args.name, steps=args.steps, base=args.base, evaluate=args.evaluate)
             print(summary(card, args.name))
             return 0
-        result = engine.run(" ".join(args.request), execute=not args.no_exec)
+        from .providers import CallOptions
+
+        call = CallOptions.of(args.temperature, args.max_tokens, args.model_parameters)
+        result = engine.run(" ".join(args.request), execute=not args.no_exec, call=call, answer_as=args.format)
     except LLMOSError as exc:
         print(f"llmos: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
+    elif args.format == "code" and result.code:
+        print(result.code)  # the program alone, to redirect into a file
     else:
         from .render import metadata_line, text_histogram
 

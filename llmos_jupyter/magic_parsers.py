@@ -62,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
         raise MagicUsage(f"{message}\n\n{USAGE}")
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -75,7 +75,7 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def _temperature(text: str) -> float:
+def temperature(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -85,7 +85,7 @@ def _temperature(text: str) -> float:
     return value
 
 
-def _positive(text: str) -> int:
+def positive_tokens(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -240,10 +240,10 @@ def _cell_options(prog: str) -> _Parser:
     p.add_argument("model_id", nargs="?", metavar="provider:model", help="the model for this cell, or an alias")
     p.add_argument("--provider", "-p", help="the provider for this cell (anthropic, openai, local, ...)")
     p.add_argument("--model", help="the model name for this cell")
-    p.add_argument("--model-parameters", "-m", type=_json_object, default={}, metavar="JSON",
+    p.add_argument("--model-parameters", "-m", type=json_object, default={}, metavar="JSON",
                    help="JSON object of parameters passed to the model call, e.g. '{\"top_p\": 0.9}'")
-    p.add_argument("--temperature", type=_temperature, help="sampling temperature for the model call")
-    p.add_argument("--max-tokens", type=_positive, help="most output tokens for the model call")
+    p.add_argument("--temperature", type=temperature, help="sampling temperature for the model call")
+    p.add_argument("--max-tokens", type=positive_tokens, help="most output tokens for the model call")
     p.add_argument("--format", "-f", choices=FORMATS,
                    help="code: the program goes into a new cell below; others: a prose answer in that form")
     p.add_argument("--no-exec", action="store_true", help="show the program without running it")

@@ -22,7 +22,6 @@ from .texttable import text_table
 @dataclass(frozen=True)
 class FailedCell:
     """The last error LLMOS saw, for %llmos fix: the program that raised and what it raised."""
-    number: int | None
     source: str
     error: str
 
@@ -56,7 +55,7 @@ class LLMOSMagics(Magics):
     def _failed(self, number: int | None, source: str, error: str) -> None:
         if number is not None:
             self.errors[number] = error
-        self.last_error = FailedCell(number, source, error)
+        self.last_error = FailedCell(source, error)
 
     # The engine is made on first use so %load_ext stays fast and settings made before it apply.
     @property

@@ -45,3 +45,16 @@ def test_status(home):
     assert p.returncode == 0, p.stderr
     s = json.loads(p.stdout)
     assert s["provider"] == "local" and s["ledger"]["requests"] == 0 and "weak" in s["note"]
+
+
+def test_run_takes_the_magics_model_parameters_and_formats(server, home):
+    common = ("--home", str(home), "--provider", "openai", "--base-url", server.openai_base_url, "--no-starter-skills")
+    server.enqueue(Reply(text=fenced(BELL)))
+    p = llmos(*common, "run", "Create a Bell state circuit", "-f", "code", "--temperature", "0.4",
+              "-m", '{"top_p": 0.5}', "--max-tokens", "300")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == BELL.strip() and "│" not in p.stdout  # the program alone, not run
+    body = server.requests[-1].body
+    assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.4, 0.5, 300)
+    p = llmos(*common, "run", "Create a Bell state circuit", "-m", "{top_p: 1}")
+    assert p.returncode == 2 and "is not JSON" in p.stderr and len(server.requests) == 1

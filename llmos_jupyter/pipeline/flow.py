@@ -18,14 +18,14 @@ from ..providers import Provider
 from ..sentience import Sentience
 from .ask import NO_PROGRAM, Asking, ask
 from .decide import REPLAY_MODES, decide, fall_back
+from .kernel_tools import KernelTools
 from .models import Models
-from .prose import PROSE, ask_prose
 from .learn import Learning
+from .prose import PROSE, ask_prose
 from .record import Recorder
 from .records import Attempt, Request, Run
 from .replay import replay
 from .result import Result
-from .kernel_tools import KernelTools
 from .stages import ANSWER, CALLED, REPLAY, VARIATION, RunOptions, Stages, with_earlier
 
 @dataclass(frozen=True)
