@@ -47,6 +47,7 @@ def mixed_system(example_request: str, example_code: str) -> str:
 
 
 ELIDED = '"…"'  # a long string the example's request already carries, as MIXED shows it
+_IMPORT_LINE = re.compile(r"(?:import|from)\s+[\w.]+(?:\s+import\s+[^(\\]*)?(?:\s+as\s+\w+)?\s*$")  # one line
 _LONG_STRING = re.compile(r"'(?:[^'\\]|\\.){40,}'|\"(?:[^\"\\]|\\.){40,}\"")
 
 
@@ -58,7 +59,7 @@ def shown_example(code: str, request: str = "") -> tuple[str, str, dict[str, str
     leaves with an elided string its original text (`restore`)."""
     lines = lean_code(code).splitlines()
     k = 0
-    while k < len(lines) and re.match(r"(?:import|from)\s+[\w.]+(?:\s+import\s+[^(\\]*)?(?:\s+as\s+\w+)?\s*$", lines[k]):
+    while k < len(lines) and _IMPORT_LINE.match(lines[k]):
         k += 1
     body, originals = [], {}
     said = " ".join(request.split())

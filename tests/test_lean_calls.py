@@ -67,7 +67,8 @@ def test_an_edit_that_does_not_fit_the_example_is_an_error_and_nothing_is_stored
     engine.run("Give me the Operator of a QFT on 3 qubits", namespace={})
     traces = engine.memory.traces.count()
     server.responder = None
-    server.enqueue(Reply(text="```diff\n@@\n-qc.append(QFT(n), range(n))\n+qc.append(QFTGate(n).inverse(), range(n))\n```"))
+    server.enqueue(Reply(text="```diff\n@@\n-qc.append(QFT(n), range(n))\n"
+                              "+qc.append(QFTGate(n).inverse(), range(n))\n```"))
     r = engine.run("Give me the Operator of the inverse QFT on 3 qubits", namespace={})
     assert r.mode == Mode.MIXED and r.error and "edit of the worked example does not fit" in r.error
     assert not r.executed and engine.memory.traces.count() == traces
@@ -83,7 +84,8 @@ def test_mixed_keeps_a_whole_program_reply(engine, server):
 
 
 def test_shown_example_splits_the_leading_imports():
-    imports, body, _ = shown_example("import numpy as np\nfrom qiskit import (\n    QuantumCircuit)\nx = 1  # why\n\nx\n")
+    code = "import numpy as np\nfrom qiskit import (\n    QuantumCircuit)\nx = 1  # why\n\nx\n"
+    imports, body, _ = shown_example(code)
     assert imports == "import numpy as np" and body.startswith("from qiskit import (")  # a wrapped import stays
     assert mixed_system("ask", "from a import b\nb()\n").endswith("Worked example: ask\n```python\nb()\n```")
 
