@@ -11,8 +11,8 @@ LEAN_SYSTEM = "You are a helpful assistant that writes Qiskit programs."
 LEARNER_CORE = ("Reply with one complete, runnable Qiskit 2.x program in a ```python block that ends with what is "
                 "asked (a value, circuit, plot, or a function with the named signature); prose: two sentences at most.")
 LEARNER_SAMPLING = ("No execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); "
-                    "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts; "
-                    "shots as named, else 1024.")
+                    "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts. "
+                    "Shots as named, else 1024.")
 LEARNER_FILES = ("To save a file, write it by relative path in the working folder (data, images, .qpy); never "
                  "code, notebooks, dotfiles or the user's own files.")
 LEARNER_SYSTEM = "\n".join((LEARNER_CORE, LEARNER_SAMPLING, LEARNER_FILES))  # everything, for reference
