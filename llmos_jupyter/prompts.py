@@ -1,4 +1,5 @@
 """The prompts sent to models. Kept short: every token here is billed on every LEARNER call."""
+import ast
 import re
 
 # What a user would send without LLMOS: the yardstick for tokens saved (pipeline/baseline.py).
@@ -10,8 +11,8 @@ LEAN_SYSTEM = "You are a helpful assistant that writes Qiskit programs."
 LEARNER_CORE = ("Reply with one complete, runnable Qiskit 2.x program in a ```python block that ends with what is "
                 "asked (a value, circuit, plot, or a function with the named signature); prose: two sentences at most.")
 LEARNER_SAMPLING = ("No execute(): from qiskit_aer import AerSimulator; sim = AerSimulator(); "
-                    "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts; "
-                    "shots as named, else 1024.")
+                    "sim.run(transpile(qc, sim), shots=N).result().get_counts(); print the counts. "
+                    "Shots as named, else 1024.")
 LEARNER_FILES = ("To save a file, write it by relative path in the working folder (data, images, .qpy); never "
                  "code, notebooks, dotfiles or the user's own files.")
 LEARNER_SYSTEM = "\n".join((LEARNER_CORE, LEARNER_SAMPLING, LEARNER_FILES))  # everything, for reference
@@ -41,18 +42,45 @@ one program can do is one step."""
 
 
 def mixed_system(example_request: str, example_code: str) -> str:
-    body = shown_example(example_code)[1]
+    body = shown_example(example_code, example_request)[1]
     return f"{MIXED_SYSTEM}\nWorked example: {example_request}\n```python\n{body}\n```"
 
 
-def shown_example(code: str) -> tuple[str, str]:
-    """(the imports at the top of a program, the rest without blank lines and comments): MIXED shows the
-    model the rest; an edit of it gets the imports back (a new import is an added line)."""
+ELIDED = '"…"'  # a long string the example's request already carries, as MIXED shows it
+_IMPORT_LINE = re.compile(r"(?:import|from)\s+[\w.]+(?:\s+import\s+[^(\\]*)?(?:\s+as\s+\w+)?\s*$")  # one line
+_LONG_STRING = re.compile(r"'(?:[^'\\]|\\.){40,}'|\"(?:[^\"\\]|\\.){40,}\"")
+
+
+def shown_example(code: str, request: str = "") -> tuple[str, str, dict[str, str]]:
+    """What MIXED shows of a verified program: (the imports at its top, the rest without blank lines and
+    comments, {shown line: program line}). The model sees the rest, and in it a long string that the
+    example's request carries (a QASM source pasted into the request) as "…": the new request carries its
+    own. An edit of the shown rest gets the imports back (a new import is an added line), and every line it
+    leaves with an elided string its original text (`restore`)."""
     lines = lean_code(code).splitlines()
     k = 0
-    while k < len(lines) and re.match(r"(?:import|from)\s+[\w.]+(?:\s+import\s+[^(\\]*)?(?:\s+as\s+\w+)?\s*$", lines[k]):
+    while k < len(lines) and _IMPORT_LINE.match(lines[k]):
         k += 1
-    return "\n".join(lines[:k]), "\n".join(lines[k:])
+    body, originals = [], {}
+    said = " ".join(request.split())
+    for line in lines[k:]:
+        shown = line
+        for literal in _LONG_STRING.findall(line):
+            try:
+                text = ast.literal_eval(literal)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(text, str) and " ".join(text.split()) in said:
+                shown = shown.replace(literal, ELIDED)
+        if shown != line:
+            originals[shown] = line
+        body.append(shown)
+    return "\n".join(lines[:k]), "\n".join(body), originals
+
+
+def restore(program: str, originals: dict[str, str]) -> str:
+    """An edited example with the strings it was shown elided put back where the edit left their lines."""
+    return "\n".join(originals.get(line, line) for line in program.splitlines()) + "\n"
 
 
 def lean_code(code: str) -> str:

@@ -67,7 +67,8 @@ def test_an_edit_that_does_not_fit_the_example_is_an_error_and_nothing_is_stored
     engine.run("Give me the Operator of a QFT on 3 qubits", namespace={})
     traces = engine.memory.traces.count()
     server.responder = None
-    server.enqueue(Reply(text="```diff\n@@\n-qc.append(QFT(n), range(n))\n+qc.append(QFTGate(n).inverse(), range(n))\n```"))
+    server.enqueue(Reply(text="```diff\n@@\n-qc.append(QFT(n), range(n))\n"
+                              "+qc.append(QFTGate(n).inverse(), range(n))\n```"))
     r = engine.run("Give me the Operator of the inverse QFT on 3 qubits", namespace={})
     assert r.mode == Mode.MIXED and r.error and "edit of the worked example does not fit" in r.error
     assert not r.executed and engine.memory.traces.count() == traces
@@ -83,7 +84,8 @@ def test_mixed_keeps_a_whole_program_reply(engine, server):
 
 
 def test_shown_example_splits_the_leading_imports():
-    imports, body = shown_example("import numpy as np\nfrom qiskit import (\n    QuantumCircuit)\nx = 1  # why\n\nx\n")
+    code = "import numpy as np\nfrom qiskit import (\n    QuantumCircuit)\nx = 1  # why\n\nx\n"
+    imports, body, _ = shown_example(code)
     assert imports == "import numpy as np" and body.startswith("from qiskit import (")  # a wrapped import stays
     assert mixed_system("ask", "from a import b\nb()\n").endswith("Worked example: ask\n```python\nb()\n```")
 
@@ -152,3 +154,29 @@ def test_a_skill_that_cannot_take_the_requests_values_is_not_offered(engine, ser
     r = engine.run("What are the amplitudes of the 5-qubit GHZ state?", namespace={})
     assert r.mode == Mode.LEARNER and r.verified
     assert name not in [t["function"]["name"] for t in server.requests[-1].body.get("tools") or []]
+
+
+QASM_A = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\ncx q[0],q[1];\nrz(0.25) q[1];'
+QASM_B = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nx q[1];\ncx q[1],q[0];\nt q[0];'
+
+
+def test_mixed_shows_a_string_its_request_carries_elided_and_puts_it_back():
+    from llmos_jupyter.prompts import ELIDED, restore
+
+    asked = f"What Operator does this OpenQASM 2 code implement?\n{QASM_A}"
+    imports, body, originals = shown_example(program(asked), asked)
+    assert "OPENQASM" not in body and f"source = {ELIDED}" in body and "qasm2" in imports
+    assert restore(body, originals) == program(asked).split("\n\n", 1)[1].replace("\n\n", "\n")
+    # a string the request does not carry is shown as it is
+    assert "OPENQASM" in shown_example(program(asked), "What Operator does this code implement?")[1]
+
+
+def test_a_mixed_edit_of_an_elided_example_runs_the_new_source(engine, server):
+    engine.run(f"What Operator does this OpenQASM 2 code implement?\n{QASM_A}", namespace={})
+    r = engine.run(f"Load this QASM and return the Operator:\n{QASM_B}", namespace={})
+    assert r.mode == Mode.MIXED and r.why.get("answer") == "edit" and r.verified
+    assert "OPENQASM" not in system_of(server.requests[-1].body).split("Worked example:", 1)[1].split("```python")[1]
+    from qiskit import qasm2
+    from qiskit.quantum_info import Operator
+
+    assert r.value.equiv(Operator(qasm2.loads(QASM_B)))

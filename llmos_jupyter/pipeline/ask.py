@@ -14,7 +14,7 @@ from ..finetune import prompt as adapter_prompt
 from ..ledger import Ledger, Usage
 from ..memory import Memory
 from ..prices import PriceTable
-from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, shown_example, with_context
+from ..prompts import PLANNER_SYSTEM, learner_system, mixed_system, restore, shown_example, with_context
 from ..providers import CallOptions, Message, Provider
 from .baseline import lean_baseline
 from .kernel_tools import KernelTools
@@ -98,9 +98,9 @@ def ask(request: Request, decision: Decision, llm: Provider, deps: Asking, *, ti
             code, how, edit_error = None, None, str(exc)
     elif mode == Mode.MIXED and decision.trace is not None and _has_diff(completion.text):
         asked, example = decision.trace.worked_example()
-        imports, shown = shown_example(example)
+        imports, shown, originals = shown_example(example, asked)
         try:  # MIXED may answer with an edit of the example as it was shown (prompts.mixed_system)
-            edited = adapter_prompt.program_from(completion.text, (asked, shown))
+            edited = restore(adapter_prompt.program_from(completion.text, (asked, shown)), originals)
             code, how = (imports + "\n" + edited if imports else edited), "edit"
         except adapter_prompt.EditError as exc:
             code, how, edit_error = None, None, str(exc)

@@ -150,8 +150,9 @@ class Flow:
         if answer.code is None:
             if answer.plan and request.parent_id is None:
                 return Attempt(answer)
-            misfit = answer.edit_error and (f"The model's edit of the worked example does not fit it ({answer.edit_error}), "
-                                           "so nothing ran. Ask again; a reworded request may get a whole program.")
+            misfit = answer.edit_error and (f"The model's edit of the worked example does not fit it "
+                                           f"({answer.edit_error}), so nothing ran. Ask again; a reworded request "
+                                           "may get a whole program.")
             return Attempt(answer, run=Run(executed=False, error=misfit or NO_PROGRAM))
         route = VARIATION if tier == "T0" else CALLED if options.functions else ANSWER
         return self.stages.through(route, request, decision, answer, options)

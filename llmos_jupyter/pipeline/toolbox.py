@@ -86,7 +86,8 @@ class ToolBox:
         hits = self.memory.traces.search(self.memory.embedder.one(n.key), k=12)
         specs, seen = [], set()
         for hit in hits:
-            if hit.score < (self.min_score if min_score is None else min_score) or hit.trace_id in seen or (fitting and not hit.terms <= n.terms):
+            too_far = hit.score < (self.min_score if min_score is None else min_score)
+            if too_far or hit.trace_id in seen or (fitting and not hit.terms <= n.terms):
                 continue
             seen.add(hit.trace_id)
             trace = self.memory.traces.get(hit.trace_id)

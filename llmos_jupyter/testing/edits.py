@@ -33,7 +33,7 @@ def as_edit(req: Request, program: str) -> str | None:
     if m is None or "```diff" not in system:
         return None
     shown = m.group(1)
-    imports, body = shown_example(program)
+    imports, body, _ = shown_example(program)
     # The example's imports are not shown: add an import line when it brings a name the example never uses.
     used = set(re.findall(r"\w+", shown))
     added = [line for line in imports.splitlines() if not _names(line) <= used]

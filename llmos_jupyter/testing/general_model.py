@@ -253,8 +253,8 @@ def program(request: str) -> str | None:
                       "value = float(Statevector(qc).expectation_value(observable).real)", "value")
     if ghz and re.search(r"state\s*vector|amplitudes", low):
         n = n or 3
-        return _lines("from qiskit import QuantumCircuit", "from qiskit.quantum_info import Statevector", "", f"n = {n}",
-                      "qc = QuantumCircuit(n)", "qc.h(0)", "for q in range(n - 1):", "    qc.cx(q, q + 1)",
+        return _lines("from qiskit import QuantumCircuit", "from qiskit.quantum_info import Statevector", "",
+                      f"n = {n}", "qc = QuantumCircuit(n)", "qc.h(0)", "for q in range(n - 1):", "    qc.cx(q, q + 1)",
                       "state = Statevector(qc)", "state")
     if re.search(r"\bqft\b|fourier", low):
         n = n or 3
