@@ -108,10 +108,12 @@ def test_a_row_another_kernel_holds_gives_an_error_in_time_not_a_hung_cell(pg_ur
 
 def test_a_server_that_stops_gives_an_error_and_the_next_request_works_when_it_is_back(tmp_path):
     """A server of its own, stopped (fast shutdown) and started again under a live store."""
+    import tempfile
+
     pgserver = pytest.importorskip("pgserver")
     from llmos_jupyter.ledger import Ledger, Usage
 
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="llmos-pg-"), cleanup_mode="stop")  # see pg_server
     try:
         store = open_store(server.get_uri(), tmp_path, timeout=2)
         ledger = Ledger(store, "ada")
