@@ -247,3 +247,14 @@ def test_a_read_only_role_in_postgresql_replays_and_is_billed(make_engine, serve
     with pytest.raises(StoreError, match=re.escape("refused a write: this member is read-only")):
         writer.forget("GHZ")
     assert ada.memory.traces.get(learned.trace_id) is not None
+
+
+def test_the_store_comes_from_the_environment_when_no_setting_names_one(make_engine, server, store_url, monkeypatch,
+                                                                         tmp_path):
+    monkeypatch.setenv("LLMOS_STORE", store_url)
+    engine = make_engine("openai", home=tmp_path / "elsewhere")
+    assert engine.store.kind == ("postgresql" if store_url.startswith("postgresql") else "sqlite")
+    assert engine.status()["store"] == engine.store.where
+    assert not (tmp_path / "elsewhere" / "llmos.db").exists()  # nothing written to home's default file
+    with pytest.raises(StoreError, match="which LLMOS cannot open"):
+        make_engine("openai", store="mysql://db/team")

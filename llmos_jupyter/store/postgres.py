@@ -261,7 +261,7 @@ class PostgresStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The team store at {self._where} needs its tables created or upgraded, and this "
                              f"user may not ({exc.diag.message_primary}). Ask the store's owner to connect once "
-                             "with LLMOS (or `llmos status --store URL`) to migrate it.") from exc
+                             "with LLMOS (or `llmos --store URL status`) to migrate it.") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(self._unreachable(exc)) from exc
 
