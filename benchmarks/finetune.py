@@ -47,7 +47,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from llmos_jupyter import LLMOS  # noqa: E402
-from llmos_jupyter.finetune import adapters, dataset  # noqa: E402
+from llmos_jupyter.finetune import dataset
+from llmos_jupyter.localmodel import adapters  # noqa: E402
 from llmos_jupyter.finetune.dataset import Example  # noqa: E402
 from llmos_jupyter.finetune.prompt import answer  # noqa: E402
 from llmos_jupyter.memory.templates import instantiate  # noqa: E402
@@ -150,7 +151,7 @@ def stage_train(args, home: Path) -> None:
 
     from llmos_jupyter.finetune.train import Options, train, write_adapter
     from llmos_jupyter.pipeline.runners import WorkerRunner
-    from llmos_jupyter.providers.local import load_base
+    from llmos_jupyter.localmodel.weights import load_base
 
     llmos = LLMOS(home=home, starter_skills=True, provider="local")
     llmos.memory.ready()

@@ -216,7 +216,7 @@ class LLMOS:
         self.events.publish(recording.valence(self.sentience))
 
     def costs(self) -> dict[str, Any]:
-        from .finetune.adapters import names
+        from .localmodel.adapters import names
         from .providers.local import LocalProvider
 
         return {**self.ledger.costs(), "total_usd": self.ledger.total_cost(),

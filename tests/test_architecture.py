@@ -19,9 +19,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "settings", "events", "tokencount", "dispatch.modes", "dispatch.symbols", "quiet"),
     ("store", "dispatch.normalize", "dispatch.words", "dispatch.plan", "prompts"),
     ("ledger", "sentience", "prices"),
-    # finetune: training sets from memory, AdaLoRA training, adapter folders; providers.local serves adapters.
+    # localmodel: weights and adapter folders, served by providers.local and trained by finetune.
     # store.migrate moves a memory between stores, so it knows what memory's records mean.
-    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "store.migrate"),
+    ("providers", "memory", "tools", "consensus", "sandbox", "finetune", "localmodel", "store.migrate"),
     # dispatch.dispatcher is the decide stage's logic; the consensus package's face re-exports its pipeline.
     ("pipeline", "dispatch.dispatcher", "consensus.pipeline", "=consensus"),
     ("engine",),

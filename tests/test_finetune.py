@@ -14,7 +14,7 @@ from conftest import Reply, fenced, ghz
 from llmos_jupyter import Mode
 from llmos_jupyter.errors import ConfigError
 from llmos_jupyter.finetune import AdapterError, prompt, read_card, split, summary
-from llmos_jupyter.finetune.adapters import training_lock
+from llmos_jupyter.localmodel.adapters import training_lock
 from llmos_jupyter.finetune.dataset import as_served, guided, training_set, worked
 from llmos_jupyter.testing.qiskit_model import respond
 
@@ -119,7 +119,7 @@ def test_the_plain_lora_copy_for_vllm_computes_what_the_adaptive_adapter_does(tu
     import torch
     from peft import PeftModel
 
-    from llmos_jupyter.providers.local import load_adapter, load_base
+    from llmos_jupyter.localmodel.weights import load_adapter, load_base
 
     home, card, _ = tuned
     tokenizer, merged = load_adapter(card)

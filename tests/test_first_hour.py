@@ -63,7 +63,7 @@ def test_a_fresh_kernels_first_cell_shows_no_library_output(tmp_path):
 @pytest.mark.slow
 def test_loading_the_local_model_prints_nothing():
     """The GGUF de-quantizing bars are transformers' own (tqdm drawn past its switch): held back too."""
-    code = "from llmos_jupyter.providers.local import load\ntokenizer, model = load()\nprint('loaded', type(model).__name__)"
+    code = "from llmos_jupyter.localmodel.weights import load\ntokenizer, model = load()\nprint('loaded', type(model).__name__)"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr

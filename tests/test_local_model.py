@@ -2,7 +2,8 @@
 import pytest
 
 from llmos_jupyter.providers.base import Message
-from llmos_jupyter.providers.local import LocalProvider, load
+from llmos_jupyter.localmodel.weights import load
+from llmos_jupyter.providers.local import LocalProvider
 
 
 @pytest.mark.slow

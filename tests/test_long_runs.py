@@ -104,9 +104,14 @@ def test_ctrl_c_in_the_kernel_stops_an_unbounded_run_and_the_worker_lives_on(box
         time.sleep(0.2)  # the kernel is waiting on the reply by now
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
-    threading.Thread(target=interrupt_once_running, daemon=True).start()
-    r = box.run(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
-                session="interrupted", timeout=None)
+    # A kernel turns SIGINT into KeyboardInterrupt; a test run started in the background has SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_once_running, daemon=True).start()
+        r = box.run(f"import time\nopen({str(started)!r}, 'w').close()\nwhile True:\n    time.sleep(0.01)",
+                    session="interrupted", timeout=None)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert r.error_type == "KeyboardInterrupt"
     assert box.pid == first
     assert box.run("kept", session="interrupted").value == "still here"

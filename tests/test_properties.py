@@ -1,5 +1,4 @@
 """Property-based tests of the request normalizer, the plan splitter and the magic's argument parsing."""
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError

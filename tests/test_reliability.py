@@ -1,6 +1,5 @@
 """Faults, concurrency, crashes and hostile input: a clear message, and nothing lost."""
 import json
-import os
 import signal
 import sqlite3
 import subprocess

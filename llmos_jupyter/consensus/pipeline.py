@@ -118,16 +118,16 @@ class Answer:
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Asked:
     """What came back from asking every provider once."""
 
-    labels: list[str]  # every provider asked for, in order, answered or not (list priors align with these)
-    answers: list[Answer] = field(default_factory=list)  # the non-empty ones, in the order asked
-    failures: list[dict[str, Any]] = field(default_factory=list)  # {model, kind, message}
-    tokens: dict[str, Billed] = field(default_factory=dict)  # label -> what its call billed
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    providers: dict[str, Provider] = field(default_factory=dict)  # label -> the provider that answered
+    labels: tuple[str, ...]  # every provider asked for, in order, answered or not (list priors align with these)
+    answers: tuple[Answer, ...] = ()  # the non-empty ones, in the order asked
+    failures: tuple[dict[str, Any], ...] = ()  # {model, kind, message}
+    tokens: Mapping[str, Billed] = field(default_factory=dict)  # label -> what its call billed
+    latency_ms: Mapping[str, float] = field(default_factory=dict)
+    providers: Mapping[str, Provider] = field(default_factory=dict)  # label -> the provider that answered
 
 
 @dataclass(frozen=True)
@@ -173,12 +173,13 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
 
     codes = [code_from_text(a.text) for a in asked.answers]
     judged = None
+    answers, failures = asked.answers, asked.failures
     if runner is not None and opts.programs and 2 * sum(c is not None for c in codes) > len(codes):
         with clock.stage("programs"):
             judged = _judge_programs(asked, codes, runner, run.request_id, embedder)
-        embedder = judged.embedder
-    labels = [a.label for a in asked.answers]
-    texts = [a.text for a in asked.answers]
+        embedder, answers, failures = judged.embedder, judged.answers, failures + judged.failures
+    labels = [a.label for a in answers]
+    texts = [a.text for a in answers]
 
     if embedder is None:
         from ..memory.embed import Embedder  # the memory package pulls in the trace store: only when needed
@@ -217,23 +218,24 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
     if synthesizer == "top":
         # The model whose answer weighs most writes the consensus; for programs the top program stands.
         synthesizer = asked.providers.get(labels[top]) if judged is None and len(texts) > 1 else None
+    tokens = dict(asked.tokens)
     if synthesizer is not None:
         with clock.stage("synthesize"):
-            synthesis = _synthesize(synthesizer, prompt, asked.answers, ground.weights, opts.max_tokens, run)
+            synthesis = _synthesize(synthesizer, prompt, answers, ground.weights, opts.max_tokens, run)
         if synthesis.tokens is not None:
-            asked.tokens[synthesis.label] = synthesis.tokens
+            tokens[synthesis.label] = synthesis.tokens
         if synthesis.text is None:
-            asked.failures.append(synthesis.failure)
+            failures = failures + (synthesis.failure,)
         else:
             answer, source_label = synthesis.text, synthesis.label
 
     run.publish(ConsensusFinished(answer_source=source_label, models=tuple(labels),
                                   weights=tuple(ground.weights.tolist()),
-                                  failures=tuple(f["model"] for f in asked.failures), request_id=run.request_id,
+                                  failures=tuple(f["model"] for f in failures), request_id=run.request_id,
                                   histograms=() if judged is None else tuple(_likeliest(r) for r in judged.runs)))
     return ConsensusResult(prompt=prompt, models=labels, texts=texts, weights=ground.weights, ground=ground,
                            refinement=refinement, graph=graph, answer=answer, answer_source=source_label,
-                           failures=asked.failures, tokens=asked.tokens, latency_ms=asked.latency_ms,
+                           failures=list(failures), tokens=tokens, latency_ms=dict(asked.latency_ms),
                            timings_ms=clock.ms, reservoir_weights=reservoir_weights, private=private,
                            request_id=run.request_id, program=program,
                            programs=None if judged is None else judged.runs,
@@ -241,10 +243,13 @@ def run_consensus(prompt: str, providers: Sequence[Any] | str, *, ledger: Ledger
                            distances=None if judged is None else judged.distances)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Judged:
-    """Program answers after running them: the runs kept (aligned with the answers left), their distances."""
+    """Program answers after running them: the answers kept, their runs (aligned), their distances, and a
+    failure for each answer left out because its program failed."""
 
+    answers: tuple[Answer, ...]
+    failures: tuple[dict[str, Any], ...]
     runs: list[Any]  # programs.ProgramRun, or None for a prose answer
     distances: np.ndarray
     basis: list[str]
@@ -262,41 +267,39 @@ def _likeliest(run: Any, keep: int = 8) -> dict[str, float] | None:
 
 
 def _judge_programs(asked: Asked, codes: list[str | None], runner: Any, request_id: str, embedder: Any) -> Judged:
-    """Run every program apart, leave out (and name) those that fail, and measure the rest by behaviour.
-    Changes `asked` in place: the answers left are the ones weighed."""
+    """Run every program apart, leave out (and name) those that fail, and measure the rest by behaviour."""
     from .behaviour import distance_matrix
     from .programs import run_apart
 
     with_code = [(a.label, c) for a, c in zip(asked.answers, codes) if c is not None]
     runs = {r.label: r for r in run_apart(with_code, runner, run_id=request_id[:12])}
-    kept, kept_runs, kept_codes = [], [], []
+    kept, kept_runs, kept_codes, failed = [], [], [], []
     for a, c in zip(asked.answers, codes):
         r = runs.get(a.label)
         if r is not None and not r.ok:
-            asked.failures.append({"model": a.label, "kind": "program", "message": f"{a.label}: {r.problem()}"})
+            failed.append({"model": a.label, "kind": "program", "message": f"{a.label}: {r.problem()}"})
             continue
         kept.append(a)
         kept_runs.append(r)
         kept_codes.append(c)
     if not kept:
-        detail = "; ".join(f["message"] for f in asked.failures)
+        detail = "; ".join(f["message"] for f in (*asked.failures, *failed))
         raise ConsensusError(f"Every model's program failed, so there is nothing to weigh. {detail}")
-    asked.answers = kept
     behaviours = [None if r is None else r.behaviour for r in kept_runs]
     if sum(b is None for b in behaviours) > 1 and embedder is None:
         from ..memory.embed import Embedder
 
         embedder = Embedder()
     D, basis = distance_matrix(behaviours, [a.text for a in kept], embedder, kept_codes)
-    return Judged(kept_runs, D, basis, embedder)
+    return Judged(tuple(kept), tuple(failed), kept_runs, D, basis, embedder)
 
 
 def _ask_all(prompt: str, providers: Sequence[Any] | str, opts: ConsensusOptions, run: RunContext) -> Asked:
     entries, failures = _make_providers(providers, run)
-    asked = Asked(labels=[label for label, _ in entries], failures=failures)
+    labels = tuple(label for label, _ in entries)
     made = [(label, provider) for label, provider in entries if provider is not None]
     if not made:
-        return asked
+        return Asked(labels=labels, failures=tuple(failures))
 
     def ask(item):
         label, provider = item
@@ -310,20 +313,21 @@ def _ask_all(prompt: str, providers: Sequence[Any] | str, opts: ConsensusOptions
     with ThreadPoolExecutor(max_workers=len(made), thread_name_prefix="consensus") as pool:
         outcomes = list(pool.map(ask, made))
     # Billed and published here, in the order asked, so the ledger and the events do not depend on who was faster.
+    answers, tokens, latency_ms, answered = [], {}, {}, {}
     for label, provider, completion, exc, seconds in outcomes:
-        asked.latency_ms[label] = round(seconds * 1000, 1)
+        latency_ms[label] = round(seconds * 1000, 1)
         ok = exc is None and bool(completion.text.strip())
         if exc is not None:
-            asked.failures.append(_failure(label, exc))
+            failures.append(_failure(label, exc))
         else:
-            asked.tokens[label] = run.bill(provider, completion.usage)
+            tokens[label] = run.bill(provider, completion.usage)
             if ok:
-                asked.answers.append(Answer(label, completion.text))
-                asked.providers[label] = provider
+                answers.append(Answer(label, completion.text))
+                answered[label] = provider
             else:
-                asked.failures.append(_empty(label, "answer"))
+                failures.append(_empty(label, "answer"))
         run.publish(ConsensusAnswer(model=label, ok=ok, seconds=round(seconds, 3), request_id=run.request_id))
-    return asked
+    return Asked(labels, tuple(answers), tuple(failures), tokens, latency_ms, answered)
 
 
 def _make_providers(providers: Sequence[Any] | str, run: RunContext) -> tuple[list[tuple[str, Provider | None]],

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import ConfigError
 from ..settings import FINETUNE
-from .adapters import AdapterError, check_name, read_card, save, training_lock
+from ..localmodel.adapters import AdapterError, check_name, read_card, save, training_lock
 from .dataset import Example, as_served, guided, training_set, worked
 
 __all__ = ["AdapterError", "finetune", "read_card", "split", "summary"]

@@ -76,7 +76,7 @@ def train(examples: list[Example], *, base: str = "local", options: Options | No
                           "programs verify (or keep the starter skills on), then fine-tune.")
     if o.steps < 1:
         raise ConfigError(f"--steps must be at least 1, not {o.steps}.")
-    from ..providers.local import device, load_base
+    from ..localmodel.weights import device, load_base
 
     torch.manual_seed(o.seed)
     where = device()
