@@ -149,16 +149,19 @@ def forge(op: str, changes: str) -> str:
 
 # -- team store: a real PostgreSQL 16 with pgvector, from the pgserver wheel, for the whole session -------------
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     """The server's URL (a Unix socket in a temporary folder). Without pgserver the PostgreSQL cases are skipped,
     and pytest -ra prints why."""
     try:
         import pgserver
     except ImportError:
         pytest.skip("PostgreSQL store tests need the pgserver wheel (pip install 'llmos-jupyter[test]')")
+    import tempfile
     import warnings
 
-    folder = tmp_path_factory.mktemp("pg")
+    # Not under pytest's basetemp: another pytest session starting meanwhile prunes old basetemps, which would
+    # pull the data folder from under the running server.
+    folder = tempfile.mkdtemp(prefix="llmos-pg-")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns that XDG_RUNTIME_DIR is unset
         try:
@@ -167,6 +170,9 @@ def pg_server(tmp_path_factory):
             pytest.skip(f"pgserver could not start PostgreSQL here: {exc}")
     yield server.get_uri()
     server.cleanup()
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -216,3 +216,45 @@ def test_team_views_show_who_verified_each_skill_and_what_each_member_billed(she
     billed = {line.split()[0]: line.split() for line in costs.stdout.splitlines()[1:]}
     assert set(billed) == {"ada", "bob", "team"}
     assert int(billed["team"][1]) == int(billed["ada"][1]) + int(billed["bob"][1]) == 2
+
+
+def test_a_read_only_role_in_postgresql_replays_and_is_billed(make_engine, server, pg_server, pg_url, tmp_path):
+    """The database enforces it too: a role with the grants the README lists replays the team's memory and is
+    billed; a write to memory is refused by the server with a clear error."""
+    import re
+
+    import psycopg
+
+    server.responder = respond
+    ada = make_engine("openai", store=pg_url, home=tmp_path / "ada", member="ada")
+    learned = ada.run(GHZ)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS reader_role")
+        conn.execute("CREATE ROLE reader_role LOGIN")
+        conn.execute("GRANT SELECT ON traces, aliases, facts, fact_vectors, meta, llmos_schema TO reader_role")
+        conn.execute("GRANT INSERT ON requests, llm_calls, history TO reader_role")
+        conn.execute("GRANT SELECT, INSERT, UPDATE ON sentience TO reader_role")
+        conn.execute("GRANT SELECT ON requests, llm_calls TO reader_role")
+        conn.execute("GRANT USAGE ON SEQUENCE history_id_seq, llm_calls_id_seq TO reader_role")
+    url = pg_url.replace("postgres:@", "reader_role@")
+    carol = make_engine("openai", store=url, home=tmp_path / "carol", member="carol", read_only=True)
+    replayed = carol.run(GHZ)
+    assert replayed.mode == Mode.FOLLOWER and replayed.trace_id == learned.trace_id and replayed.error is None
+    assert carol.run("Prepare a Bell state").counts  # asked the model, billed, learned nothing
+    rows = {r["member"]: r for r in ada.ledger.team()["members"]}
+    assert rows["carol"]["requests"] == 2 and rows["carol"]["calls"] == 1
+    writer = make_engine("openai", store=url, home=tmp_path / "eve", member="eve")  # not set read-only
+    with pytest.raises(StoreError, match=re.escape("refused a write: this member is read-only")):
+        writer.forget("GHZ")
+    assert ada.memory.traces.get(learned.trace_id) is not None
+
+
+def test_the_store_comes_from_the_environment_when_no_setting_names_one(make_engine, server, store_url, monkeypatch,
+                                                                         tmp_path):
+    monkeypatch.setenv("LLMOS_STORE", store_url)
+    engine = make_engine("openai", home=tmp_path / "elsewhere")
+    assert engine.store.kind == ("postgresql" if store_url.startswith("postgresql") else "sqlite")
+    assert engine.status()["store"] == engine.store.where
+    assert not (tmp_path / "elsewhere" / "llmos.db").exists()  # nothing written to home's default file
+    with pytest.raises(StoreError, match="which LLMOS cannot open"):
+        make_engine("openai", store="mysql://db/team")

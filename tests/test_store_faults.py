@@ -93,13 +93,12 @@ def test_a_row_another_kernel_holds_gives_an_error_in_time_not_a_hung_cell(pg_ur
     thread = threading.Thread(target=holder)
     thread.start()
     held.wait(10)
-    started = time.monotonic()
+    # The holder keeps its lock for 10 s; the store's lock timeout (1 s) ends the wait with an error first.
     with pytest.raises(StoreError, match="held a row .* Nothing from this request was written"):
         traces.modify("t", lambda t: setattr(t, "uses", t.uses + 1))
-    waited = time.monotonic() - started
+    assert not release.is_set() and thread.is_alive()
     release.set()
     thread.join()
-    assert waited < 10  # bounded by the store timeout (1 s), whatever this machine's speed
     assert traces.get("t").uses == 0
     traces.modify("t", lambda t: setattr(t, "uses", t.uses + 1))
     assert traces.get("t").uses == 1
@@ -108,10 +107,12 @@ def test_a_row_another_kernel_holds_gives_an_error_in_time_not_a_hung_cell(pg_ur
 
 def test_a_server_that_stops_gives_an_error_and_the_next_request_works_when_it_is_back(tmp_path):
     """A server of its own, stopped (fast shutdown) and started again under a live store."""
+    import tempfile
+
     pgserver = pytest.importorskip("pgserver")
     from llmos_jupyter.ledger import Ledger, Usage
 
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="llmos-pg-"), cleanup_mode="stop")  # see pg_server
     try:
         store = open_store(server.get_uri(), tmp_path, timeout=2)
         ledger = Ledger(store, "ada")

@@ -244,6 +244,8 @@ class PostgresStore(Store):
             raise StoreError(self._unreachable(exc)) from exc
         try:
             with conn.transaction():
+                if self._version(conn) == len(MIGRATIONS):  # up to date: nothing to create (a read-only role may not)
+                    return
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 conn.execute("CREATE TABLE IF NOT EXISTS llmos_schema (version INTEGER NOT NULL)")
                 row = conn.execute("SELECT version FROM llmos_schema").fetchone()
@@ -259,9 +261,16 @@ class PostgresStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The team store at {self._where} needs its tables created or upgraded, and this "
                              f"user may not ({exc.diag.message_primary}). Ask the store's owner to connect once "
-                             "with LLMOS (or `llmos status --store URL`) to migrate it.") from exc
+                             "with LLMOS (or `llmos --store URL status`) to migrate it.") from exc
         except psycopg.OperationalError as exc:
             raise StoreError(self._unreachable(exc)) from exc
+
+    @staticmethod
+    def _version(conn) -> int:
+        if conn.execute("SELECT to_regclass('llmos_schema')").fetchone()[0] is None:
+            return 0
+        row = conn.execute("SELECT version FROM llmos_schema").fetchone()
+        return row[0] if row else 0
 
     # -- the interface ---------------------------------------------------------------------------
     @contextmanager
