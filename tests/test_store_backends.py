@@ -173,6 +173,23 @@ def test_a_skill_one_member_verified_replays_for_another_on_the_next_request(tea
     assert team_costs["total"]["input"] == bob.ledger.totals().input
 
 
+def test_a_tool_one_home_made_replays_in_another_and_stays_that_homes(team):
+    """Tool files live in the home that made them: another kernel on the store replays the verified program
+    instead, and leaves the tool in place, so the two do not take turns making it again."""
+    ada, bob = team("ada", crystallize_uses=1), team("bob", crystallize_uses=1)
+    learned = ada.run(GHZ)
+    ada.run(GHZ)  # the first verified replay: the trace becomes a tool in ada's home
+    tool = ada.memory.traces.get(learned.trace_id).tool_name
+    assert tool and (ada.memory.tools_dir / f"{tool}.py").is_file()
+    assert ada.run(GHZ).mode == Mode.CRYSTALLIZED
+    replayed = bob.run(GHZ)
+    assert replayed.mode == Mode.FOLLOWER and set(replayed.counts) == {"000", "111"}
+    assert "tool_elsewhere" in replayed.to_dict()["metadata"]["why"]
+    assert not (bob.memory.tools_dir / f"{tool}.py").exists()
+    assert bob.memory.traces.get(learned.trace_id).tool_name == tool
+    assert ada.run(GHZ).mode == Mode.CRYSTALLIZED
+
+
 def test_a_read_only_member_replays_and_changes_nothing(team):
     ada = team("ada")
     learned = ada.run(GHZ)

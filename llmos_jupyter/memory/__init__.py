@@ -24,6 +24,11 @@ class Memory:
         self.store = store
         self.home = Path(home)
         self.tools_dir = self.home / "tools"
+        # Other homes read this store (a team's PostgreSQL, or one SQLite file several homes point at): a tool
+        # one of them made lives in that home's tools/, not this one's.
+        own_file = getattr(store, "path", None)
+        self.shared = (store.kind != "sqlite" or own_file is None
+                       or Path(own_file).parent.resolve() != self.home.resolve())
         self.embedder = Embedder()
         self.traces = TraceStore(store, self.embedder, member, read_only)
         self.member = member

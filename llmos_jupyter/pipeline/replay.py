@@ -18,6 +18,13 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
         from ..memory.crystallize import call_snippet, verified_source
 
         source = verified_source(memory.tools_dir, trace.tool_name, trace.tool_hash)
+        if source is None and memory.shared and not (memory.tools_dir / f"{trace.tool_name}.py").exists():
+            # Another home sharing this store made the tool; its verified program replays here, and the tool stays
+            # that home's (dropping it would make the two kernels take turns making it again).
+            return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
+                          agent="memory", from_memory=True, saved=saved,
+                          why={"tool_elsewhere": f"tool {trace.tool_name}.py was made in another home that shares "
+                                                 "this store: replayed the verified program"})
         if source is None:
             # Changed or deleted since it passed its examples: never run it; the verified program still may. The
             # learn stage sets the file aside and drops the tool from the trace (this stage only reads memory).
