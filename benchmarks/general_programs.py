@@ -67,7 +67,7 @@ from llmos_jupyter.testing import ScriptedLLMServer  # noqa: E402
 from llmos_jupyter.testing.edits import system_text  # noqa: E402
 from llmos_jupyter.testing.general_model import MODEL_NAME, program, respond  # noqa: E402
 from llmos_jupyter.tokencount import count_tokens  # noqa: E402
-from token_savings import _forget_tool_modules, lean_baseline, pct  # noqa: E402
+from token_savings import _forget_tool_modules, lean_baseline, learning_curve, pct  # noqa: E402
 
 BLOCK = 50
 MODES = ("CRYSTALLIZED", "FOLLOWER", "MIXED", "LEARNER")
@@ -716,21 +716,7 @@ def print_tables(rows: list[Row], seconds: float) -> dict[str, float]:
         print(f"| {mode} | " + " | ".join(f"{v:.0f}" for v in mean.values()) + f" | {lean:.0f} |")
 
     print(f"\n### Curve per {BLOCK} requests\n")
-    print("| requests | new families | billed | baseline | % saved in the window | cumulative % saved "
-          "| C / F / M / L | wrong | failed |")
-    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
-    seen: set[str] = set()
-    cum_b = cum_base = 0
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start:start + BLOCK]
-        fams = sorted({r.item.family for r in block} - seen)
-        seen |= set(fams)
-        b, bb = sum(r.billed for r in block), sum(r.baseline for r in block)
-        cum_b, cum_base = cum_b + b, cum_base + bb
-        mix = Counter(r.mode for r in block)
-        print(f"| {start + 1}–{start + len(block)} | {len(fams)} | {b:,} | {bb:,} | {pct(bb - b, bb)} | "
-              f"{pct(cum_base - cum_b, cum_base)} | {' / '.join(str(mix[m]) for m in MODES)} | "
-              f"{sum(1 for r in block if r.wrong)} | {sum(1 for r in block if r.failed)} |")
+    learning_curve(rows, BLOCK, MODES, name_families=False)
 
     print("\n### Per family\n")
     print("| family | requests | zero-token | LEARNER | MIXED | billed | baseline | % saved | wrong |")

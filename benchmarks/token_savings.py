@@ -389,6 +389,28 @@ def pct(saved: int, base: int) -> str:
     return f"{100 * saved / base:.1f} %" if base else "–"
 
 
+def learning_curve(rows: list, block: int, modes: tuple[str, ...], name_families: bool = True) -> None:
+    """Print the per-`block` table: families first seen (named, or counted), billed against the lean baseline,
+    the window's and the cumulative share saved, the modes, wrong and failed answers. `rows` need .item.family,
+    .billed, .baseline, .mode, .wrong and .failed."""
+    print("| requests | new families | billed | baseline | % saved in the window | cumulative % saved "
+          f"| {' / '.join(m[0] for m in modes)} | wrong | failed |")
+    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
+    seen: set[str] = set()
+    cum_billed = cum_base = 0
+    for start in range(0, len(rows), block):
+        window = rows[start:start + block]
+        fams = sorted({r.item.family for r in window} - seen)
+        seen |= set(fams)
+        billed, base = sum(r.billed for r in window), sum(r.baseline for r in window)
+        cum_billed, cum_base = cum_billed + billed, cum_base + base
+        mix = Counter(r.mode for r in window)
+        new = (", ".join(fams) or "–") if name_families else str(len(fams))
+        print(f"| {start + 1}–{start + len(window)} | {new} | {billed:,} | {base:,} | {pct(base - billed, base)} | "
+              f"{pct(cum_base - cum_billed, cum_base)} | {' / '.join(str(mix[m]) for m in modes)} | "
+              f"{sum(1 for r in window if r.wrong)} | {sum(1 for r in window if r.failed)} |")
+
+
 def totals_row(label: str, rows: list[Row]) -> str:
     billed = sum(r.billed for r in rows)
     base = sum(r.baseline for r in rows)
@@ -425,24 +447,7 @@ def print_tables(rows: list[Row], starter_rows: list[Row] | None, seconds: float
               + ", ".join(f"{m} {c}" for m, c in latent.most_common()) + ".")
 
     print(f"\n### Learning curve (starter skills off, per {BLOCK} requests)\n")
-    print("| requests | new families | billed | baseline | % saved in the window | cumulative % saved "
-          "| C / F / M / L / O | wrong | failed |")
-    print("|---|---|---:|---:|---:|---:|---|---:|---:|")
-    seen: set[str] = set()
-    cum_billed = cum_base = 0
-    for start in range(0, len(rows), BLOCK):
-        block = rows[start:start + BLOCK]
-        fams = sorted({r.item.family for r in block} - seen)
-        seen |= set(fams)
-        billed = sum(r.billed for r in block)
-        base = sum(r.baseline for r in block)
-        cum_billed += billed
-        cum_base += base
-        mix = Counter(r.mode for r in block)
-        print(f"| {start + 1}–{start + len(block)} | {', '.join(fams) or '–'} | {billed:,} | {base:,} | "
-              f"{pct(base - billed, base)} | {pct(cum_base - cum_billed, cum_base)} | "
-              f"{' / '.join(str(mix[m]) for m in (*MODES, 'ORCHESTRATOR'))} | {sum(1 for r in block if r.wrong)} | "
-              f"{sum(1 for r in block if r.failed)} |")
+    learning_curve(rows, BLOCK, (*MODES, "ORCHESTRATOR"))
 
     print("\n### Wordings that needed the model (starter skills off)\n")
     billed_rows = [r for r in rows if r.billed]
