@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import re
 
-from ..tokencount import count_tokens
-from .edits import as_edit
 from .llm_server import Reply, Request
-from .qiskit_model import _qubits, prompt_tokens
+from .qiskit_model import _qubits, reply_with
 
 MODEL_NAME = "scripted-general"
 KINDS = ("Statevectors, Operators, transpiles, noise models, estimators, samplers, QASM, ansätze, parameter binding, "
@@ -275,8 +273,5 @@ def program(request: str) -> str | None:
 def respond(req: Request) -> Reply:
     """ScriptedLLMServer responder: `server.responder = respond`."""
     code = program(req.last_user_text().rpartition("\nNew request: ")[2])
-    if code is None:
-        text = f"I can only write {KINDS}."
-    else:
-        text = as_edit(req, code) or f"```python\n{code}```\nIt ends with the requested value."
-    return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=MODEL_NAME)
+    return reply_with(req, code, refusal=f"I can only write {KINDS}.", note="It ends with the requested value.",
+                      model=MODEL_NAME)

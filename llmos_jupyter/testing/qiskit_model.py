@@ -132,12 +132,16 @@ def prompt_tokens(req: Request) -> int:
     return count_tokens("\n".join(parts))
 
 
+def reply_with(req: Request, code: str | None, *, refusal: str, note: str, model: str) -> Reply:
+    """A scripted model's reply: `refusal` without a program, else a diff of the worked example when the prompt
+    asks for one, else the program in a ```python block followed by `note`; billed in cl100k tokens."""
+    text = refusal if code is None else as_edit(req, code) or f"```python\n{code}```\n{note}"
+    return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=model)
+
+
 def respond(req: Request) -> Reply:
     """ScriptedLLMServer responder: `server.responder = respond`."""
     # An adapter's prompt (finetune.prompt) shows a verified program first; the request is what follows it.
     code = program(req.last_user_text().rpartition("\nNew request: ")[2])
-    if code is None:
-        text = f"I can only write {FAMILIES} circuits."
-    else:
-        text = as_edit(req, code) or f"```python\n{code}```\nThis prepares the requested state and samples it on Aer."
-    return Reply(text=text, input_tokens=prompt_tokens(req), output_tokens=count_tokens(text), model=MODEL_NAME)
+    return reply_with(req, code, refusal=f"I can only write {FAMILIES} circuits.",
+                      note="This prepares the requested state and samples it on Aer.", model=MODEL_NAME)
