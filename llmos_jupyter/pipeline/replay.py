@@ -14,6 +14,11 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
     trace = decision.trace
     program = instantiate(trace.code, decision.values)
     saved = lean_baseline(request.text, program)
+
+    def follow(**kw) -> Answer:  # the verified program with its slots rebound
+        return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
+                      agent="memory", from_memory=True, saved=saved, **kw)
+
     if decision.mode == Mode.CRYSTALLIZED:
         from ..memory.crystallize import call_snippet, verified_source
 
@@ -21,15 +26,12 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
         if source is None and memory.shared and not (memory.tools_dir / f"{trace.tool_name}.py").exists():
             # Another home sharing this store made the tool; its verified program replays here, and the tool stays
             # that home's (dropping it would make the two kernels take turns making it again).
-            return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
-                          agent="memory", from_memory=True, saved=saved,
-                          why={"tool_elsewhere": f"tool {trace.tool_name}.py was made in another home that shares "
+            return follow(why={"tool_elsewhere": f"tool {trace.tool_name}.py was made in another home that shares "
                                                  "this store: replayed the verified program"})
         if source is None:
             # Changed or deleted since it passed its examples: never run it; the verified program still may. The
             # learn stage sets the file aside and drops the tool from the trace (this stage only reads memory).
-            return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}",
-                          agent="memory", from_memory=True, saved=saved, tool_refused=trace.tool_name,
+            return follow(tool_refused=trace.tool_name,
                           why={"refused": f"tool {trace.tool_name}.py in {memory.tools_dir} is not the file that "
                                           "passed its examples (changed or deleted): replayed the verified "
                                           "program instead; the file was set aside as ."
@@ -37,6 +39,4 @@ def replay(request: Request, decision: Decision, memory: Memory) -> Answer:
         code = call_snippet(trace, decision.values, memory.param_names(trace))
         return Answer(mode=Mode.CRYSTALLIZED, code=code, agent="memory", from_memory=True, saved=saved,
                       response=f"Replayed verified trace {trace.id} as tool {trace.tool_name}()", setup=source)
-    return Answer(mode=Mode.FOLLOWER, code=program, response=f"Replayed verified trace {trace.id}", agent="memory",
-                  from_memory=True, saved=saved)
-
+    return follow()
